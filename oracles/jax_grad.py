@@ -1,0 +1,80 @@
+"""Oracle: the network rebuilt in JAX with float64 enabled, differentiated by jax.grad."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from oracles.base import OracleGradient, as_float64, columns
+
+NAME = "jax"
+
+
+def available() -> bool:
+    try:
+        import jax  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _jax():
+    import jax
+
+    # Without this JAX silently computes in float32; it must run before any array is made.
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+def _activation(jax, name, z, slope):
+    jnp = jax.numpy
+    functions = {
+        "sigmoid": jax.nn.sigmoid,
+        "tanh": jnp.tanh,
+        "relu": jax.nn.relu,
+        "leaky_relu": lambda t: jax.nn.leaky_relu(t, slope),
+        "softplus": jax.nn.softplus,
+        "linear": lambda t: t,
+        "softmax": lambda t: jax.nn.softmax(t, axis=0),  # over the units of each column
+    }
+    return functions[name](z)
+
+
+def _cost(jax, name, a, y):
+    xlogy = jax.scipy.special.xlogy
+    if name == "quadratic":
+        return 0.5 * ((a - y) ** 2).sum(axis=0)
+    if name == "cross-entropy":
+        return -(xlogy(y, a) + xlogy(1 - y, 1 - a)).sum(axis=0)
+    return -xlogy(y, a).sum(axis=0)  # log-likelihood
+
+
+def cost_function(arch):
+    """C(params, x, y) in JAX, params = (weights, biases)."""
+    jax = _jax()
+    jnp = jax.numpy
+
+    def cost(params, x, y):
+        weights, biases = params
+        a = x
+        for layer, (w, b) in enumerate(zip(weights, biases)):
+            z = w @ a + b
+            if arch.batch_norm[layer]:
+                centred = z - z.mean(axis=1, keepdims=True)
+                z = centred / jnp.sqrt((centred**2).mean(axis=1, keepdims=True) + arch.bn_epsilon)
+            a = _activation(jax, arch.activations[layer], z, arch.leaky_slope)
+            if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
+                _, unit, name = arch.modified_neuron
+                a = a.at[unit].set(_activation(jax, name, z[unit], arch.leaky_slope))
+        total = _cost(jax, arch.cost, a, y).mean()
+        return total + 0.5 * arch.l2 * sum((w * w).sum() for w in weights)
+
+    return cost
+
+
+def gradient(arch, weights, biases, x, y) -> OracleGradient:
+    jax = _jax()
+    jnp = jax.numpy
+    params = ([jnp.asarray(w) for w in as_float64(weights)], [jnp.asarray(b) for b in as_float64(biases)])
+    nabla_w, nabla_b = jax.grad(cost_function(arch))(params, jnp.asarray(columns(x)), jnp.asarray(columns(y)))
+    return OracleGradient.exact(NAME, [np.asarray(t) for t in nabla_b], [np.asarray(t) for t in nabla_w])
+

@@ -1,0 +1,69 @@
+"""Oracle: the network rebuilt in PyTorch (float64), differentiated by torch.autograd."""
+
+from __future__ import annotations
+
+from oracles.base import OracleGradient, as_float64, columns
+
+NAME = "torch"
+
+
+def available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _activation(torch, name, z, slope):
+    functions = {
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "relu": torch.relu,
+        "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, slope),
+        "softplus": torch.nn.functional.softplus,
+        "linear": lambda t: t,
+        "softmax": lambda t: torch.softmax(t, dim=0),  # over the units of each column
+    }
+    return functions[name](z)
+
+
+def _cost(torch, name, a, y):
+    """Sum over units of C_x, one value per column."""
+    if name == "quadratic":
+        return 0.5 * ((a - y) ** 2).sum(dim=0)
+    if name == "cross-entropy":
+        return -(torch.xlogy(y, a) + torch.xlogy(1 - y, 1 - a)).sum(dim=0)
+    return -torch.xlogy(y, a).sum(dim=0)  # log-likelihood
+
+
+def cost_and_params(arch, weights, biases, x, y):
+    """The batch cost as a torch scalar, and the leaf tensors it depends on."""
+    import torch
+
+    ws = [torch.tensor(w, requires_grad=True) for w in as_float64(weights)]
+    bs = [torch.tensor(b, requires_grad=True) for b in as_float64(biases)]
+    a = torch.tensor(columns(x))
+    y = torch.tensor(columns(y))
+    for layer, (w, b) in enumerate(zip(ws, bs)):
+        z = w @ a + b
+        if arch.batch_norm[layer]:
+            mean = z.mean(dim=1, keepdim=True)
+            var = z.var(dim=1, unbiased=False, keepdim=True)
+            z = (z - mean) / torch.sqrt(var + arch.bn_epsilon)
+        a = _activation(torch, arch.activations[layer], z, arch.leaky_slope)
+        if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
+            _, unit, name = arch.modified_neuron
+            rows = [_activation(torch, name, z[j], arch.leaky_slope) if j == unit else a[j]
+                    for j in range(a.shape[0])]
+            a = torch.stack(rows)
+    cost = _cost(torch, arch.cost, a, y).mean()
+    if arch.l2:
+        cost = cost + 0.5 * arch.l2 * sum((w * w).sum() for w in ws)
+    return cost, ws, bs
+
+
+def gradient(arch, weights, biases, x, y) -> OracleGradient:
+    cost, ws, bs = cost_and_params(arch, weights, biases, x, y)
+    cost.backward()
+    return OracleGradient.exact(NAME, [b.grad.numpy() for b in bs], [w.grad.numpy() for w in ws])

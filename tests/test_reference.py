@@ -1,0 +1,173 @@
+"""The NumPy reference against every installed oracle, on fixed cases.
+
+Hypothesis-drawn architectures are in test_properties.py; here every
+activation and every valid cost appears at least once by construction.
+"""
+
+import numpy as np
+import pytest
+
+import oracles
+from properties.certify import assert_gradient
+from properties.strategies import case_from_seed
+from reference import Architecture, ArchitectureError, Network
+from reference.architecture import ACTIVATIONS, ELEMENTWISE
+from reference.costs import SaturationWarning
+
+INSTALLED = oracles.installed()
+
+# Every (output activation, cost) pair the architecture accepts.
+VALID_PAIRS = [(a, c) for a in ACTIVATIONS for c in ("quadratic", "cross-entropy", "log-likelihood")
+               if not (c == "cross-entropy" and a not in ("sigmoid", "softmax"))
+               and not (c == "log-likelihood" and a != "softmax")]
+
+
+def backprop(case):
+    return case.network().backprop(case.x, case.y)
+
+
+def test_all_oracles_are_installed_in_ci():
+    # CI installs the `dev` extra; a missing oracle there would silently shrink every test below.
+    import os
+
+    if os.environ.get("CI"):
+        assert INSTALLED == list(oracles.NAMES)
+    assert "finite-diff" in INSTALLED
+
+
+@pytest.mark.parametrize("oracle", INSTALLED)
+@pytest.mark.parametrize("m", [1, 10])
+def test_nielsens_784_30_10_network(oracle, m):
+    arch = Architecture.build([784, 30, 10])
+    case = case_from_seed(arch, m, seed=784)
+    assert_gradient(case, backprop(case), [oracle])
+
+
+@pytest.mark.parametrize("oracle", INSTALLED)
+@pytest.mark.parametrize("output, cost", VALID_PAIRS)
+@pytest.mark.parametrize("m, l2", [(1, 0.0), (5, 0.0), (1, 0.3), (5, 0.3)])
+def test_every_activation_and_cost(oracle, output, cost, m, l2):
+    # The hidden layers run through all the elementwise activations across the pairs.
+    hidden = ELEMENTWISE[VALID_PAIRS.index((output, cost)) % len(ELEMENTWISE)]
+    arch = Architecture.build([3, 4, 5, 3], [hidden, "tanh", output], cost, l2)
+    case = case_from_seed(arch, m, seed=m + 7)
+    assert_gradient(case, backprop(case), [oracle])
+
+
+@pytest.mark.parametrize("oracle", INSTALLED)
+@pytest.mark.parametrize("m", [1, 2, 6])
+def test_batch_norm_and_modified_neuron(oracle, m):
+    arch = Architecture.build([4, 5, 3, 2], ["relu", "softmax", "sigmoid"], "cross-entropy", 0.1,
+                              batch_norm=[True, False, True], modified_neuron=(0, 1, "tanh"))
+    case = case_from_seed(arch, m, seed=11)
+    assert_gradient(case, backprop(case), [oracle])
+
+
+@pytest.mark.parametrize("activation", ELEMENTWISE)
+def test_elementwise_form_equals_backprop_for_elementwise_activations(activation):
+    arch = Architecture.build([3, 4, 2], activation, "quadratic", 0.2, batch_norm=[True, False])
+    case = case_from_seed(arch, 4, seed=3)
+    net = case.network()
+    for textbook, general in zip(sum(net.backprop_elementwise(case.x, case.y), []),
+                                 sum(net.backprop(case.x, case.y), [])):
+        # Same operations in the same order except the output layer, where backprop may
+        # take the canonical a - y for linear/quadratic: agreement to a few ulps of the terms.
+        np.testing.assert_allclose(textbook, general, rtol=64 * np.finfo(float).eps, atol=1e-15)
+
+
+def test_elementwise_form_is_wrong_for_softmax():
+    # One softmax output of two units, quadratic cost: the textbook drops the
+    # off-diagonal -a_1 a_2 of the Jacobian, so its delta^L is not the gradient.
+    arch = Architecture.build([1, 2], "softmax")
+    net = Network(arch.sizes, "softmax")
+    net.weights, net.biases = [np.array([[1.0], [-1.0]])], [np.zeros((2, 1))]
+    x, y = np.array([[1.0]]), np.array([[1.0], [0.0]])
+    a = net.feedforward(x)
+    jacobian = np.diag(a[:, 0]) - a @ a.T
+    true_delta = jacobian.T @ (a - y)
+    nabla_b, _ = net.backprop(x, y)
+    textbook_b, _ = net.backprop_elementwise(x, y)
+    np.testing.assert_allclose(nabla_b[0], true_delta, rtol=1e-14)
+    assert not np.allclose(textbook_b[0], true_delta, rtol=1e-3)
+
+
+@pytest.mark.parametrize("oracle", INSTALLED)
+@pytest.mark.parametrize("l2", [0.0, 0.5])
+def test_update_mini_batch_is_a_gradient_step(oracle, l2):
+    arch = Architecture.build([3, 4, 2], ["tanh", "sigmoid"], "cross-entropy", l2)
+    case = case_from_seed(arch, 5, seed=5)
+    eta = 0.7
+    net = case.network()
+    net.update_mini_batch(case.columns(), eta)
+    g = oracles.load(oracle).gradient(arch, case.weights, case.biases, case.x, case.y)
+    # The oracle's mean-cost gradient is (1/m) sum_x nabla C_x (+ l2 w), so the step is
+    # w - eta * g.  Tolerance: one gradient's rounding bound times eta, plus the
+    # oracle's own error (finite differences) times eta, plus one rounding of the subtraction.
+    from oracles.rounding import rounding_bound
+
+    bound_b, bound_w = rounding_bound(arch, case.weights, case.biases, case.x, case.y)
+    for new, old, grad, err, bound in zip(net.weights + net.biases, case.weights + case.biases,
+                                          g.nabla_w + g.nabla_b, g.error_w + g.error_b, bound_w + bound_b):
+        expected = old - eta * grad
+        tolerance = eta * (2 * bound + err) + np.finfo(float).eps * np.abs(expected)
+        assert np.all(np.abs(new - expected) <= tolerance)
+
+
+def test_network_py_defaults_and_layout():
+    net = Network([2, 3, 1])
+    assert net.arch.activations == ("sigmoid", "sigmoid") and net.arch.cost == "quadratic"
+    assert [w.shape for w in net.weights] == [(3, 2), (1, 3)]
+    assert [b.shape for b in net.biases] == [(3, 1), (1, 1)]
+
+
+def test_quadratic_cost_by_hand():
+    net = Network([1, 1], "linear", l2=2.0)
+    net.weights, net.biases = [np.array([[3.0]])], [np.array([[1.0]])]
+    x, y = np.array([[1.0, 2.0]]), np.array([[0.0, 0.0]])
+    # outputs 4 and 7: mean of 16/2 and 49/2, plus (2/2) * 3^2
+    assert net.cost(x, y) == pytest.approx((8 + 24.5) / 2 + 9, rel=1e-15)
+
+
+def test_the_reference_does_not_mutate_its_inputs():
+    net = Network([3, 4, 2], ["tanh", "softmax"], "log-likelihood", 0.1, batch_norm=True)
+    weights = [np.ones((4, 3)), np.ones((2, 4))]
+    net.weights = weights
+    x, y = np.linspace(-1, 1, 6).reshape(3, 2), np.eye(2)
+    copies = [a.copy() for a in (x, y, *weights)]
+    net.backprop(x, y)
+    net.update_mini_batch([(x[:, :1], y[:, :1]), (x[:, 1:], y[:, 1:])], 0.5)
+    for before, after in zip(copies, (x, y, *weights)):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_saturated_cross_entropy_says_so():
+    net = Network([1, 1], "sigmoid", "cross-entropy")
+    net.weights, net.biases = [np.array([[100.0]])], [np.zeros((1, 1))]
+    x, y = np.array([[1.0]]), np.array([[0.0]])
+    with pytest.warns(SaturationWarning, match="not finite"):
+        assert net.cost(x, y) == np.inf
+    # The canonical delta^L = a - y needs no division and stays finite and exact.
+    nabla_b, _ = net.backprop(x, y)
+    assert nabla_b[0][0, 0] == 1.0
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(sizes=[3]), "at least two layers"),
+    (dict(sizes=[3, 2], activation="swish"), "unknown activation 'swish'"),
+    (dict(sizes=[3, 2], activation="tanh", cost="cross-entropy"), "needs outputs in \\(0, 1\\)"),
+    (dict(sizes=[3, 2], cost="log-likelihood"), "needs a softmax output"),
+    (dict(sizes=[3, 2, 2], activation=["tanh"]), "1 activations for 2 weight layers"),
+    (dict(sizes=[3, 2], l2=-1), "l2=-1"),
+    (dict(sizes=[3, 2], modified_neuron=(0, 5, "tanh")), "no such neuron"),
+])
+def test_bad_architectures_say_what_to_fix(kwargs, message):
+    with pytest.raises(ArchitectureError, match=message):
+        Network(**kwargs)
+
+
+def test_bad_shapes_say_what_to_fix():
+    net = Network([3, 2])
+    with pytest.raises(ValueError, match=r"weights\[0\] has shape \(3, 2\); expected \(2, 3\)"):
+        net.weights = [np.zeros((3, 2))]
+    with pytest.raises(ValueError, match=r"x has shape \(2, 1\); expected \(3, m\)"):
+        net.backprop(np.zeros((2, 1)), np.zeros((2, 1)))
