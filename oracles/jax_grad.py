@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from oracles.base import OracleGradient, as_float64, columns
@@ -71,10 +73,20 @@ def cost_function(arch):
     return cost
 
 
-def gradient(arch, weights, biases, x, y) -> OracleGradient:
+@functools.lru_cache(maxsize=256)
+def compiled_gradient(arch):
+    """jax.jit(jax.grad(cost)) for one architecture, compiled once per input shape.
+
+    Compiling the whole gradient costs about 0.2 s; running it eagerly costs
+    ~3 s the first time a shape is met (every primitive is compiled alone).
+    """
     jax = _jax()
-    jnp = jax.numpy
+    return jax.jit(jax.grad(cost_function(arch)))
+
+
+def gradient(arch, weights, biases, x, y) -> OracleGradient:
+    jnp = _jax().numpy
     params = ([jnp.asarray(w) for w in as_float64(weights)], [jnp.asarray(b) for b in as_float64(biases)])
-    nabla_w, nabla_b = jax.grad(cost_function(arch))(params, jnp.asarray(columns(x)), jnp.asarray(columns(y)))
+    nabla_w, nabla_b = compiled_gradient(arch)(params, jnp.asarray(columns(x)), jnp.asarray(columns(y)))
     return OracleGradient.exact(NAME, [np.asarray(t) for t in nabla_b], [np.asarray(t) for t in nabla_w])
 

@@ -21,6 +21,8 @@ This is the oracles' own code (no import of the reference's math).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from oracles.base import as_float64, columns
@@ -71,8 +73,26 @@ def gamma(n):
     return n * UNIT_ROUNDOFF / (1.0 - n * UNIT_ROUNDOFF)
 
 
-def rounding_bound(arch, weights, biases, x, y):
-    """Per-entry bounds (bound_b, bound_w) on one correct float64 implementation's rounding error."""
+@dataclass(frozen=True)
+class Rounding:
+    """gamma_N and the magnitudes M: gamma * magnitude_w[l] bounds, entry by entry, the
+    rounding error of one correct float64 implementation in nabla_w[l]."""
+
+    gamma: float
+    magnitude_b: list
+    magnitude_w: list
+
+    @property
+    def bound_b(self):
+        return [self.gamma * t for t in self.magnitude_b]
+
+    @property
+    def bound_w(self):
+        return [self.gamma * t for t in self.magnitude_w]
+
+
+def rounding_bound(arch, weights, biases, x, y) -> Rounding:
+    """The rounding bound of the gradient of ``arch``'s cost at these parameters and data."""
     weights, biases = as_float64(weights), as_float64(biases)
     a, y = columns(x), columns(y)
     m = a.shape[1]
@@ -115,5 +135,4 @@ def rounding_bound(arch, weights, biases, x, y):
         bound_b[layer] = delta.sum(axis=1, keepdims=True)
         bound_w[layer] = delta @ magnitudes_a[layer].T + arch.l2 * np.abs(weights[layer])
         upstream = np.abs(weights[layer]).T @ delta
-    g = gamma(accumulation_length(arch, m))
-    return [g * t for t in bound_b], [g * t for t in bound_w]
+    return Rounding(gamma(accumulation_length(arch, m)), bound_b, bound_w)

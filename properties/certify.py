@@ -81,7 +81,8 @@ def judge(case, candidate_gradient, names, candidate_roundoff=None) -> list[Comp
     return [compare(candidate_gradient, g, bound, candidate_roundoff) for g in oracle_gradients(case, names)]
 
 
-def certify(candidate: Callable, strategy, *, name: str, oracle_names=None, examples=100, seed=0) -> Certificate:
+def certify(candidate: Callable, strategy, *, name: str, oracle_names=None, examples=100,
+            seed=0) -> Certificate:
     """Run ``candidate(case) -> (nabla_b, nabla_w)`` on ``examples`` drawn cases."""
     names = list(oracle_names or oracles.installed())
     cert = Certificate(name, names, examples, seed, {n: Tally(n) for n in names})

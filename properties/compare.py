@@ -4,7 +4,7 @@ An entry agrees when
 
     |candidate - oracle| <= 2 * rounding + oracle_error
 
-where ``rounding`` is ``oracles.rounding.rounding_bound`` (the most a correct
+where ``rounding`` is ``gamma_N * M`` from ``oracles.rounding.rounding_bound`` (the most a correct
 float64 implementation can lose to rounding, once for the candidate and once
 for the oracle) and ``oracle_error`` is what the oracle says of its own
 method (zero for automatic differentiation; truncation plus rounding for
@@ -32,7 +32,7 @@ class TensorComparison:
     name: str
     layer: int
     max_abs_error: float
-    max_rel_error: float  # max |c - o| / max |o| over the tensor
+    max_rel_error: float  # max |c - o| / max(|o|, magnitude of its terms) over the tensor
     worst_index: tuple
     candidate_value: float
     oracle_value: float
@@ -68,20 +68,26 @@ class Comparison:
         return max(bad, key=lambda t: (t.layer, t.name.startswith("nabla_b")), default=None)
 
 
-def compare_tensor(name, layer, candidate, oracle, oracle_error, rounding, candidate_roundoff=None):
-    """Compare one tensor; NaN entries of the oracle (not computed) are ignored."""
+def compare_tensor(name, layer, candidate, oracle, oracle_error, magnitude, gamma, candidate_roundoff=None):
+    """Compare one tensor; NaN entries of the oracle (not computed) are ignored.
+
+    ``gamma * magnitude`` is the rounding bound of one float64 implementation.
+    """
     candidate = np.asarray(candidate, dtype=np.float64)
     scale = 1.0
     if candidate_roundoff is not None:
         scale = candidate_roundoff / ROUNDOFF[np.dtype(np.float64)]
-    tolerance = (1.0 + scale) * rounding + np.nan_to_num(oracle_error, nan=0.0)
+    tolerance = (1.0 + scale) * gamma * magnitude + np.nan_to_num(oracle_error, nan=0.0)
     known = ~np.isnan(oracle)
     diff = np.where(known, np.abs(candidate - np.where(known, oracle, 0.0)), 0.0)
     diff = np.where(np.isnan(candidate) & known, np.inf, diff)
     with np.errstate(divide="ignore", invalid="ignore"):
         excess = np.where(diff == 0, 0.0, diff / tolerance)
     worst = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.size else ()
-    peak = np.max(np.abs(np.where(known, oracle, 0.0)), initial=0.0)
+    # Relative to the larger of the oracle's value and the magnitude of the terms it
+    # sums (rounding / gamma): a gradient that cancels to ~0 (the bias under batch
+    # normalisation) is then measured against the size of what cancelled.
+    peak = max(np.max(np.abs(np.where(known, oracle, 0.0)), initial=0.0), np.max(magnitude, initial=0.0))
     max_abs = float(np.max(diff, initial=0.0))
     rel = max_abs / peak if peak > 0 else (0.0 if max_abs == 0 else np.inf)
     return TensorComparison(
@@ -97,14 +103,15 @@ def compare_tensor(name, layer, candidate, oracle, oracle_error, rounding, candi
 def compare(candidate, oracle, rounding, candidate_roundoff=None) -> Comparison:
     """Compare ``candidate = (nabla_b, nabla_w)`` with an ``OracleGradient``.
 
-    ``rounding`` is ``(bound_b, bound_w)`` from ``oracles.rounding.rounding_bound``.
+    ``rounding`` is the ``Rounding`` of ``oracles.rounding.rounding_bound`` for the case.
     """
     nabla_b, nabla_w = candidate
-    bound_b, bound_w = rounding
     tensors = []
     for layer in range(len(nabla_w)):
         tensors.append(compare_tensor(f"nabla_b[{layer}]", layer, nabla_b[layer], oracle.nabla_b[layer],
-                                      oracle.error_b[layer], bound_b[layer], candidate_roundoff))
+                                      oracle.error_b[layer], rounding.magnitude_b[layer], rounding.gamma,
+                                      candidate_roundoff))
         tensors.append(compare_tensor(f"nabla_w[{layer}]", layer, nabla_w[layer], oracle.nabla_w[layer],
-                                      oracle.error_w[layer], bound_w[layer], candidate_roundoff))
+                                      oracle.error_w[layer], rounding.magnitude_w[layer], rounding.gamma,
+                                      candidate_roundoff))
     return Comparison(oracle.name, tensors)

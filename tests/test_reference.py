@@ -105,7 +105,8 @@ def test_update_mini_batch_is_a_gradient_step(oracle, l2):
     # oracle's own error (finite differences) times eta, plus one rounding of the subtraction.
     from oracles.rounding import rounding_bound
 
-    bound_b, bound_w = rounding_bound(arch, case.weights, case.biases, case.x, case.y)
+    rounding = rounding_bound(arch, case.weights, case.biases, case.x, case.y)
+    bound_b, bound_w = rounding.bound_b, rounding.bound_w
     for new, old, grad, err, bound in zip(net.weights + net.biases, case.weights + case.biases,
                                           g.nabla_w + g.nabla_b, g.error_w + g.error_b, bound_w + bound_b):
         expected = old - eta * grad

@@ -1,0 +1,1 @@
+"""The Hypothesis side of gradcert: strategies, properties, comparison, runner, CLI and pytest plugin."""

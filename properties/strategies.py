@@ -1,0 +1,426 @@
+"""Hypothesis strategies for networks, their parameters and their batches.
+
+Written the way ``hypothesis.extra.numpy`` writes its own: keyword-only
+arguments with defaults, checked when the strategy is made (an
+``InvalidArgument`` names the argument and says what would work), and composed
+from smaller strategies.
+
+Everything shrinks toward the simplest case: fewer and narrower layers,
+``linear`` before the other activations, ``quadratic`` before the other costs,
+no weight decay, no batch normalisation, no modified neuron, a batch of one
+example, seed 0.
+
+Parameters and batches are built by NumPy from a drawn integer seed rather than
+entry by entry: a case with hundreds of numbers costs Hypothesis one draw, and
+``case_from_seed(arch, m, seed)`` rebuilds any case that ``cases()`` drew
+without Hypothesis at all (its ``seed`` is in the case's repr).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from reference.architecture import ACTIVATIONS, COSTS, ELEMENTWISE, Architecture, ArchitectureError
+from reference.network import Network
+
+__all__ = ["SIMPLEST_FIRST", "Case", "architectures", "batches", "case_from_seed", "cases", "parameters"]
+
+# Every activation name, simplest first: sampled_from shrinks toward the first
+# element, so a shrunk counterexample uses the simplest activation that still fails.
+SIMPLEST_FIRST = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "softmax")
+
+_SEEDS = st.integers(0, 2**32 - 1)
+
+# One NumPy stream per kind of array, so that changing the batch size redraws
+# neither the parameters nor the examples that remain (see _batch_from_seed).
+_PARAMETERS_STREAM, _INPUTS_STREAM, _TARGETS_STREAM = 0, 1, 2
+
+_MAX_REPR_ENTRIES = 40  # a larger case prints its shapes, not its numbers
+
+
+@dataclass(frozen=True, eq=False)
+class Case:
+    """One network, its parameters and one batch: everything a gradient check needs.
+
+    The arrays are float64 copies made read-only, so no check can change what
+    another check sees.  ``seed`` is the seed ``case_from_seed`` rebuilds the
+    case from, or None when the case was put together some other way.
+    """
+
+    arch: Architecture
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+    x: np.ndarray
+    y: np.ndarray
+    seed: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "weights", tuple(_frozen(w) for w in self.weights))
+        object.__setattr__(self, "biases", tuple(_frozen(b) for b in self.biases))
+        object.__setattr__(self, "x", _frozen(self.x))
+        object.__setattr__(self, "y", _frozen(self.y))
+        expected = self.arch.shapes
+        actual = [[w.shape for w in self.weights], [b.shape for b in self.biases]]
+        if actual != [[w for w, _ in expected], [b for _, b in expected]]:
+            raise ValueError(f"weight and bias shapes {actual} do not fit {self.arch.describe()}: "
+                             f"expected {expected} (Nielsen's layout)")
+        n_in, n_out = self.arch.sizes[0], self.arch.sizes[-1]
+        if self.x.ndim != 2 or self.x.shape[0] != n_in or self.y.shape != (n_out, self.x.shape[1]):
+            raise ValueError(f"x has shape {self.x.shape} and y {self.y.shape}; expected ({n_in}, m) "
+                             f"and ({n_out}, m): one column per example")
+
+    @property
+    def m(self) -> int:
+        """The batch size: the number of columns of x."""
+        return self.x.shape[1]
+
+    def network(self) -> Network:
+        """A fresh reference ``Network`` with this case's architecture and parameters."""
+        arch = self.arch
+        net = Network(list(arch.sizes), activation=list(arch.activations), cost=arch.cost, l2=arch.l2,
+                      batch_norm=list(arch.batch_norm), modified_neuron=arch.modified_neuron, seed=0)
+        net.weights = list(self.weights)  # the setters copy, so the network's arrays are writable
+        net.biases = list(self.biases)
+        return net
+
+    def columns(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The batch as a list of ``(x, y)`` single-column pairs (read-only views)."""
+        return [(self.x[:, i:i + 1], self.y[:, i:i + 1]) for i in range(self.m)]
+
+    def describe(self) -> str:
+        return f"{self.arch.describe()} m={self.m}"
+
+    def __repr__(self) -> str:
+        head = self.describe() + ("" if self.seed is None else f" seed={self.seed}")
+        groups = {"weights": self.weights, "biases": self.biases, "x": (self.x,), "y": (self.y,)}
+        if sum(a.size for arrays in groups.values() for a in arrays) > _MAX_REPR_ENTRIES:
+            shown = {name: [a.shape for a in arrays] for name, arrays in groups.items()}
+            return f"Case({head}; shapes {shown})"
+        # Python's float repr has exactly the digits it takes to read the number back.
+        shown = {name: [f"array({a.tolist()!r})" for a in arrays] for name, arrays in groups.items()}
+        weights, biases = ", ".join(shown["weights"]), ", ".join(shown["biases"])
+        return f"Case({head}; weights=[{weights}], biases=[{biases}], x={shown['x'][0]}, y={shown['y'][0]})"
+
+    def _repr_pretty_(self, printer, cycle):
+        """Hypothesis prints falsifying examples with this, not field by field as for other dataclasses."""
+        printer.text(repr(self))
+
+
+def architectures(
+    *,
+    min_depth: int = 1,
+    max_depth: int = 4,
+    min_width: int = 1,
+    max_width: int = 8,
+    activations: tuple[str, ...] = SIMPLEST_FIRST,
+    costs: tuple[str, ...] = COSTS,
+    l2: bool | float = True,
+    batch_norm: bool = False,
+    modified_neuron: bool = False,
+) -> st.SearchStrategy[Architecture]:
+    """Return a strategy for valid ``Architecture`` descriptions.
+
+    * ``min_depth`` and ``max_depth`` bound the number of weight layers (>= 1).
+    * ``min_width`` and ``max_width`` bound every layer's width, the input
+      layer's included (>= 1).
+    * ``activations`` are the names each layer's activation is drawn from; the
+      first one is where shrinking goes, hence the default ``SIMPLEST_FIRST``.
+    * ``costs`` are the cost names to draw from.  The output activation is
+      drawn among those some cost accepts, then the cost among those that
+      accept it (cross-entropy needs sigmoid, or softmax at least two wide;
+      log-likelihood needs softmax), so no draw is ever rejected.
+    * ``l2``: True draws 0.0 (where shrinking goes) or a coefficient in
+      [0.001, 1]; False means no weight decay; a number >= 0 fixes it.
+    * ``batch_norm``: False leaves every layer unnormalised; True draws one flag
+      per layer (shrinking to False).
+    * ``modified_neuron``: False means none; True draws either none or one
+      neuron of an elementwise layer given another elementwise activation from
+      ``activations`` (Nielsen's "single modified neuron").
+    """
+    _check_int(min_depth, "min_depth", minimum=1)
+    _check_int(max_depth, "max_depth", minimum=1)
+    _check_interval(min_depth, max_depth, "min_depth", "max_depth")
+    _check_int(min_width, "min_width", minimum=1)
+    _check_int(max_width, "max_width", minimum=1)
+    _check_interval(min_width, max_width, "min_width", "max_width")
+    activations = _check_names(activations, ACTIVATIONS, "activations")
+    costs = _check_names(costs, COSTS, "costs")
+    costs_for = {}  # output activation -> the costs that accept it, in the given order
+    for name in activations:
+        fitting = tuple(cost for cost in costs if _fits(Architecture, (1, 1), (name,), cost)
+                        and _least_output_width(name, cost, min_width) <= max_width)
+        if fitting:
+            costs_for[name] = fitting
+    if not costs_for:
+        raise InvalidArgument(
+            f"costs={costs!r} accept none of activations={activations!r} at the output: cross-entropy "
+            "needs sigmoid, or softmax with max_width >= 2; log-likelihood needs softmax; add "
+            "'quadratic' to costs, or a fitting activation to activations"
+        )
+    l2s = _l2s(l2)
+    _check_bool(batch_norm, "batch_norm")
+    _check_bool(modified_neuron, "modified_neuron")
+    neuron_activations = tuple(name for name in activations if name in ELEMENTWISE)
+    if modified_neuron and len(neuron_activations) < 2:
+        raise InvalidArgument(
+            f"modified_neuron=True needs two elementwise activations in activations={activations!r}, "
+            "so that a neuron can differ from its layer"
+        )
+    return _architectures(
+        depths=st.integers(min_depth, max_depth),
+        widths=st.integers(min_width, max_width),
+        hidden_activations=st.sampled_from(activations),
+        output_activations=st.sampled_from(tuple(costs_for)),
+        costs_for={name: st.sampled_from(fitting) for name, fitting in costs_for.items()},
+        output_widths={
+            (name, cost): st.integers(_least_output_width(name, cost, min_width), max_width)
+            for name, fitting in costs_for.items() for cost in fitting
+        },
+        l2s=l2s,
+        batch_norm=batch_norm,
+        neuron_activations=neuron_activations if modified_neuron else (),
+    )
+
+
+def parameters(arch: Architecture, *, scale: float | None = None) -> st.SearchStrategy[tuple]:
+    """Return a strategy for ``(weights, biases)``: tuples of read-only float64
+    arrays in Nielsen's shapes, ``(n_out, n_in)`` and ``(n_out, 1)``.
+
+    * ``arch`` is the ``Architecture`` whose parameters to draw.
+    * ``scale``, if given (a number >= 0), multiplies every weight: large values
+      drive sigmoid and tanh into saturation, 0 makes every layer constant.
+
+    Weights are Gaussian with variance ``1 / n_in`` and biases with standard
+    deviation 0.5, so each weighted input ``z`` is of order one: activations are
+    neither flat (a zero gradient hides bugs) nor overflowing.  They are built
+    from one drawn seed, which shrinks toward 0.
+    """
+    _check_arch(arch)
+    scale = _check_scale(scale)
+    return _SEEDS.map(lambda seed: _parameters_from_seed(arch, seed, scale))
+
+
+def batches(arch: Architecture, *, min_batch: int = 1, max_batch: int = 8) -> st.SearchStrategy[tuple]:
+    """Return a strategy for ``(x, y)``: a batch of m examples as columns,
+    read-only float64 arrays of shapes ``(n_0, m)`` and ``(n_L, m)``.
+
+    * ``arch`` is the ``Architecture`` the batch is for; its cost decides the
+      targets: one-hot columns for log-likelihood, otherwise numbers strictly
+      inside (0, 1).
+    * ``min_batch`` and ``max_batch`` bound m (>= 1); m shrinks toward
+      ``min_batch``.
+
+    Inputs are standard Gaussian, built from one drawn seed.
+    """
+    _check_arch(arch)
+    _check_batch_bounds(min_batch, max_batch)
+    return st.tuples(st.integers(min_batch, max_batch), _SEEDS).map(lambda ms: _batch_from_seed(arch, *ms))
+
+
+def cases(
+    *,
+    architectures: st.SearchStrategy[Architecture] | None = None,
+    min_batch: int = 1,
+    max_batch: int = 8,
+    scale: float | None = None,
+) -> st.SearchStrategy[Case]:
+    """Return a strategy for ``Case``: an architecture, its parameters and a batch.
+
+    * ``architectures`` is a strategy for the ``Architecture``; None means
+      ``architectures()`` with its defaults.
+    * ``min_batch`` and ``max_batch`` bound the batch size m (>= 1).
+    * ``scale``, if given, multiplies every weight, as in ``parameters``.
+
+    Parameters and batch come from one drawn seed with the distributions of
+    ``parameters`` and ``batches``, so ``case_from_seed(case.arch, case.m,
+    case.seed, scale=scale)`` rebuilds the very same case.
+    """
+    if architectures is None:
+        architectures = _default_architectures()
+    elif not isinstance(architectures, st.SearchStrategy):
+        raise InvalidArgument(
+            f"architectures={architectures!r} must be a strategy for Architecture, e.g. "
+            "architectures(max_depth=2), or None for the default"
+        )
+    _check_batch_bounds(min_batch, max_batch)
+    scale = _check_scale(scale)
+    return _cases(architectures=architectures, batch_sizes=st.integers(min_batch, max_batch), scale=scale)
+
+
+def case_from_seed(arch: Architecture, m: int, seed: int, *, scale: float | None = None) -> Case:
+    """The ``Case`` for ``arch`` with a batch of ``m`` examples, built from ``seed``
+    with the distributions of ``parameters`` and ``batches``: the same
+    arguments always give the same case, with or without Hypothesis.
+    Bad arguments raise ``InvalidArgument``, as the strategies do.
+    """
+    _check_arch(arch)
+    _check_int(m, "m", minimum=1)
+    _check_int(seed, "seed", minimum=0)
+    weights, biases = _parameters_from_seed(arch, seed, _check_scale(scale))
+    x, y = _batch_from_seed(arch, m, seed)
+    return Case(arch, weights, biases, x, y, seed=int(seed))
+
+
+_default_architectures = architectures  # cases() has an argument of the same name
+
+
+@st.composite
+def _architectures(draw, *, depths, widths, hidden_activations, output_activations, costs_for, output_widths,
+                   l2s, batch_norm, neuron_activations):
+    depth = draw(depths)
+    sizes = draw(st.lists(widths, min_size=depth, max_size=depth))  # the input and hidden layers
+    hidden = draw(st.lists(hidden_activations, min_size=depth - 1, max_size=depth - 1))
+    # The cost is drawn from those that accept the output activation, never
+    # filtered: no draw is rejected, and the cost's index keeps its meaning
+    # while the shrinker simplifies the activation.
+    output = draw(output_activations)
+    cost = draw(costs_for[output])
+    n_out = draw(output_widths[output, cost])
+    l2 = draw(l2s)
+    flags = draw(st.lists(st.booleans(), min_size=depth, max_size=depth)) if batch_norm else ()
+    arch = Architecture((*sizes, n_out), (*hidden, output), cost, l2, tuple(flags))
+    if neuron_activations:
+        neuron = draw(_modified_neurons(arch, neuron_activations))
+        arch = dataclasses.replace(arch, modified_neuron=neuron)
+    return arch
+
+
+def _least_output_width(activation, cost, min_width):
+    # A softmax of width 1 is the constant 1, where cross-entropy's (1 - y) ln(1 - a) is infinite.
+    return max(min_width, 2) if (activation, cost) == ("softmax", "cross-entropy") else min_width
+
+
+def _modified_neurons(arch, names):
+    """None, or ``(layer, unit, activation)`` such that the architecture stays
+    valid: an elementwise layer, a different activation, one the cost accepts."""
+    choices = [
+        (layer, unit, name)
+        for layer, own in enumerate(arch.activations)
+        for name in names
+        # Validity depends on the layer and the name, not the unit: test unit 0.
+        if name != own and own in ELEMENTWISE
+        and _fits(dataclasses.replace, arch, modified_neuron=(layer, 0, name))
+        for unit in range(arch.sizes[layer + 1])
+    ]
+    return st.none() | st.sampled_from(choices) if choices else st.none()
+
+
+@st.composite
+def _cases(draw, *, architectures, batch_sizes, scale):
+    arch = draw(architectures)
+    m = draw(batch_sizes)
+    seed = draw(_SEEDS)
+    return case_from_seed(arch, m, seed, scale=scale)
+
+
+def _parameters_from_seed(arch, seed, scale):
+    rng = np.random.default_rng((seed, _PARAMETERS_STREAM))
+    weights, biases = [], []
+    for (n_out, n_in), bias_shape in arch.shapes:
+        # Variance 1/n_in keeps z = w a + b of order one when a is (network2.py's default).
+        w = rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)
+        weights.append(_frozen(w if scale is None else scale * w))
+        biases.append(_frozen(0.5 * rng.standard_normal(bias_shape)))
+    return tuple(weights), tuple(biases)
+
+
+def _batch_from_seed(arch, m, seed):
+    n_in, n_out = arch.sizes[0], arch.sizes[-1]
+    # Drawn one example (row) after another and then transposed, from separate
+    # streams for inputs and targets: a smaller m keeps the first examples, so
+    # shrinking the batch size does not redraw the examples that remain.
+    x = np.random.default_rng((seed, _INPUTS_STREAM)).standard_normal((m, n_in)).T
+    targets = np.random.default_rng((seed, _TARGETS_STREAM))
+    if arch.cost == "log-likelihood":
+        y = np.zeros((n_out, m))
+        y[targets.integers(0, n_out, size=m), np.arange(m)] = 1.0
+    else:
+        # k / 2**53 for k in 1 .. 2**53 - 1: uniform, exact in float64, and never
+        # exactly 0 or 1, so no check depends on how a cost treats 0 * ln 0.
+        y = (targets.integers(1, 2**53, size=(m, n_out)) / 2.0**53).T
+    return _frozen(x), _frozen(y)
+
+
+def _frozen(a):
+    a = np.array(a, dtype=np.float64)  # a C-ordered copy: the caller keeps its own array
+    a.setflags(write=False)
+    return a
+
+
+def _fits(build, *args, **kwargs):
+    """Whether the reference accepts this architecture (its rules, not a copy of them)."""
+    try:
+        build(*args, **kwargs)
+    except ArchitectureError:
+        return False
+    return True
+
+
+def _l2s(l2):
+    if isinstance(l2, bool):
+        return st.just(0.0) | st.floats(0.001, 1.0) if l2 else st.just(0.0)
+    if isinstance(l2, Real) and math.isfinite(l2) and l2 >= 0:
+        return st.just(float(l2))
+    raise InvalidArgument(
+        f"l2={l2!r} must be True (draw a coefficient), False (no weight decay) or a finite number >= 0"
+    )
+
+
+def _check_int(value, name, *, minimum):
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise InvalidArgument(f"{name}={value!r} must be an integer")
+    if value < minimum:
+        raise InvalidArgument(f"{name}={value!r} must be at least {minimum}")
+
+
+def _check_interval(lower, upper, lower_name, upper_name):
+    if upper < lower:
+        raise InvalidArgument(f"Cannot have {upper_name}={upper!r} < {lower_name}={lower!r}")
+
+
+def _check_batch_bounds(min_batch, max_batch):
+    _check_int(min_batch, "min_batch", minimum=1)
+    _check_int(max_batch, "max_batch", minimum=1)
+    _check_interval(min_batch, max_batch, "min_batch", "max_batch")
+
+
+def _check_bool(value, name):
+    if not isinstance(value, bool):
+        raise InvalidArgument(f"{name}={value!r} must be True or False")
+
+
+def _check_names(names, allowed, name):
+    if isinstance(names, str):
+        raise InvalidArgument(f"{name}={names!r} must be a sequence of names, e.g. {name}=({names!r},)")
+    try:
+        names = tuple(names)
+    except TypeError:
+        raise InvalidArgument(f"{name}={names!r} must be a sequence of names") from None
+    if not names:
+        raise InvalidArgument(f"{name}=() is empty: give at least one of {', '.join(allowed)}")
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise InvalidArgument(f"{name}={names!r}: unknown {unknown}; choose from {', '.join(allowed)}")
+    return tuple(dict.fromkeys(names))  # without repeats, in the given order
+
+
+def _check_arch(arch):
+    if not isinstance(arch, Architecture):
+        raise InvalidArgument(
+            f"arch={arch!r} must be an Architecture, e.g. Architecture.build([2, 3, 1], 'tanh')"
+        )
+
+
+def _check_scale(scale):
+    if scale is None:
+        return None
+    if isinstance(scale, bool) or not isinstance(scale, Real) or not (math.isfinite(scale) and scale >= 0):
+        raise InvalidArgument(f"scale={scale!r} must be None or a finite number >= 0")
+    return float(scale)
