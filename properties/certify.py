@@ -1,17 +1,22 @@
 """The certification runner: Hypothesis draws cases, oracles judge a candidate.
 
-A *candidate* is anything that maps a ``Case`` to ``(nabla_b, nabla_w)``.
-For every drawn case each oracle computes its own gradient, and
-``compare`` decides; on the first disagreement Hypothesis shrinks the case to
-a minimal one, which the certificate carries.
+A *checker* (``properties.kinds``) knows how to drive one kind of candidate:
+it offers a strategy of cases and ``check(case) -> list[Comparison]``,
+raising ``Disagreement`` on a gradient bug and ``CandidateFailure`` when the
+candidate misbehaves.  On the first failure Hypothesis shrinks the case to a
+minimal one, which the certificate carries.
+
+``judge`` and ``assert_gradient`` are the small Python API for writing one's
+own gradient properties against the oracles.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import seed as hypothesis_seed
 
@@ -23,13 +28,30 @@ FD_MAX_ENTRIES = 2000  # finite differences check a random subset of larger netw
 
 
 class Disagreement(AssertionError):
-    """A candidate disagrees with an oracle on one case."""
+    """A candidate's gradient disagrees with an oracle on one case.
 
-    def __init__(self, case, comparisons):
-        self.case, self.comparisons = case, comparisons
+    ``case`` is the case judged (one column for network.py's backprop),
+    ``outer`` the drawn case it came from, ``part`` what was judged
+    (``backprop`` or ``update_mini_batch``), ``gradient`` the candidate's.
+    """
+
+    def __init__(self, case, comparisons, *, part="backprop", outer=None, gradient=None, dtype=None,
+                 extra_error=None):
+        self.case, self.comparisons, self.part = case, comparisons, part
+        self.outer = outer if outer is not None else case
+        self.gradient, self.dtype = gradient, np.dtype(dtype or np.float64)
+        self.extra_error = extra_error
         bad = [c for c in comparisons if not c.agrees]
         worst = bad[0].first_disagreement
-        super().__init__(f"{worst.name} disagrees with {bad[0].oracle} on {case.describe()}")
+        super().__init__(f"{part}: {worst.name} disagrees with {bad[0].oracle} on {case.describe()}")
+
+    def ask_every_oracle(self, names):
+        """Judge the (minimal) case again with every oracle, for the report."""
+        from properties.compare import ROUNDOFF
+
+        if isinstance(self.gradient, tuple):
+            roundoff = ROUNDOFF.get(self.dtype, ROUNDOFF[np.dtype(np.float32)])
+            self.comparisons = judge(self.case, self.gradient, names, roundoff, self.extra_error)
 
 
 @dataclass
@@ -50,11 +72,14 @@ class Tally:
 @dataclass
 class Certificate:
     candidate: str
+    kind: str
     oracles: list[str]
     examples: int
     seed: int
     tallies: dict[str, Tally] = field(default_factory=dict)
-    failure: Disagreement | None = None
+    failure: Exception | None = None  # a Disagreement or a CandidateFailure
+    failing_case: object = None
+    examples_run: int = 0
     seconds: float = 0.0
 
     @property
@@ -77,46 +102,37 @@ def oracle_gradients(case, names, fd_max_entries=FD_MAX_ENTRIES):
     return results
 
 
-def judge(case, candidate_gradient, names, candidate_roundoff=None) -> list[Comparison]:
-    """Compare one candidate gradient with every named oracle on one case."""
+def judge(case, candidate_gradient, names=None, candidate_roundoff=None, extra_error=None,
+          stop_early=False) -> list[Comparison]:
+    """Compare ``(nabla_b, nabla_w)`` with every named oracle (default: all installed) on one case.
+
+    ``candidate_roundoff`` is the unit roundoff of the candidate's dtype (float64's
+    when None); ``extra_error`` is an optional ``(error_b, error_w)`` of known size
+    added to each oracle's own error (e.g. the rounding of an update step).
+    With ``stop_early``, the first disagreeing oracle ends the judging: while
+    Hypothesis shrinks, one witness is enough (the report asks them all again).
+    """
+    names = list(names or oracles.installed())
     bound = rounding_bound(case.arch, case.weights, case.biases, case.x, case.y)
-    return [compare(candidate_gradient, g, bound, candidate_roundoff) for g in oracle_gradients(case, names)]
-
-
-def certify(candidate: Callable, strategy, *, name: str, oracle_names=None, examples=100,
-            seed=0) -> Certificate:
-    """Run ``candidate(case) -> (nabla_b, nabla_w)`` on ``examples`` drawn cases."""
-    names = list(oracle_names or oracles.installed())
-    cert = Certificate(name, names, examples, seed, {n: Tally(n) for n in names})
-    start = time.perf_counter()
-
-    @hypothesis_seed(seed)
-    @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
-              suppress_health_check=list(HealthCheck), print_blob=False)
-    @given(strategy)
-    def run(case):
-        comparisons = judge(case, candidate(case), names)
-        for comparison in comparisons:
-            cert.tallies[comparison.oracle].add(comparison, case)
-        if not all(c.agrees for c in comparisons):
-            raise Disagreement(case, comparisons)
-
-    try:
-        run()
-    except Disagreement as failure:  # Hypothesis re-raises the shrunk, minimal case
-        cert.failure = failure
-    cert.seconds = time.perf_counter() - start
-    return cert
+    results = []
+    for name in names:
+        for g in oracle_gradients(case, [name]):
+            if extra_error is not None:
+                g = dataclasses.replace(g, error_b=[e + x for e, x in zip(g.error_b, extra_error[0])],
+                                        error_w=[e + x for e, x in zip(g.error_w, extra_error[1])])
+            results.append(compare(candidate_gradient, g, bound, candidate_roundoff))
+        if stop_early and results and not results[-1].agrees:
+            break
+    return results
 
 
 def assert_gradient(case, candidate_gradient, oracle_names=None, candidate_roundoff=None):
     """Assert that ``(nabla_b, nabla_w)`` is the gradient of ``case``'s cost, by every oracle.
 
     The assertion message names the oracle, the tensor, the worst entry and
-    the tolerance it exceeded.
+    the tolerance it exceeded.  Returns the comparisons.
     """
-    names = list(oracle_names or oracles.installed())
-    comparisons = judge(case, candidate_gradient, names, candidate_roundoff)
+    comparisons = judge(case, candidate_gradient, oracle_names, candidate_roundoff)
     bad = [c for c in comparisons if not c.agrees]
     if bad:
         t = bad[0].first_disagreement
@@ -126,3 +142,43 @@ def assert_gradient(case, candidate_gradient, oracle_names=None, candidate_round
             f"|difference| {t.max_abs_error:.3e} > tolerance {t.tolerance:.3e} "
             f"(disagreeing oracles: {', '.join(c.oracle for c in bad)})")
     return comparisons
+
+
+def certify(checker, *, oracle_names, examples=100, seed=0, case_strategy=None) -> Certificate:
+    """Run ``checker.check`` on ``examples`` drawn cases; shrink the first failure."""
+    from properties.candidates import CandidateFailure, CannotCheck
+
+    names = list(oracle_names)
+    cert = Certificate(checker.name, checker.kind, names, examples, seed, {n: Tally(n) for n in names})
+    start = time.perf_counter()
+    broken = []  # a misbehaving candidate is reported as first met: no shrinking through hangs
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
+              suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
+    @given(case_strategy or checker.strategy())
+    def run(case):
+        if broken:
+            raise broken[0]
+        cert.examples_run += 1
+        try:
+            comparisons = checker.check(case)
+        except (CandidateFailure, CannotCheck) as failure:
+            cert.failing_case = case
+            broken.append(failure)
+            raise
+        for comparison in comparisons:
+            if comparison.oracle in cert.tallies:
+                cert.tallies[comparison.oracle].add(comparison, case)
+
+    try:
+        run()
+    except Disagreement as failure:  # Hypothesis re-raises the shrunk, minimal case
+        failure.ask_every_oracle(names)
+        cert.failure, cert.failing_case = failure, failure.outer
+    except CandidateFailure as failure:
+        cert.failure = failure
+    except CannotCheck:
+        raise  # not a verdict on the candidate: the caller reports it (exit code 2)
+    cert.seconds = time.perf_counter() - start
+    return cert

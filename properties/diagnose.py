@@ -1,0 +1,146 @@
+"""Say *what* is wrong with a gradient that disagrees: an equation and a known signature.
+
+Two questions, asked of the first tensor that disagrees:
+
+* Which of BP1-BP4 fails?  A network's own ``nabla_b[l]`` is its delta^l (BP3),
+  so each equation can be checked layer by layer, from the output down,
+  against the candidate's *own* delta of the layer above:
+  BP1  delta^L   = nabla_a C (.) sigma'(z^L)       (the true output error)
+  BP2  delta^l   = J_sigma(z^l)^T (w^{l+1})^T delta^{l+1}_candidate
+  BP3  nabla_b^l = delta^l   (delta recovered from nabla_w^l = delta^l (a^{l-1})^T)
+  BP4  nabla_w^l = delta^l (a^{l-1})^T
+  (single examples without batch normalisation or L2, where the equations are exact).
+
+* Does a classic bug explain it?  Each signature is an inverse transformation
+  (flip the sign, transpose, divide by m, multiply by sigma'(z), ...) after
+  which the candidate's tensor would agree with the oracle.
+
+Matching uses ``CLOSE``: half of float64's digits, far looser than any rounding
+the comparison allows and far tighter than the effect of any signature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from reference.activations import activation_of_layer
+
+CLOSE = 2.0**-26  # relative: sqrt(eps), see the module docstring
+
+SIGNATURES = {
+    "sign_flipped": "the sign is flipped",
+    "transposed": "the tensor is transposed",
+    "factor_m": "it is m times too large: a sum where the mean belongs",
+    "factor_1_over_m": "it is m times too small: divided by m once too often",
+    "layer_zero": "the layer's gradient was left at zero",
+    "sigma_prime_missing": "sigma'(z) is missing: delta lacks its factor sigma'(z)",
+    "sigma_prime_extra": "sigma'(z) is applied once too often",
+    "sigma_prime_at_a": "sigma' is taken at the activation a instead of at z",
+}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    tensor: str
+    equation: str | None  # "BP1".."BP4", or None when not determined
+    signature: str | None  # a key of SIGNATURES
+    reference_oracle: str
+
+    @property
+    def explanation(self):
+        return SIGNATURES.get(self.signature, "")
+
+
+def close(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= CLOSE * (np.abs(a) + np.abs(b)) + 1e-300))
+
+
+def _forward(case):
+    """z^l (after normalisation) and a^l of the case, from the reference network."""
+    _, us, _, activations = case.network()._forward(case.x)
+    return us, activations
+
+
+def diagnose(failure) -> Diagnosis:
+    """Explain a ``Disagreement`` of a network or function candidate."""
+    bad = [c for c in failure.comparisons if not c.agrees]
+    first = bad[0].first_disagreement
+    oracle = _reference_oracle(failure)
+    nabla_b, nabla_w = failure.gradient
+    equation = None
+    if failure.part == "backprop":
+        equation = bp_equation(failure.case, nabla_b, nabla_w, oracle)
+    signature = _signature(failure, first, oracle)
+    return Diagnosis(first.name, equation, signature, oracle.name)
+
+
+def _reference_oracle(failure):
+    from properties.certify import oracle_gradients
+
+    names = [c.oracle for c in failure.comparisons]
+    preferred = [n for n in ("torch", "jax", "complex-step", "finite-diff") if n in names]
+    return oracle_gradients(failure.case, preferred[:1])[0]
+
+
+def bp_equation(case, nabla_b, nabla_w, oracle):
+    """The first of BP1-BP4 (from the output down) that the candidate's tensors violate."""
+    arch = case.arch
+    if case.m != 1 or any(arch.batch_norm) or arch.l2:
+        return None
+    us, activations = _forward(case)
+    for layer in reversed(range(arch.depth)):
+        delta = nabla_b[layer]
+        a_prev = activations[layer]
+        if layer == arch.depth - 1:
+            expected, name = oracle.nabla_b[layer], "BP1"
+        else:
+            sigma = activation_of_layer(arch, layer)
+            expected, name = sigma.vjp(us[layer], case.weights[layer + 1].T @ nabla_b[layer + 1]), "BP2"
+        if not close(nabla_w[layer], delta @ a_prev.T):
+            norm = float(np.sum(a_prev * a_prev))
+            recovered = nabla_w[layer] @ a_prev / norm if norm > 0 else None
+            if recovered is not None and close(recovered, expected):
+                return "BP3"
+            return "BP4" if close(delta, expected) else name
+        if not close(delta, expected):
+            return name
+    return None
+
+
+def _signature(failure, first, oracle):
+    case = failure.case
+    layer = first.layer
+    kind_w = first.name.startswith("nabla_w")
+    nabla_b, nabla_w = failure.gradient
+    c = np.asarray((nabla_w if kind_w else nabla_b)[layer], float)
+    o = np.asarray((oracle.nabla_w if kind_w else oracle.nabla_b)[layer], float)
+    m = case.m
+    if not np.any(c) and np.any(o):
+        return "layer_zero"
+    if close(-c, o):
+        return "sign_flipped"
+    if c.shape[0] == c.shape[-1] and c.ndim == 2 and close(c.T, o) and not close(c, o):
+        return "transposed"
+    decay = case.arch.l2 * np.asarray(case.weights[layer]) if kind_w else 0.0
+    if m > 1 and close((c - decay) / m + decay, o):
+        return "factor_m"
+    if m > 1 and close((c - decay) * m + decay, o):
+        return "factor_1_over_m"
+    if failure.part != "backprop" or any(case.arch.batch_norm) or m != 1:
+        return None  # sigma'(z) is a per-example factor: it factors out of one example only
+    us, activations = _forward(case)
+    sigma = activation_of_layer(case.arch, layer)
+    if not getattr(sigma, "elementwise", False):
+        return None
+    prime_z = sigma.prime(us[layer])
+    prime_a = sigma.prime(activations[layer + 1])
+    # Each row of nabla_b^l and nabla_w^l carries the factor sigma'(z_j) of its unit j.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for name, factor in (("sigma_prime_missing", prime_z), ("sigma_prime_extra", 1.0 / prime_z),
+                             ("sigma_prime_at_a", prime_z / prime_a)):
+            if np.all(np.isfinite(factor)) and close(c * factor, o):
+                return name
+    return None

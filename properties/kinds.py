@@ -1,0 +1,328 @@
+"""How each kind of candidate is driven and judged, one case at a time.
+
+Every checker has ``strategy()`` -- the Hypothesis strategy of its cases --
+and ``check(case) -> list[Comparison]``, which raises ``Disagreement`` on a
+gradient bug and ``CandidateFailure`` when the candidate misbehaves.
+
+* ``ReferenceChecker`` -- the bundled ``reference.Network.backprop``.
+* ``NetworkChecker``   -- network.py's interface: ``Name(sizes)``, weights and
+  biases set by gradcert, ``backprop(x, y)`` on single columns, and one
+  ``update_mini_batch`` step on the whole batch when it has one.
+* ``FunctionChecker``  -- ``grad(arch, weights, biases, x, y)``.
+* ``LayerChecker``     -- ``forward(x)`` / ``backward(dout)``, judged against
+  the vector-Jacobian product of its own forward by finite differences.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import strategies as st
+
+from oracles.finite_diff import UNIT_ROUNDOFF, step_sizes
+from properties import strategies
+from properties.candidates import CandidateFailure, call, changed, copies, gradient_arrays
+from properties.certify import Disagreement, judge
+from properties.compare import ROUNDOFF, Comparison, compare_tensor
+from reference.architecture import Architecture
+
+ETA = 0.5  # the learning rate of the checked update_mini_batch step
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the user declared (CLI flags or pytest options)."""
+
+    costs: tuple[str, ...] = ("quadratic",)
+    activation: tuple[str, ...] = ("sigmoid",)  # one name for all layers, or one per layer
+    sizes: tuple[int, ...] | None = None
+    batch: int = 4
+    oracles: tuple[str, ...] = ()
+    timeout: float = 10.0
+    rows: bool = False
+    l2: float | None = None  # function kind: None draws it
+    batch_norm: bool = False  # function kind: may the architecture normalise?
+
+
+def _roundoff(dtype):
+    return ROUNDOFF.get(np.dtype(dtype), ROUNDOFF[np.dtype(np.float32)])
+
+
+def _architectures(options, *, l2, batch_norm):
+    """Architectures within what the user declared: fixed sizes, or drawn ones."""
+    if options.sizes is not None:
+        activation = options.activation
+        if len(activation) == 1:
+            activation = activation * (len(options.sizes) - 1)
+        valid = []
+        for cost in options.costs:
+            try:
+                valid.append(Architecture.build(options.sizes, list(activation), cost))
+            except ValueError:
+                continue
+        if not valid:
+            raise ValueError(f"no declared cost ({', '.join(options.costs)}) fits sizes {list(options.sizes)} "
+                             f"with activation {'/'.join(activation)}")
+        l2s = st.just(0.0) if l2 is False else st.just(float(l2)) if l2 is not True else \
+            st.sampled_from([0.0, 0.1])
+        return st.builds(lambda arch, decay: dataclasses.replace(arch, l2=decay), st.sampled_from(valid), l2s)
+    order = [a for a in strategies.SIMPLEST_FIRST if a in options.activation]
+    return strategies.architectures(activations=tuple(order), costs=tuple(options.costs), l2=l2,
+                                    batch_norm=batch_norm, modified_neuron=False)
+
+
+class ReferenceChecker:
+    kind = "reference"
+    name = "reference.Network.backprop"
+
+    def __init__(self, options: Options):
+        self.options = options
+
+    def strategy(self):
+        return strategies.cases(architectures=strategies.architectures(batch_norm=True, modified_neuron=True),
+                                max_batch=self.options.batch)
+
+    def check(self, case):
+        gradient = case.network().backprop(case.x, case.y)
+        comparisons = judge(case, gradient, self.options.oracles, stop_early=True)
+        if not all(c.agrees for c in comparisons):
+            raise Disagreement(case, comparisons, gradient=gradient, dtype=np.float64)
+        return comparisons
+
+
+class NetworkChecker:
+    kind = "network"
+
+    def __init__(self, target, options: Options):
+        self.cls, self.name, self.options = target.obj, target.spec, options
+        self.has_update = callable(getattr(self.cls, "update_mini_batch", None))
+
+    def strategy(self):
+        o = self.options
+        archs = _architectures(o, l2=False, batch_norm=False)
+        return strategies.cases(architectures=archs, max_batch=o.batch)
+
+    def _build(self, case):
+        timeout = self.options.timeout
+        net = call(self.cls, list(case.arch.sizes), what=f"{self.name}({list(case.arch.sizes)})",
+                   timeout=timeout)
+        try:
+            net.weights, net.biases = copies(case.weights), copies(case.biases)
+        except Exception as error:
+            raise CandidateFailure("crashed", f"setting weights and biases on {self.name} failed: "
+                                   f"{type(error).__name__}: {error}") from None
+        return net
+
+    def check(self, case):
+        comparisons = []
+        net = self._build(case)
+        for i, (x, y) in enumerate(case.columns()):
+            single = dataclasses.replace(case, x=x, y=y, seed=None)
+            given_x, given_y = np.array(x), np.array(y)
+            result = call(net.backprop, given_x, given_y, what=f"{self.name}.backprop",
+                          timeout=self.options.timeout)
+            self._no_mutation(case, net, [x, y], [given_x, given_y], "backprop")
+            nabla_b, nabla_w, dtype = gradient_arrays(result, case.arch, f"{self.name}.backprop")
+            found = judge(single, (nabla_b, nabla_w), self.options.oracles, _roundoff(dtype), stop_early=True)
+            if not all(c.agrees for c in found):
+                raise Disagreement(single, found, outer=case, gradient=(nabla_b, nabla_w), dtype=dtype)
+            comparisons += found
+        if self.has_update and case.m >= 2:
+            comparisons += self._check_update(case)
+        return comparisons
+
+    def _no_mutation(self, case, net, originals, given, method):
+        if changed(originals, given) is not None:
+            raise CandidateFailure("mutated inputs", f"{self.name}.{method} wrote into the x or y it was "
+                                   "given; copy them before changing them")
+        try:
+            weights, biases = list(net.weights), list(net.biases)
+        except Exception:
+            weights, biases = [], []
+        if changed(case.weights, weights) is not None or changed(case.biases, biases) is not None:
+            raise CandidateFailure("mutated weights", f"{self.name}.{method} changed the network's own "
+                                   "weights or biases; backprop must leave them as they were")
+
+    def _check_update(self, case):
+        net = self._build(case)
+        batch = [(np.array(x), np.array(y)) for x, y in case.columns()]
+        call(net.update_mini_batch, batch, ETA, what=f"{self.name}.update_mini_batch",
+             timeout=self.options.timeout)
+        if changed([a for pair in case.columns() for a in pair], [a for pair in batch for a in pair]) is not None:
+            raise CandidateFailure("mutated inputs", f"{self.name}.update_mini_batch wrote into the "
+                                   "mini-batch it was given")
+        # The gradient the step implies: (w_before - w_after) / eta.  Forming w - eta g and
+        # subtracting back costs at most u (|w_before| + |w_after|) per entry, which divided
+        # by eta is added to the oracle's error below.
+        new_b, new_w, dtype = gradient_arrays((list(net.biases), list(net.weights)), case.arch,
+                                              f"{self.name}.update_mini_batch (weights after the step)")
+        implied_b = [(old - new) / ETA for old, new in zip(case.biases, new_b)]
+        implied_w = [(old - new) / ETA for old, new in zip(case.weights, new_w)]
+        u = _roundoff(dtype)
+        extra_b = [u * (np.abs(old) + np.abs(new)) / ETA for old, new in zip(case.biases, new_b)]
+        extra_w = [u * (np.abs(old) + np.abs(new)) / ETA for old, new in zip(case.weights, new_w)]
+        found = judge(case, (implied_b, implied_w), self.options.oracles, u, extra_error=(extra_b, extra_w),
+                      stop_early=True)
+        if not all(c.agrees for c in found):
+            raise Disagreement(case, found, part="update_mini_batch", gradient=(implied_b, implied_w),
+                               dtype=dtype, extra_error=(extra_b, extra_w))
+        return found
+
+
+class FunctionChecker:
+    kind = "function"
+
+    def __init__(self, target, options: Options):
+        self.fn, self.name, self.options = target.obj, target.spec, options
+
+    def strategy(self):
+        o = self.options
+        l2 = True if o.l2 is None else o.l2
+        archs = _architectures(o, l2=l2, batch_norm=o.batch_norm)
+        return strategies.cases(architectures=archs, max_batch=o.batch)
+
+    def check(self, case):
+        args = [case.arch, copies(case.weights), copies(case.biases), np.array(case.x), np.array(case.y)]
+        originals = [a.copy() for a in args[1][:] + args[2][:] + [args[3], args[4]]]
+        result = call(self.fn, *args, what=self.name, timeout=self.options.timeout)
+        if changed(originals, args[1] + args[2] + [args[3], args[4]]) is not None:
+            raise CandidateFailure("mutated inputs", f"{self.name} wrote into the weights, biases, x or y "
+                                   "it was given; copy them before changing them")
+        nabla_b, nabla_w, dtype = gradient_arrays(result, case.arch, self.name)
+        found = judge(case, (nabla_b, nabla_w), self.options.oracles, _roundoff(dtype), stop_early=True)
+        if not all(c.agrees for c in found):
+            raise Disagreement(case, found, gradient=(nabla_b, nabla_w), dtype=dtype)
+        return found
+
+
+@dataclass(frozen=True, eq=False)
+class LayerCase:
+    """A layer's input x and upstream gradient dout, in the layer's layout."""
+
+    n: int
+    m: int
+    x: np.ndarray
+    dout: np.ndarray
+    seed: int
+
+    def describe(self):
+        return f"width={self.n} m={self.m} seed={self.seed}"
+
+
+class LayerChecker:
+    """backward(dout) against d/dx <forward(x), dout> by central differences of forward itself.
+
+    The upstream gradient is Gaussian, mixed in sign (never all ones, which would
+    hide a transposed or summed Jacobian).  ``--activation`` is not needed: the
+    layer's own forward is the function whose derivative backward must be.
+    """
+
+    kind = "layer"
+
+    def __init__(self, target, options: Options):
+        self.cls, self.name, self.options = target.obj, target.spec, options
+        self.options = dataclasses.replace(options, oracles=("finite-diff",))  # the only black-box oracle
+        required = [p for p in inspect.signature(self.cls).parameters.values()
+                    if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        self.takes_size = bool(required)
+
+    def strategy(self):
+        o = self.options
+        widths = st.just(o.sizes[0]) if o.sizes else st.integers(1, 8)
+        return st.builds(self._case, widths, st.integers(1, max(o.batch, 1)), st.integers(0, 2**32 - 1))
+
+    def _case(self, n, m, seed):
+        rng = np.random.default_rng(seed)
+        shape = (m, n) if self.options.rows else (n, m)
+        x, dout = rng.standard_normal(shape), rng.standard_normal(shape)
+        if seed % 4 == 0:
+            x[rng.random(shape) < 0.3] = 0.0  # exact zeros: where ReLU has its kink
+        for a in (x, dout):
+            a.setflags(write=False)
+        return LayerCase(n, m, x, dout, seed)
+
+    def _layer(self, case):
+        args = (case.n,) if self.takes_size else ()
+        return call(self.cls, *args, what=f"{self.name}({', '.join(map(str, args))})",
+                    timeout=self.options.timeout)
+
+    def _forward(self, layer, x, case):
+        out = call(layer.forward, np.array(x), what=f"{self.name}.forward", timeout=self.options.timeout)
+        out = np.asarray(out)
+        if out.shape != case.dout.shape:
+            raise CandidateFailure("invalid output", f"{self.name}.forward returned shape {out.shape}; "
+                                   f"expected {case.dout.shape}, the shape of its input")
+        return out
+
+    def check(self, case):
+        from properties.candidates import as_array
+
+        layer = self._layer(case)
+        given_x = np.array(case.x)
+        self._forward(layer, given_x, case)
+        given_dout = np.array(case.dout)
+        dx = call(layer.backward, given_dout, what=f"{self.name}.backward", timeout=self.options.timeout)
+        if changed([case.x, case.dout], [given_x, given_dout]) is not None:
+            raise CandidateFailure("mutated inputs", f"{self.name} wrote into the x or dout it was given")
+        dx = as_array(dx, f"{self.name}.backward(dout)")
+        if dx.shape != case.x.shape:
+            raise CandidateFailure("invalid output", f"{self.name}.backward returned shape {dx.shape}; "
+                                   f"expected {case.x.shape}, the shape of x")
+        value, error, magnitude = self._vjp_by_differences(case)
+        # The candidate's own rounding is a few ulps of the terms of <forward, dout>; the
+        # finite-difference error (>= u^(2/3) relative) exceeds it by ~10^5, so it is the bound.
+        t = compare_tensor("dx", 0, dx, value, error, magnitude, 2 * UNIT_ROUNDOFF)
+        comparison = Comparison("finite-diff", [t])
+        if not comparison.agrees:
+            raise Disagreement(case, [comparison], gradient=dx, dtype=dx.dtype)
+        return [comparison]
+
+    def _vjp_by_differences(self, case):
+        """Central differences with Richardson's extrapolation of f(x) = sum(forward(x) * dout).
+
+        As in ``oracles.finite_diff``: |D(h) - D(2h)| bounds the truncation error,
+        and each value of f is off by at most n u sum|out * dout| (an n-term sum).
+
+        Kinks: the one-sided slopes at step h differ by the second difference
+        g(h) = (f(h) - 2 f(0) + f(-h)) / h, which is f'' h for a smooth f, so
+        g(2h) = 2 g(h); across a kink at the centre (ReLU at an input that is
+        exactly 0) g is the jump in slope whatever the step, so g(2h) = g(h).
+        A ratio g(2h) / g(h) below 1.5, the midpoint of the two cases, with g
+        well above the rounding noise, is taken for a kink: then any value between
+        the one-sided slopes is a valid derivative and the error says so.
+        """
+        x, dout = case.x, case.dout
+        h = step_sizes(x)
+        value, error = np.zeros_like(x), np.zeros_like(x)
+        out = self._forward(self._layer(case), x, case)
+        f0 = float(np.sum(out * dout))
+        noise = x.size * UNIT_ROUNDOFF * float(np.sum(np.abs(out * dout)))
+        for index in np.ndindex(x.shape):
+            f = {}
+            for k in (1, -1, 2, -2):
+                shifted = np.array(x)
+                shifted[index] += k * h[index]
+                f[k] = float(np.sum(self._forward(self._layer(case), shifted, case) * dout))
+            step = h[index]
+            d1, d2 = (f[1] - f[-1]) / (2 * step), (f[2] - f[-2]) / (4 * step)
+            err = abs(d1 - d2) + 1.5 * noise / step
+            gap1 = (f[1] - 2 * f0 + f[-1]) / step
+            gap2 = (f[2] - 2 * f0 + f[-2]) / (2 * step)
+            if abs(gap1) > 8 * 4 * noise / step and abs(gap2) < 1.5 * abs(gap1):
+                right, left = (f[1] - f0) / step, (f0 - f[-1]) / step
+                value[index], error[index] = (right + left) / 2, abs(right - left) / 2 + err
+            else:
+                value[index], error[index] = (4 * d1 - d2) / 3, err
+        return value, error, np.abs(value)
+
+
+def checker_for(target, options):
+    return {"network": NetworkChecker, "function": FunctionChecker, "layer": LayerChecker}[target.kind](
+        target, options)
+
+
+__all__ = ["FunctionChecker", "LayerChecker", "NetworkChecker",
+           "Options", "ReferenceChecker", "checker_for"]
