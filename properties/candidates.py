@@ -84,7 +84,7 @@ def as_array(value, what):
                                "real cost are real")
     if array.dtype.kind in "iub":
         raise CandidateFailure("invalid output", f"{what} has integer dtype {array.dtype}: an integer "
-                               "gradient has lost its digits (check for an int array made with np.zeros_like)")
+                               "gradient has lost its digits (an int array from np.zeros_like?)")
     if array.dtype.kind != "f":
         raise CandidateFailure("invalid output", f"{what} has dtype {array.dtype}, not a floating point")
     bad = ~np.isfinite(array)
@@ -104,7 +104,8 @@ def gradient_arrays(result, arch, what):
     shapes = arch.shapes
     first, second = result
     for part, name in ((first, "nabla_b"), (second, "nabla_w")):
-        if not isinstance(part, (tuple, list)) and not (isinstance(part, np.ndarray) and part.dtype == object):
+        listlike = isinstance(part, (tuple, list)) or (isinstance(part, np.ndarray) and part.dtype == object)
+        if not listlike:
             raise CandidateFailure("invalid output", f"{what}: {name} is {type(part).__name__}; expected a "
                                    f"list with one array per layer ({arch.depth})")
         if len(part) != arch.depth:

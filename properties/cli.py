@@ -140,7 +140,8 @@ def options_from(args, kind):
             raise UsageError(f"--cost: unknown cost {name!r}; choose from {', '.join(COSTS)}")
     for name in args.activation or ():
         if name not in ACTIVATIONS:
-            raise UsageError(f"--activation: unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}")
+            raise UsageError(f"--activation: unknown activation {name!r}; "
+                             f"choose from {', '.join(ACTIVATIONS)}")
     if kind == "network":
         costs, activation = args.cost or ("quadratic",), args.activation or ("sigmoid",)
         if len(costs) != 1:

@@ -64,8 +64,8 @@ def _architectures(options, *, l2, batch_norm):
             except ValueError:
                 continue
         if not valid:
-            raise ValueError(f"no declared cost ({', '.join(options.costs)}) fits sizes {list(options.sizes)} "
-                             f"with activation {'/'.join(activation)}")
+            raise ValueError(f"no declared cost ({', '.join(options.costs)}) fits sizes "
+                             f"{list(options.sizes)} with activation {'/'.join(activation)}")
         l2s = st.just(0.0) if l2 is False else st.just(float(l2)) if l2 is not True else \
             st.sampled_from([0.0, 0.1])
         return st.builds(lambda arch, decay: dataclasses.replace(arch, l2=decay), st.sampled_from(valid), l2s)
@@ -119,7 +119,7 @@ class NetworkChecker:
     def check(self, case):
         comparisons = []
         net = self._build(case)
-        for i, (x, y) in enumerate(case.columns()):
+        for x, y in case.columns():
             single = dataclasses.replace(case, x=x, y=y, seed=None)
             given_x, given_y = np.array(x), np.array(y)
             result = call(net.backprop, given_x, given_y, what=f"{self.name}.backprop",
@@ -151,7 +151,8 @@ class NetworkChecker:
         batch = [(np.array(x), np.array(y)) for x, y in case.columns()]
         call(net.update_mini_batch, batch, ETA, what=f"{self.name}.update_mini_batch",
              timeout=self.options.timeout)
-        if changed([a for pair in case.columns() for a in pair], [a for pair in batch for a in pair]) is not None:
+        given = [a for pair in batch for a in pair]
+        if changed([a for pair in case.columns() for a in pair], given) is not None:
             raise CandidateFailure("mutated inputs", f"{self.name}.update_mini_batch wrote into the "
                                    "mini-batch it was given")
         # The gradient the step implies: (w_before - w_after) / eta.  Forming w - eta g and

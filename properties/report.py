@@ -62,7 +62,8 @@ def _failure_record(cert):
 
     failure = cert.failure
     if isinstance(failure, CandidateFailure):
-        return {"verdict": failure.verdict, "message": failure.message, "case": _case_record(cert.failing_case)}
+        return {"verdict": failure.verdict, "message": failure.message,
+                "case": _case_record(cert.failing_case)}
     record = {
         "verdict": "gradient bug",
         "part": failure.part,
