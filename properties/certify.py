@@ -156,7 +156,7 @@ def certify(checker, *, oracle_names, examples=100, seed=0, case_strategy=None) 
     @hypothesis_seed(seed)
     @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
               suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
-    @given(case_strategy or checker.strategy())
+    @given(checker.strategy() if case_strategy is None else case_strategy)
     def run(case):
         if broken:
             raise broken[0]

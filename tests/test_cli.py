@@ -1,0 +1,191 @@
+"""gradcert check end to end: every target kind, every exit code, every misbehaving candidate.
+
+Most tests call ``cli.main`` in-process (the same code the console script
+runs); a few run the installed command in a subprocess to prove the exit codes
+and the absence of tracebacks where it matters.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from properties import cli
+
+BAD = "tests/candidates/misbehaving.py:"
+ZOO = "tests/zoo/"
+FAST = ["--examples", "15"]  # every misbehaviour shows on the first case drawn
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys, *argv):
+    code, out, err = run(capsys, *argv, "--json")
+    return code, json.loads(out)
+
+
+def test_the_bundled_reference_is_certified(capsys):
+    code, record = run_json(capsys, "check", "--examples", "20")
+    assert code == 0 and record["certified"] and record["kind"] == "reference"
+    assert set(record["oracles"]) >= {"finite-diff"}
+    assert all(o["cases"] > 0 for o in record["oracles"].values())
+
+
+@pytest.mark.parametrize("target, extra", [
+    (ZOO + "correct/nielsen_network.py:Network", []),
+    (ZOO + "correct/nielsen_network2.py:Network2Quadratic", []),
+    (ZOO + "correct/nielsen_network2.py:Network2CrossEntropy", ["--cost", "cross-entropy"]),
+    (ZOO + "correct/layers_correct.py:SoftmaxJacobian", []),
+    (ZOO + "correct/layers_correct.py:BatchNormLayer", []),
+    (ZOO + "correct/functional_grad.py:grad", []),
+    (BAD + "NestedLists", []),
+])
+def test_correct_targets_of_every_kind_are_certified(capsys, target, extra):
+    code, record = run_json(capsys, "check", target, *FAST, *extra)
+    assert code == 0, record["failure"]
+    assert record["certified"]
+
+
+def test_a_float32_candidate_is_judged_at_float32_precision(capsys):
+    code, record = run_json(capsys, "check", BAD + "Float32", *FAST)
+    assert code == 0, record["failure"]
+
+
+@pytest.mark.parametrize("name, verdict, words", [
+    ("Raises", "crashed", "raised KeyError: 'layer 3'"),
+    ("Hangs", "timed out", "did not return within 0.5 s"),
+    ("ReturnsNone", "invalid output", "returned None"),
+    ("WrongShapes", "invalid output", "has shape"),
+    ("ReturnsNaN", "invalid output", "has nan at"),
+    ("ReturnsComplex", "invalid output", "is complex"),
+    ("ReturnsIntegers", "invalid output", "integer dtype"),
+    ("WrongOrder", "invalid output", "returned (nabla_w, nabla_b)"),
+    ("MutatesInput", "mutated inputs", "wrote into the x or y"),
+    ("MutatesWeights", "mutated weights", "changed the network's own weights"),
+])
+def test_misbehaving_candidates_get_a_verdict_not_a_traceback(capsys, name, verdict, words):
+    code, out, err = run(capsys, "check", BAD + name, "--timeout", "0.5", *FAST)
+    assert code == 1
+    assert f"{verdict.upper()}: " in out and words in out
+    assert "Traceback" not in out + err
+    assert "reproduce: gradcert check " in out
+
+
+def test_verbose_shows_the_candidates_traceback(capsys):
+    code, out, _ = run(capsys, "check", BAD + "Raises", "--verbose", *FAST)
+    assert code == 1 and "Traceback" in out and "KeyError" in out
+
+
+@pytest.mark.parametrize("target, signature, equation", [
+    (ZOO + "mutants/sigma_prime_dropped.py:Network", "sigma_prime_missing", "BP1"),
+    (ZOO + "mutants/sigma_prime_at_a.py:Network", "sigma_prime_at_a", "BP1"),
+    (ZOO + "mutants/transposed_nabla_w.py:Network", "transposed", "BP4"),
+    (ZOO + "mutants/bias_grad_not_delta.py:Network", None, "BP3"),
+    (ZOO + "mutants/update_sum_not_mean.py:Network", "factor_m", None),
+    (BAD + "FlippedSign", "sign_flipped", "BP1"),
+])
+def test_bugs_are_diagnosed(capsys, target, signature, equation):
+    code, record = run_json(capsys, "check", target)
+    assert code == 1
+    failure = record["failure"]
+    assert failure["verdict"] == "gradient bug"
+    assert failure["signature"] == signature and failure["equation"] == equation
+    assert record["reproduce"].startswith("gradcert check " + target)
+
+
+def test_the_reproduce_command_reproduces_the_minimal_case(capsys):
+    _, record = run_json(capsys, "check", ZOO + "mutants/sigma_prime_doubled.py:Network")
+    argv = record["reproduce"].split()[1:]
+    code, again = run_json(capsys, *argv)
+    assert code == 1 and again["failure"]["case"] == record["failure"]["case"]
+    assert again["failure"]["first_disagreement"] == record["failure"]["first_disagreement"]
+
+
+def test_a_layer_bug_is_found_with_a_minimal_case(capsys):
+    code, record = run_json(capsys, "check", ZOO + "mutants/softmax_elementwise.py:SoftmaxShortcut")
+    assert code == 1
+    assert record["failure"]["case"]["width"] == 2  # softmax of one unit is constant: 2 is minimal
+
+
+def test_row_major_layers(capsys, tmp_path):
+    layer = tmp_path / "rows.py"
+    layer.write_text(
+        "import numpy as np\n"
+        "class Tanh:\n"
+        "    def forward(self, x):\n"
+        "        self.out = np.tanh(x)\n"
+        "        return self.out\n"
+        "    def backward(self, dout):\n"
+        "        return dout * (1 - self.out ** 2)\n"
+        "class Softmax:\n"
+        "    def __init__(self, n):\n"
+        "        self.n = n\n"
+        "    def forward(self, x):\n"
+        "        assert x.shape[1] == self.n, 'examples are rows'\n"
+        "        e = np.exp(x - x.max(axis=1, keepdims=True))\n"
+        "        self.s = e / e.sum(axis=1, keepdims=True)\n"
+        "        return self.s\n"
+        "    def backward(self, dout):\n"
+        "        return self.s * (dout - (self.s * dout).sum(axis=1, keepdims=True))\n")
+    assert run(capsys, "check", f"{layer}:Tanh", "--rows", *FAST)[0] == 0
+    assert run(capsys, "check", f"{layer}:Softmax", "--rows", *FAST)[0] == 0
+    # Without --rows the batch arrives as columns (n, m), which this layer refuses.
+    code, out, _ = run(capsys, "check", f"{layer}:Softmax", "--sizes", "3", "--batch", "2", *FAST)
+    assert code == 1 and "examples are rows" in out
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["check", "no_such_module_xyz:Net"], "cannot import no_such_module_xyz"),
+    (["check", "tests/nowhere.py:Net"], "no file tests/nowhere.py"),
+    (["check", BAD + "Missing"], "has no attribute 'Missing'"),
+    (["check", BAD + "NotACandidate"], "none of the three kinds"),
+    (["check", "justaname"], "package.module:Name"),
+    (["check", "--cost", "hinge"], "unknown cost 'hinge'"),
+    (["check", "--oracles", "tensorflow"], "unknown oracle 'tensorflow'"),
+    (["check", "--examples", "0"], "not a positive whole number"),
+    (["check", "--sizes", "3,x"], "whole numbers separated by commas"),
+    (["check", "--no-such-flag"], "unrecognized arguments"),
+    (["check", BAD + "grad_not_implemented"], "NotImplementedError: only sigmoid"),
+    (["check", ZOO + "correct/nielsen_network.py:Network", "--cost", "quadratic,cross-entropy"], "one cost"),
+])
+def test_cannot_check_exits_2_with_one_line(capsys, argv, words):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert words in err and err.startswith("gradcert: ") and err.count("\n") == 1
+    assert "Traceback" not in out + err
+
+
+def test_junit_report(capsys, tmp_path):
+    path = tmp_path / "gradcert.xml"
+    code, _, _ = run(capsys, "check", ZOO + "mutants/sign_error_bias.py:Network", "--junit", str(path))
+    assert code == 1
+    xml = path.read_text()
+    assert 'failures="1"' in xml and "gradient bug" in xml and "reproduce" not in xml.split("<failure")[0]
+
+
+def gradcert(*argv, **kwargs):
+    return subprocess.run([sys.executable, "-m", "properties.cli", *argv], capture_output=True, text=True,
+                          timeout=300, **kwargs)
+
+
+def test_exit_codes_from_the_command_line():
+    assert gradcert("check", "--examples", "5", "--oracles", "finite-diff").returncode == 0
+    bug = gradcert("check", ZOO + "mutants/wrong_cost_derivative.py:Network", "--oracles", "finite-diff")
+    assert bug.returncode == 1 and "BUG in backprop" in bug.stdout
+    bad = gradcert("check", "--batch", "-3")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_help_and_a_finite_difference_check_import_neither_torch_nor_jax():
+    probe = ("import contextlib, sys\nfrom properties import cli\n"
+             "with contextlib.suppress(SystemExit):\n    cli.main({argv})\n"
+             "print(sorted(m for m in ('torch', 'jax') if m in sys.modules))")
+    for argv in (["--help"], ["check", "--examples", "3", "--oracles", "finite-diff"]):
+        result = subprocess.run([sys.executable, "-c", probe.format(argv=argv)], capture_output=True,
+                                text=True, timeout=300)
+        assert result.stdout.strip().endswith("[]"), result.stdout + result.stderr
