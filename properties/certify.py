@@ -80,6 +80,7 @@ class Certificate:
     failure: Exception | None = None  # a Disagreement or a CandidateFailure
     failing_case: object = None
     examples_run: int = 0
+    first_failure_at: int | None = None  # how many cases had run when the first failure showed
     seconds: float = 0.0
 
     @property
@@ -165,7 +166,11 @@ def certify(checker, *, oracle_names, examples=100, seed=0, case_strategy=None) 
             comparisons = checker.check(case)
         except (CandidateFailure, CannotCheck) as failure:
             cert.failing_case = case
+            cert.first_failure_at = cert.first_failure_at or cert.examples_run
             broken.append(failure)
+            raise
+        except Disagreement:
+            cert.first_failure_at = cert.first_failure_at or cert.examples_run
             raise
         for comparison in comparisons:
             if comparison.oracle in cert.tallies:

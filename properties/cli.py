@@ -2,6 +2,7 @@
 
     gradcert check [TARGET]   certify an implementation (no TARGET: the bundled reference)
     gradcert assumptions      map where the textbook's assumptions hold and where they break
+    gradcert selftest         measure gradcert's kill rate and false alarms on the mutant zoo
 
 Exit codes: 0 certified, 1 a gradient bug (or a candidate that crashed, hung,
 returned garbage or mutated its inputs), 2 could not check (bad arguments, no
@@ -106,6 +107,10 @@ def _parser():
         assumptions_module = None
     if assumptions_module is not None:
         assumptions_module.add_arguments(assumptions)
+    from properties import selftest
+
+    selftest.add_arguments(commands.add_parser(
+        "selftest", help="measure the kill rate and false alarms on the mutant zoo (from a clone)"))
     return parser
 
 
@@ -216,6 +221,10 @@ def main(argv=None):
             from properties import assumptions
 
             return assumptions.run(args)
+        if args.command == "selftest":
+            from properties import selftest
+
+            return selftest.run(args)
         return _check(args, argv)
     except UsageError as error:
         print(f"gradcert: {error}", file=sys.stderr)

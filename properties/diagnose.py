@@ -35,6 +35,7 @@ SIGNATURES = {
     "factor_m": "it is m times too large: a sum where the mean belongs",
     "factor_1_over_m": "it is m times too small: divided by m once too often",
     "layer_zero": "the layer's gradient was left at zero",
+    "bp2_untransposed": "BP2 multiplies by w^{l+1} where its transpose belongs",
     "sigma_prime_missing": "sigma'(z) is missing: delta lacks its factor sigma'(z)",
     "sigma_prime_extra": "sigma'(z) is applied once too often",
     "sigma_prime_at_a": "sigma' is taken at the activation a instead of at z",
@@ -74,6 +75,8 @@ def diagnose(failure) -> Diagnosis:
     if failure.part == "backprop":
         equation = bp_equation(failure.case, nabla_b, nabla_w, oracle)
     signature = _signature(failure, first, oracle)
+    if signature is None and equation == "BP2" and _untransposed_bp2(failure.case, nabla_b):
+        signature = "bp2_untransposed"
     return Diagnosis(first.name, equation, signature, oracle.name)
 
 
@@ -144,3 +147,15 @@ def _signature(failure, first, oracle):
             if np.all(np.isfinite(factor)) and close(c * factor, o):
                 return name
     return None
+
+
+def _untransposed_bp2(case, nabla_b):
+    """Does delta^l = sigma'(z^l) * (w^{l+1} delta^{l+1}) hold, with w square, where BP2 wants w^T?"""
+    us, _ = _forward(case)
+    for layer in range(case.arch.depth - 1):
+        w = np.asarray(case.weights[layer + 1])
+        if w.shape[0] == w.shape[1] and not close(w, w.T):
+            sigma = activation_of_layer(case.arch, layer)
+            if close(nabla_b[layer], sigma.vjp(us[layer], w @ nabla_b[layer + 1])):
+                return True
+    return False

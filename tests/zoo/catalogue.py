@@ -13,7 +13,9 @@ Each entry is a dict:
                    named diagnosis fits: ``sigma_prime_missing``,
                    ``sigma_prime_extra``, ``sigma_prime_at_a``, ``transposed``,
                    ``sign_flipped``, ``factor_m``, ``factor_1_over_m``,
-                   ``layer_zero``, ``mutated_inputs``, ``mutated_weights``;
+                   ``layer_zero``, ``bp2_untransposed``, ``mutated_inputs``,
+                   ``mutated_weights`` (gradcert diagnoses networks and functions;
+                   a layer's signature is documentation only);
 * ``shows_via`` -- what exposes the bug: ``backprop`` (the gradient),
                    ``update_mini_batch`` (the SGD step), ``mutation`` (inputs
                    changed); ``None`` for the correct ones;
@@ -78,7 +80,7 @@ MUTANTS = [
     _net(_M + "sigma_prime_at_a.py:Network",
          bug="sigma' evaluated at a instead of z", signature="sigma_prime_at_a", shows_via="backprop"),
     _net(_M + "missing_transpose_bp2.py:Network",
-         bug="BP2 uses w instead of w.T when w is square", signature="transposed",
+         bug="BP2 uses w instead of w.T when w is square", signature="bp2_untransposed",
          shows_via="backprop", needs="two consecutive equal hidden widths, e.g. [3, 4, 4, 2]"),
     _net(_M + "transposed_nabla_w.py:Network",
          bug="nabla_w returned transposed for square weight matrices", signature="transposed",

@@ -1,0 +1,49 @@
+"""Detection power, measured: every mutant rejected, every correct implementation certified.
+
+Each entry of the zoo (tests/zoo/catalogue.py) is checked exactly as
+``gradcert check`` checks it by default (``gradcert selftest`` prints the same
+run as a table), and where the catalogue names the bug's signature, the
+report's diagnosis must name it too.
+"""
+
+import pathlib
+
+import pytest
+
+from properties import report
+from properties.selftest import check_argv, load_catalogue
+
+CATALOGUE, ROOT = load_catalogue(pathlib.Path(__file__).parent / "zoo" / "catalogue.py")
+
+
+def certify(entry):
+    from properties import cli
+
+    argv = check_argv(entry)
+    argv[1] = str(ROOT / entry["target"])
+    cert = cli.run_check(cli._parser().parse_args(argv))
+    return cert, report.to_json(cert, argv)
+
+
+def test_the_zoo_is_big_enough():
+    # Issue 5: at least 20 mutants and 6 correct implementations along different code paths.
+    assert len(CATALOGUE.MUTANTS) >= 20 and len(CATALOGUE.CORRECT) >= 6
+
+
+@pytest.mark.parametrize("entry", CATALOGUE.CORRECT, ids=lambda e: e["target"].split("/")[-1])
+def test_correct_implementations_are_certified(entry):
+    cert, record = certify(entry)
+    assert cert.certified, record["failure"]
+
+
+@pytest.mark.parametrize("entry", CATALOGUE.MUTANTS, ids=lambda e: e["target"].split("/")[-1])
+def test_every_mutant_is_killed_and_diagnosed(entry):
+    cert, record = certify(entry)
+    assert not cert.certified, f"{entry['target']} ({entry['bug']}) was certified"
+    failure = record["failure"]
+    if entry["shows_via"] == "mutation":
+        assert failure["verdict"].replace(" ", "_") == entry["signature"]
+    elif entry["kind"] != "layer":
+        assert failure["verdict"] == "gradient bug"
+        assert failure["part"] == entry["shows_via"]
+        assert failure["signature"] == entry["signature"]
