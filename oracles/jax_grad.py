@@ -41,13 +41,21 @@ def _activation(jax, name, z, slope):
     return functions[name](z)
 
 
-def _cost(jax, name, a, y):
+def _cost(jax, arch, z, a, y):
+    """Sum over units of C_x, one value per column; from z where the log has a closed form
+    (see oracles.torch_grad._cost)."""
     xlogy = jax.scipy.special.xlogy
+    name, output = arch.cost, arch.activations[-1]
+    plain = arch.modified_neuron is None or arch.modified_neuron[0] != arch.depth - 1
     if name == "quadratic":
         return 0.5 * ((a - y) ** 2).sum(axis=0)
     if name == "cross-entropy":
+        if plain and output == "sigmoid":
+            return -(y * jax.nn.log_sigmoid(z) + (1 - y) * jax.nn.log_sigmoid(-z)).sum(axis=0)
         return -(xlogy(y, a) + xlogy(1 - y, 1 - a)).sum(axis=0)
-    return -xlogy(y, a).sum(axis=0)  # log-likelihood
+    if plain and output == "softmax":  # log-likelihood
+        return -(y * jax.nn.log_softmax(z, axis=0)).sum(axis=0)
+    return -xlogy(y, a).sum(axis=0)
 
 
 def cost_function(arch):
@@ -67,7 +75,7 @@ def cost_function(arch):
             if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
                 _, unit, name = arch.modified_neuron
                 a = a.at[unit].set(_activation(jax, name, z[unit], arch.leaky_slope))
-        total = _cost(jax, arch.cost, a, y).mean()
+        total = _cost(jax, arch, z, a, y).mean()
         return total + 0.5 * arch.l2 * sum((w * w).sum() for w in weights)
 
     return cost

@@ -92,42 +92,68 @@ class Rounding:
 
 
 def rounding_bound(arch, weights, biases, x, y) -> Rounding:
-    """The rounding bound of the gradient of ``arch``'s cost at these parameters and data."""
+    """The rounding bound of the gradient of ``arch``'s cost at these parameters and data.
+
+    Forward, ``Mz`` is the magnitude of the terms of z (its rounding error is
+    gamma * Mz) and ``Ma`` that of a: its own rounding plus z's error carried by
+    sigma'.  z's error also moves sigma'(z) itself, by |sigma''(z)| gamma Mz <=
+    CURVATURE * |sigma'(z)| * gamma Mz: deep in a sigmoid's tail, where
+    sigma'(z) ~ e^z, an absolute error of 45u in z = -45 is a relative error of
+    45u in every gradient behind it.
+    """
     weights, biases = as_float64(weights), as_float64(biases)
     a, y = columns(x), columns(y)
     m = a.shape[1]
-    magnitudes_a, terms, inv_stds, us, zs = [np.abs(a)], [], [], [], []
+    magnitudes_a, terms, inv_stds, us, spreads = [np.abs(a)], [], [], [], []
     for layer, (w, b) in enumerate(zip(weights, biases)):
         z = w @ a + b
-        zs.append(np.abs(w) @ np.abs(a) + np.abs(b))
+        spread = np.abs(w) @ magnitudes_a[-1] + np.abs(b)  # Mz
         inv_std = None
         if arch.batch_norm[layer]:
             centred = z - z.mean(axis=1, keepdims=True)
             inv_std = 1.0 / np.sqrt(np.mean(centred**2, axis=1, keepdims=True) + arch.bn_epsilon)
             z = centred * inv_std
+            # centring adds the mean's terms; scaling by 1/std carries them, and the
+            # std's own error moves u by |u| times its relative error.
+            spread = inv_std * (spread + spread.mean(axis=1, keepdims=True)) * (1.0 + np.abs(z))
         a, t = _layer_terms(arch, layer, z)
         us.append(z)
         inv_stds.append(inv_std)
-        terms.append(t)
-        magnitudes_a.append(np.abs(a))
+        spreads.append(spread)
+        terms.append(t * (1.0 + _curvature(arch, layer, z.shape[0]) * spread))
+        magnitudes_a.append(np.abs(a) + t * spread)
 
     a_out = magnitudes_a[-1]
-    # The output error's terms: a and y (their difference), the forward error of a
-    # (sigma' times the terms of z), and for log-based costs the division by a.
-    seed = a_out + np.abs(y) + terms[-1] * zs[-1]
-    if arch.cost == "cross-entropy":
-        seed = seed / np.maximum(a_out * np.abs(1.0 - a_out), np.finfo(float).tiny)
-    elif arch.cost == "log-likelihood":
-        seed = seed / np.maximum(a_out, np.finfo(float).tiny)
+    # The output error's terms: a (with its forward error) and y.  With the
+    # canonical pairs (sigmoid/cross-entropy, softmax/log-likelihood) dC/dz^L is
+    # a - y itself: an implementation that divides by a (1 - a) and multiplies by
+    # sigma' again overflows once the output saturates, so the bound follows the
+    # exact form.  Otherwise the log-based costs divide by a.
+    seed = a_out + np.abs(y)
+    canonical = {"cross-entropy": "sigmoid", "log-likelihood": "softmax"}.get(arch.cost)
+    output_plain = arch.modified_neuron is None or arch.modified_neuron[0] != arch.depth - 1
+    if canonical == arch.activations[-1] and output_plain:
+        terms[-1] = np.ones_like(terms[-1])
+        seed_is_delta = True
+    else:
+        seed_is_delta = False
+        with np.errstate(over="ignore", divide="ignore"):
+            if arch.cost == "cross-entropy":
+                seed = seed / (np.abs(a) * np.abs(1.0 - a))
+            elif arch.cost == "log-likelihood":
+                seed = seed / np.abs(a)
+        seed = np.minimum(seed, np.finfo(float).max / (4 * max(arch.sizes)))  # a saturated 0/0
     upstream = seed / m
     bound_b, bound_w = [None] * arch.depth, [None] * arch.depth
     for layer in reversed(range(arch.depth)):
-        t = terms[layer]
-        if arch.activations[layer] == "softmax":
-            s = magnitudes_a[layer + 1]
-            delta = s * (upstream + np.sum(s * upstream, axis=0, keepdims=True))
+        if layer == arch.depth - 1 and seed_is_delta:
+            delta = upstream
+        elif arch.activations[layer] == "softmax":
+            s = np.abs(activation("softmax", us[layer].T, arch.leaky_slope).T)
+            sensitivity = 1.0 + CURVATURE["softmax"] * spreads[layer]
+            delta = s * (upstream + np.sum(s * upstream, axis=0, keepdims=True)) * sensitivity
         else:
-            delta = t * upstream
+            delta = terms[layer] * upstream
         if inv_stds[layer] is not None:
             u = np.abs(us[layer])
             delta = inv_stds[layer] * (delta + delta.mean(axis=1, keepdims=True)
@@ -136,3 +162,18 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
         bound_w[layer] = delta @ magnitudes_a[layer].T + arch.l2 * np.abs(weights[layer])
         upstream = np.abs(weights[layer]).T @ delta
     return Rounding(gamma(accumulation_length(arch, m)), bound_b, bound_w)
+
+
+# max |sigma''(z) / sigma'(z)|: sigmoid sigma'' = sigma'(1 - 2 sigma); tanh
+# sigma'' = -2 tanh sigma'; softplus sigma'' = sigma'(1 - sigmoid); softmax's
+# Jacobian entries a_j (delta_jk - a_k) change by at most 2x their size per unit of z.
+CURVATURE = {"sigmoid": 1.0, "tanh": 2.0, "softplus": 1.0, "softmax": 2.0,
+             "relu": 0.0, "leaky_relu": 0.0, "linear": 0.0}
+
+
+def _curvature(arch, layer, width):
+    """Per unit of the layer (a modified neuron may differ)."""
+    c = np.full((width, 1), CURVATURE[arch.activations[layer]])
+    if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
+        c[arch.modified_neuron[1]] = CURVATURE[arch.modified_neuron[2]]
+    return c

@@ -21,20 +21,34 @@ def _activation(torch, name, z, slope):
         "tanh": torch.tanh,
         "relu": torch.relu,
         "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, slope),
-        "softplus": torch.nn.functional.softplus,
+        # not torch.nn.functional.softplus: past its threshold (20) it returns z itself,
+        # off by log1p(e^-z) ~ 2e-9 and with slope exactly 1 instead of sigmoid(z).
+        "softplus": lambda t: torch.logaddexp(t, torch.zeros_like(t)),
         "linear": lambda t: t,
         "softmax": lambda t: torch.softmax(t, dim=0),  # over the units of each column
     }
     return functions[name](z)
 
 
-def _cost(torch, name, a, y):
-    """Sum over units of C_x, one value per column."""
+def _cost(torch, arch, z, a, y):
+    """Sum over units of C_x, one value per column.
+
+    Where the output's logarithm has a closed form in z (sigmoid, softmax) the
+    cost is computed from z: from a, ln(1 - a) is -inf once a rounds to 1,
+    although the cost and its gradient are finite.
+    """
+    name, output = arch.cost, arch.activations[-1]
+    plain = arch.modified_neuron is None or arch.modified_neuron[0] != arch.depth - 1
     if name == "quadratic":
         return 0.5 * ((a - y) ** 2).sum(dim=0)
     if name == "cross-entropy":
+        if plain and output == "sigmoid":
+            F = torch.nn.functional
+            return -(y * F.logsigmoid(z) + (1 - y) * F.logsigmoid(-z)).sum(dim=0)
         return -(torch.xlogy(y, a) + torch.xlogy(1 - y, 1 - a)).sum(dim=0)
-    return -torch.xlogy(y, a).sum(dim=0)  # log-likelihood
+    if plain and output == "softmax":  # log-likelihood
+        return -(y * torch.log_softmax(z, dim=0)).sum(dim=0)
+    return -torch.xlogy(y, a).sum(dim=0)
 
 
 def cost_and_params(arch, weights, biases, x, y):
@@ -57,7 +71,7 @@ def cost_and_params(arch, weights, biases, x, y):
             rows = [_activation(torch, name, z[j], arch.leaky_slope) if j == unit else a[j]
                     for j in range(a.shape[0])]
             a = torch.stack(rows)
-    cost = _cost(torch, arch.cost, a, y).mean()
+    cost = _cost(torch, arch, z, a, y).mean()
     if arch.l2:
         cost = cost + 0.5 * arch.l2 * sum((w * w).sum() for w in ws)
     return cost, ws, bs

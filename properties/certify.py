@@ -47,10 +47,10 @@ class Disagreement(AssertionError):
 
     def ask_every_oracle(self, names):
         """Judge the (minimal) case again with every oracle, for the report."""
-        from properties.compare import ROUNDOFF
+        from properties.compare import unit_roundoff
 
         if isinstance(self.gradient, tuple):
-            roundoff = ROUNDOFF.get(self.dtype, ROUNDOFF[np.dtype(np.float32)])
+            roundoff = unit_roundoff(self.dtype)
             self.comparisons = judge(self.case, self.gradient, names, roundoff, self.extra_error)
 
 

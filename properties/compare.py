@@ -21,8 +21,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-ROUNDOFF = {np.dtype(np.float64): np.finfo(np.float64).eps / 2,
-            np.dtype(np.float32): np.finfo(np.float32).eps / 2}
+# The one table of precisions: unit roundoff u = eps / 2 of each floating dtype a
+# candidate may return.  Every tolerance scales with u (see compare_tensor).
+ROUNDOFF = {np.dtype(t): np.finfo(t).eps / 2 for t in (np.float16, np.float32, np.float64, np.longdouble)}
+
+
+def unit_roundoff(dtype):
+    """u of a candidate's dtype (float64's for anything not in the table)."""
+    return ROUNDOFF.get(np.dtype(dtype), ROUNDOFF[np.dtype(np.float64)])
 
 
 @dataclass(frozen=True)

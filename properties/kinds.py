@@ -26,7 +26,7 @@ from oracles.finite_diff import UNIT_ROUNDOFF, step_sizes
 from properties import strategies
 from properties.candidates import CandidateFailure, call, changed, copies, gradient_arrays
 from properties.certify import Disagreement, judge
-from properties.compare import ROUNDOFF, Comparison, compare_tensor
+from properties.compare import Comparison, compare_tensor, unit_roundoff
 from reference.architecture import Architecture
 
 ETA = 0.5  # the learning rate of the checked update_mini_batch step
@@ -45,10 +45,6 @@ class Options:
     rows: bool = False
     l2: float | None = None  # function kind: None draws it
     batch_norm: bool = False  # function kind: may the architecture normalise?
-
-
-def _roundoff(dtype):
-    return ROUNDOFF.get(np.dtype(dtype), ROUNDOFF[np.dtype(np.float32)])
 
 
 def _architectures(options, *, l2, batch_norm):
@@ -126,7 +122,8 @@ class NetworkChecker:
                           timeout=self.options.timeout)
             self._no_mutation(case, net, [x, y], [given_x, given_y], "backprop")
             nabla_b, nabla_w, dtype = gradient_arrays(result, case.arch, f"{self.name}.backprop")
-            found = judge(single, (nabla_b, nabla_w), self.options.oracles, _roundoff(dtype), stop_early=True)
+            found = judge(single, (nabla_b, nabla_w), self.options.oracles, unit_roundoff(dtype),
+                          stop_early=True)
             if not all(c.agrees for c in found):
                 raise Disagreement(single, found, outer=case, gradient=(nabla_b, nabla_w), dtype=dtype)
             comparisons += found
@@ -162,7 +159,7 @@ class NetworkChecker:
                                               f"{self.name}.update_mini_batch (weights after the step)")
         implied_b = [(old - new) / ETA for old, new in zip(case.biases, new_b)]
         implied_w = [(old - new) / ETA for old, new in zip(case.weights, new_w)]
-        u = _roundoff(dtype)
+        u = unit_roundoff(dtype)
         extra_b = [u * (np.abs(old) + np.abs(new)) / ETA for old, new in zip(case.biases, new_b)]
         extra_w = [u * (np.abs(old) + np.abs(new)) / ETA for old, new in zip(case.weights, new_w)]
         found = judge(case, (implied_b, implied_w), self.options.oracles, u, extra_error=(extra_b, extra_w),
@@ -193,7 +190,7 @@ class FunctionChecker:
             raise CandidateFailure("mutated inputs", f"{self.name} wrote into the weights, biases, x or y "
                                    "it was given; copy them before changing them")
         nabla_b, nabla_w, dtype = gradient_arrays(result, case.arch, self.name)
-        found = judge(case, (nabla_b, nabla_w), self.options.oracles, _roundoff(dtype), stop_early=True)
+        found = judge(case, (nabla_b, nabla_w), self.options.oracles, unit_roundoff(dtype), stop_early=True)
         if not all(c.agrees for c in found):
             raise Disagreement(case, found, gradient=(nabla_b, nabla_w), dtype=dtype)
         return found
