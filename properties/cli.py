@@ -87,6 +87,12 @@ def add_check_arguments(check):
     check.add_argument("--batch-norm", nargs="?", const="draw", default=None,
                        help="a function target handles batch normalisation: draw it, or fix it per layer "
                             "(e.g. 1,0)")
+    mode = check.add_mutually_exclusive_group()
+    mode.add_argument("--exhaustive", action="store_const", dest="mode", const="exhaustive",
+                      help="check every parameter entry by finite differences (default: a sample of 2000)")
+    mode.add_argument("--directional", action="store_const", dest="mode", const="directional",
+                      help="check along random directions plus the Taylor test (the default above "
+                           "100,000 parameters)")
     check.add_argument("--rows", action="store_true",
                        help="a layer target takes row-major batches (examples as rows)")
     check.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -163,7 +169,7 @@ def options_from(args, kind):
     batch_norm = args.batch_norm is not None
     return Options(costs=tuple(costs), activation=tuple(activation), sizes=args.sizes, batch=args.batch,
                    oracles=_oracle_names(args.oracles, kind), timeout=args.timeout, rows=args.rows,
-                   l2=args.l2, batch_norm=batch_norm)
+                   l2=args.l2, batch_norm=batch_norm, mode=args.mode or "auto")
 
 
 def _pinned_case(checker, args):

@@ -25,11 +25,12 @@ from hypothesis import strategies as st
 from oracles.finite_diff import UNIT_ROUNDOFF, step_sizes
 from properties import strategies
 from properties.candidates import CandidateFailure, call, changed, copies, gradient_arrays
-from properties.certify import Disagreement, judge
-from properties.compare import Comparison, compare_tensor, unit_roundoff
+from properties.certify import FD_MAX_ENTRIES, Disagreement, judge
+from properties.compare import Comparison, TensorComparison, compare_tensor, unit_roundoff
 from reference.architecture import Architecture
 
 ETA = 0.5  # the learning rate of the checked update_mini_batch step
+DIRECTIONAL_ABOVE = 100_000  # parameters: larger networks are checked along directions by default
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,42 @@ class Options:
     rows: bool = False
     l2: float | None = None  # function kind: None draws it
     batch_norm: bool = False  # function kind: may the architecture normalise?
+    mode: str = "auto"  # "auto", "exhaustive" (every entry by finite differences) or "directional"
+
+
+def directional(arch, options) -> bool:
+    return options.mode == "directional" or (options.mode == "auto" and arch.n_parameters > DIRECTIONAL_ABOVE)
+
+
+def judge_gradient(case, gradient, options, roundoff, extra_error=None):
+    """The comparisons for one candidate gradient, entry by entry or along directions."""
+    if directional(case.arch, options):
+        return [_directional_comparison(case, gradient, options)]
+    fd_entries = None if options.mode == "exhaustive" else FD_MAX_ENTRIES
+    return judge(case, gradient, options.oracles, roundoff, extra_error, stop_early=True,
+                 fd_max_entries=fd_entries)
+
+
+def _directional_comparison(case, gradient, options):
+    """directional_check's dot-product tests as a Comparison (one row per direction)."""
+    from properties.directional import directional_check
+
+    oracle = next((n for n in ("torch", "jax") if n in options.oracles), "finite-diff")
+    result = directional_check(case, gradient, oracle=oracle)
+    rows = []
+    for r in result.records:
+        layer = int(r.label.split("[")[1].split("]")[0]) if "[" in r.label else case.arch.depth
+        rows.append(TensorComparison(
+            name=f"<g, d> {r.label}", layer=layer, max_abs_error=r.difference,
+            max_rel_error=r.difference / abs(r.oracle) if r.oracle else float(r.difference > 0),
+            worst_index=(), candidate_value=r.candidate, oracle_value=r.oracle, tolerance=r.tolerance,
+            excess=0.0 if r.status != "bug" else r.excess))
+    for t in result.taylor:
+        if t.status == "bug":
+            rows.append(TensorComparison(
+                name=f"Taylor rate {t.label}", layer=case.arch.depth, max_abs_error=0.0, max_rel_error=0.0,
+                worst_index=(), candidate_value=t.rate, oracle_value=2.0, tolerance=0.0, excess=float("inf")))
+    return Comparison(f"{result.oracle} (directional)", rows)
 
 
 def _architectures(options, *, l2, batch_norm):
@@ -83,7 +120,7 @@ class ReferenceChecker:
 
     def check(self, case):
         gradient = case.network().backprop(case.x, case.y)
-        comparisons = judge(case, gradient, self.options.oracles, stop_early=True)
+        comparisons = judge_gradient(case, gradient, self.options, None)
         if not all(c.agrees for c in comparisons):
             raise Disagreement(case, comparisons, gradient=gradient, dtype=np.float64)
         return comparisons
@@ -122,12 +159,11 @@ class NetworkChecker:
                           timeout=self.options.timeout)
             self._no_mutation(case, net, [x, y], [given_x, given_y], "backprop")
             nabla_b, nabla_w, dtype = gradient_arrays(result, case.arch, f"{self.name}.backprop")
-            found = judge(single, (nabla_b, nabla_w), self.options.oracles, unit_roundoff(dtype),
-                          stop_early=True)
+            found = judge_gradient(single, (nabla_b, nabla_w), self.options, unit_roundoff(dtype))
             if not all(c.agrees for c in found):
                 raise Disagreement(single, found, outer=case, gradient=(nabla_b, nabla_w), dtype=dtype)
             comparisons += found
-        if self.has_update and case.m >= 2:
+        if self.has_update and case.m >= 2 and not directional(case.arch, self.options):
             comparisons += self._check_update(case)
         return comparisons
 
@@ -162,8 +198,7 @@ class NetworkChecker:
         u = unit_roundoff(dtype)
         extra_b = [u * (np.abs(old) + np.abs(new)) / ETA for old, new in zip(case.biases, new_b)]
         extra_w = [u * (np.abs(old) + np.abs(new)) / ETA for old, new in zip(case.weights, new_w)]
-        found = judge(case, (implied_b, implied_w), self.options.oracles, u, extra_error=(extra_b, extra_w),
-                      stop_early=True)
+        found = judge_gradient(case, (implied_b, implied_w), self.options, u, (extra_b, extra_w))
         if not all(c.agrees for c in found):
             raise Disagreement(case, found, part="update_mini_batch", gradient=(implied_b, implied_w),
                                dtype=dtype, extra_error=(extra_b, extra_w))
@@ -190,7 +225,7 @@ class FunctionChecker:
             raise CandidateFailure("mutated inputs", f"{self.name} wrote into the weights, biases, x or y "
                                    "it was given; copy them before changing them")
         nabla_b, nabla_w, dtype = gradient_arrays(result, case.arch, self.name)
-        found = judge(case, (nabla_b, nabla_w), self.options.oracles, unit_roundoff(dtype), stop_early=True)
+        found = judge_gradient(case, (nabla_b, nabla_w), self.options, unit_roundoff(dtype))
         if not all(c.agrees for c in found):
             raise Disagreement(case, found, gradient=(nabla_b, nabla_w), dtype=dtype)
         return found

@@ -76,7 +76,7 @@ def _failure_record(cert):
     first = [c for c in failure.comparisons if not c.agrees][0].first_disagreement
     record["first_disagreement"] = _tensor_record(first)
     record["agreeing_oracles"] = [c.oracle for c in failure.comparisons if not c.agrees]
-    if cert.kind in ("network", "function", "reference"):
+    if cert.kind in ("network", "function", "reference") and not failure.directional:
         from properties.diagnose import diagnose
 
         d = diagnose(failure)
