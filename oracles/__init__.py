@@ -1,9 +1,11 @@
-"""Independent gradient oracles: torch autograd, jax.grad, finite differences.
+"""Independent gradient oracles: torch autograd, jax.grad, finite differences, complex step.
 
 Each oracle is a module with ``NAME``, ``available()`` and
-``gradient(arch, weights, biases, x, y) -> OracleGradient``.  torch and jax are
-imported only when their oracle is used; the finite-difference oracle needs
-nothing but NumPy and always works.
+``gradient(arch, weights, biases, x, y) -> OracleGradient``.  An oracle that
+handles only some networks also has ``applies(arch) -> bool`` (the complex
+step needs analytic activations); one without it applies to every network.
+torch and jax are imported only when their oracle is used; the
+finite-difference and complex-step oracles need nothing but NumPy.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import importlib
 from oracles.base import OracleGradient
 
 # name -> module; the order is the order of preference in reports.
-MODULES = {"torch": "oracles.torch_grad", "jax": "oracles.jax_grad", "finite-diff": "oracles.finite_diff"}
+MODULES = {"torch": "oracles.torch_grad", "jax": "oracles.jax_grad", "finite-diff": "oracles.finite_diff",
+           "complex-step": "oracles.complex_step"}
 NAMES = tuple(MODULES)
 
 
@@ -24,9 +27,14 @@ def load(name):
     return importlib.import_module(MODULES[name])
 
 
+def applies(name, arch):
+    """Whether the oracle called ``name`` can judge a network of architecture ``arch``."""
+    return getattr(load(name), "applies", lambda arch: True)(arch)
+
+
 def installed(names=NAMES):
     """The oracles in ``names`` whose framework can be imported here."""
     return [name for name in names if load(name).available()]
 
 
-__all__ = ["NAMES", "OracleGradient", "installed", "load"]
+__all__ = ["NAMES", "OracleGradient", "applies", "installed", "load"]

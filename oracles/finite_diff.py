@@ -4,12 +4,16 @@ Only the cost's value is used (``oracles.numpy_cost``); no derivative of any
 layer is written down, so this oracle shares nothing with backpropagation but
 the definition of the cost.
 
-For each parameter theta_i, with e_i its unit vector,
+For each parameter theta_i, with e_i its unit vector, write f(k) for
+C(theta + k h e_i), k in {-2, -1, 0, 1, 2}.  f(0) is computed once per unit
+(it is C(theta), but evaluated the way the unit's probes are, below, so that
+the five values share one rounding pattern).  The central differences
 
-    D(h) = (C(theta + h e_i) - C(theta - h e_i)) / 2h,
+    D(h) = (f(1) - f(-1)) / 2h,    D(2h) = (f(2) - f(-2)) / 4h
 
-and the returned value is Richardson's extrapolation (4 D(h) - D(2h)) / 3.
-Error estimate, entry by entry:
+give the value by Richardson's extrapolation (4 D(h) - D(2h)) / 3.
+
+Error estimate where the cost is smooth, entry by entry:
 
   * truncation: D(h) is off by about c h^2 and D(2h) by about 4 c h^2, so
     |D(h) - D(2h)| = 3 |c| h^2 bounds D(h)'s own truncation error with a
@@ -19,18 +23,75 @@ Error estimate, entry by entry:
     larger of the standard bound for n accumulations, n * u * |C| (u = 2^-53,
     n the longest chain of sums in one evaluation), and the noise *measured*
     on this very cost (Moré and Wild, "Estimating computational noise",
-    SIAM J. Sci. Comput. 2011): the cost is evaluated at 9 points 1e-6 apart
-    along a random direction, where the smooth part of its 6th differences is
-    ~1e-36 and what remains is rounding noise of standard deviation
+    SIAM J. Sci. Comput. 2011): along a random direction the cost is
+    evaluated at 12 points 1e-6 apart on each side of theta (theta itself
+    left out), where the smooth part of the 6th differences is ~1e-36 and
+    what remains is rounding noise of standard deviation
     sigma = sqrt(mean (Delta^6 C)^2 / C(12, 6)); e_C covers 4 sigma.  The
     measurement catches what the static bound cannot know, such as batch
     normalisation dividing rounding errors by a small standard deviation.
+    A kink inside a window would pass for enormous noise (and inflate every
+    entry's error), so each side is measured alone and the smaller kept: a
+    kink at theta lies in neither window, any other in at most one;
+  * a kink too small to be detected (below): see "Kinks".
 
-The step h = u^(1/3) * max(1, |theta_i|) balances the two (h^2 against u/h),
-and is rounded so that theta + h is exactly representable.
+Kinks.  ReLU and leaky ReLU make the cost piecewise smooth: along e_i its
+slope may jump by g at some point t of the stencil.  At t = 0 exactly (a unit
+whose weighted input is exactly 0) the derivative does not exist, and any
+value between the one-sided derivatives is a right answer (torch says 0 for
+relu'(0), another implementation 1); the central difference returns about the
+midpoint, far from both.  In the spirit of Chainer's ``numerical_grad(...,
+detect_nondifferentiable=True)``, which checks that the sampled values fit
+one low-degree polynomial, the five values are tested for belonging to one
+smooth function, here with the fourth difference
 
-Perturbed copies of the network are evaluated in vectorised batches, and the
-layers before the perturbed one are computed once: they do not depend on it.
+    Q = f(2) - 4 f(1) + 6 f(0) - 4 f(-1) + f(-2)
+
+which is h^4 f'''' (~1e-21 |C|) for a smooth cost, and at most 16 e_C more
+from rounding (the coefficients' magnitudes sum to 16): the threshold.  A
+kink at t adds Q_k = g (3|t| - 2h) for |t| <= h and g (2h - |t|) for
+h <= |t| <= 2h.  When |Q| > 16 e_C the entry is treated as a kink: with the
+one-sided Richardson estimates
+
+    R = 2 (f(1) - f(0)) / h - (f(2) - f(0)) / 2h,   L likewise on the left,
+
+the value is (L + R) / 2 and the error |R - L| / 2 plus the larger of the two
+sides' own estimates (truncation |one-sided(h) - one-sided(2h)|, rounding
+(3/2 + 2 + 1/2) e_C / h = 4 e_C / h), so every number between L and R is
+accepted.  A kink at t > 0 leaves the left side clean, so L (or R, for
+t < 0) is the derivative at theta and lies inside; for a smooth cost L and R
+are both right, and wrongly detecting a kink only loosens the error.
+
+An undetected kink (|Q| <= 16 e_C) must still be covered.  The central value
+minus L is, as linear combinations of the five values,
+
+    value - L = -Q / 4h - (2/3) (D(h) - D(2h)),
+
+an identity; applied to the kink's part alone (L's kink part is 0) it bounds
+the kink's effect on the value by |Q_k| / 4h + (2/3) |D(h) - D(2h)|_k.  With
+|Q_k| <= |Q| + 16 e_C and the rounding in D(h) - D(2h) at most 1.5 e_C / h,
+the smooth-branch error adds |Q| / 4h + (4 + 1) e_C / h: the estimate stays
+honest wherever a single kink sits.  (Two kinks on opposite sides of theta,
+within 2h, could both contaminate L and R; with h ~ 6e-6 |theta| that needs
+two coincidences, and is not covered.)
+
+Only relu and leaky_relu units make kinks (every other activation and cost
+is analytic), so the test and the margin apply only when the architecture
+has one (``has_kinks``).  For a smooth network the margin would loosen every
+estimate about four times for nothing, and the test would only make false
+detections where the rounding exceeds e_C, which the cancellation in a - y
+sometimes makes it do (about 1 entry in 2000 of drawn relu networks).
+
+The step h = u^(1/3) * max(1, |theta_i|) balances the two (h^2 against u/h).
+
+Speed: a weight W[l][i, j] moved by delta moves layer l's weighted input
+z[:, i] by delta * a[:, j] and nothing else (z = a W^T + b is linear), so the
+forward pass is kept once (``numpy_cost.Trace``) and each probe recomputes
+only what it changes: one unit of layer l, one rank-one update of layer
+l + 1's weighted input, and the rest of the network run as it is, on batches
+of probes at once (``numpy_cost.Trace.shifted_costs``).  A batch's largest
+array holds PROBE_BUDGET numbers (2 MiB): memory stays at a few MiB whatever
+the network's size, and the arrays stay in cache.
 """
 
 from __future__ import annotations
@@ -42,10 +103,14 @@ from oracles.base import OracleGradient, as_float64, columns
 
 NAME = "finite-diff"
 UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
-PROBE_BUDGET_BYTES = 32 * 2**20  # memory for one batch of perturbed weight copies
+PROBE_BUDGET = 2**18  # float64 entries in one probe batch's largest array: 2 MiB, cache-sized
+STENCIL = np.array([1.0, -1.0, 2.0, -2.0])  # theta + h, - h, + 2h, - 2h
 NOISE_SPACING = 1e-6  # relative spacing of the noise-measuring points
 NOISE_ORDER = 6  # the order of the differences that measure noise
+NOISE_POINTS = 12  # points on each side of theta: 6 sixth differences per side
 NOISE_SIGMAS = 4.0  # e_C covers this many measured standard deviations
+FOURTH_DIFFERENCE_ROUNDING = 16.0  # |1| + |-4| + |6| + |-4| + |1|: Q's rounding in units of e_C
+PIECEWISE = ("relu", "leaky_relu")  # the activations with a kink; all else is analytic
 
 
 def available() -> bool:
@@ -61,23 +126,61 @@ def gradient(arch, weights, biases, x, y, *, max_entries=None, seed=0) -> Oracle
     """The finite-difference gradient of the batch cost.
 
     With ``max_entries`` set and more parameters than that, a random subset of
-    that many entries (chosen by ``seed``) is estimated and the rest are NaN.
+    that many entries (chosen by ``seed``) is estimated and the rest are NaN;
+    ``max_entries=None`` estimates every entry.  An entry whose stencil meets
+    a non-finite cost is NaN too.
     """
     weights, biases = as_float64(weights), as_float64(biases)
     x_rows, y_rows = columns(x).T, columns(y).T
     chosen = _choose_entries(arch, max_entries, seed)
 
     noise = measured_noise(arch, weights, biases, x_rows, y_rows, seed)
+    trace = numpy_cost.Trace(arch, weights, biases, x_rows)
+    decay = 0.5 * arch.l2 * sum(np.sum(np.square(w)) for w in weights)
     nabla_b, nabla_w, error_b, error_w = [], [], [], []
-    a = x_rows
     for layer in range(arch.depth):
         for params, is_weight in ((weights, True), (biases, False)):
-            value, error = _layer_derivatives(arch, layer, a, weights, biases, y_rows,
-                                              is_weight, chosen[layer][is_weight], noise)
+            value, error = _layer_derivatives(trace, layer, is_weight, chosen[layer][is_weight],
+                                              y_rows, decay, noise)
             (nabla_w if is_weight else nabla_b).append(value.reshape(params[layer].shape))
             (error_w if is_weight else error_b).append(error.reshape(params[layer].shape))
-        a = numpy_cost.layer_forward(arch, layer, a, weights[layer], biases[layer])
     return OracleGradient(NAME, nabla_b, nabla_w, error_b, error_w)
+
+
+def has_kinks(arch) -> bool:
+    """Whether some unit of ``arch`` is piecewise linear (relu or leaky_relu)."""
+    names = set(arch.activations)
+    if arch.modified_neuron is not None:
+        names.add(arch.modified_neuron[2])
+    return bool(names & set(PIECEWISE))
+
+
+def estimate(centre, costs, h, cost_error, kinks=True):
+    """Value, error and kink flag from f(0) and the costs at (+h, -h, +2h, -2h).
+
+    ``costs`` has shape (n, 4); ``centre`` is f(0) (n,); ``cost_error`` is e_C;
+    ``kinks`` says whether the cost may have kinks at all (``has_kinks``): if
+    not, nothing is tested and no margin is added.
+    See the module docstring for the derivation of every term.
+    """
+    up1, down1, up2, down2 = costs.T
+    d1 = (up1 - down1) / (2 * h)
+    d2 = (up2 - down2) / (4 * h)
+    fourth = up2 - 4 * up1 + 6 * centre - 4 * down1 + down2
+    rounding = cost_error / h
+    smooth_value = (4 * d1 - d2) / 3
+    smooth_error = np.abs(d1 - d2) + 1.5 * rounding
+    if kinks:  # an undetected kink's effect: |Q_k| / 4h <= (|Q| + 16 e_C) / 4h, and (2/3) 1.5 e_C / h
+        smooth_error = smooth_error + np.abs(fourth) / (4 * h) + (4.0 + 1.0) * rounding
+
+    right1, right2 = (up1 - centre) / h, (up2 - centre) / (2 * h)
+    left1, left2 = (centre - down1) / h, (centre - down2) / (2 * h)
+    right, left = 2 * right1 - right2, 2 * left1 - left2
+    side_error = np.maximum(np.abs(right1 - right2), np.abs(left1 - left2)) + 4.0 * rounding
+    kink = kinks & (np.abs(fourth) > FOURTH_DIFFERENCE_ROUNDING * cost_error)
+    value = np.where(kink, (left + right) / 2, smooth_value)
+    error = np.where(kink, np.abs(right - left) / 2 + side_error, smooth_error)
+    return value, error, kink
 
 
 def cost_rounding_bound(arch, cost_value, m, noise=0.0):
@@ -89,7 +192,8 @@ def cost_rounding_bound(arch, cost_value, m, noise=0.0):
 def measured_noise(arch, weights, biases, x_rows, y_rows, seed=0):
     """The standard deviation of the rounding noise in the cost near these parameters."""
     rng = np.random.default_rng(seed)
-    k = np.arange(NOISE_ORDER + 3) - (NOISE_ORDER + 2) // 2  # 9 points, centred
+    side = np.arange(1, NOISE_POINTS + 1)
+    k = np.concatenate([-side[::-1], side])  # two windows, theta itself left out
     stacks = []
     for params in (weights, biases):
         stack = []
@@ -97,13 +201,12 @@ def measured_noise(arch, weights, biases, x_rows, y_rows, seed=0):
             direction = rng.choice([-1.0, 1.0], size=p.shape) * NOISE_SPACING * np.maximum(1.0, np.abs(p))
             stack.append(p[None] + k.reshape((-1,) + (1,) * p.ndim) * direction[None])
         stacks.append(stack)
-    a_out = numpy_cost.forward_from(arch, 0, x_rows[None], *stacks)
-    c = numpy_cost.data_cost(arch, a_out, y_rows)
+    c = numpy_cost.parameters_cost(arch, *stacks, x_rows[None], y_rows)
     c = c + 0.5 * arch.l2 * sum(np.sum(np.square(w), axis=(-2, -1)) for w in stacks[0])
-    differences = np.diff(c, n=NOISE_ORDER)
-    if not np.all(np.isfinite(differences)):
+    if not np.all(np.isfinite(c)):
         return 0.0
-    return float(np.sqrt(np.mean(differences**2) / 924.0))  # 924 = C(12, 6)
+    differences = np.diff(c.reshape(2, NOISE_POINTS), n=NOISE_ORDER, axis=1)
+    return float(np.sqrt(np.min(np.mean(differences**2, axis=1)) / 924.0))  # 924 = C(12, 6)
 
 
 def _choose_entries(arch, max_entries, seed):
@@ -123,37 +226,41 @@ def _choose_entries(arch, max_entries, seed):
     return chosen
 
 
-def _layer_derivatives(arch, layer, a_in, weights, biases, y_rows, is_weight, indices, noise):
+def probes_per_batch(arch, layer, m, per_entry):
+    """How many entries' probes fit in one batch: every array of a batch is at
+    most (probes, m, widest layer from ``layer`` on) float64s."""
+    return max(1, PROBE_BUDGET // (per_entry * m * max(arch.sizes[layer + 1:])))
+
+
+def _layer_derivatives(trace, layer, is_weight, indices, y_rows, decay, noise):
     """Finite differences for every chosen entry of one layer's weights or biases."""
-    own = weights[layer] if is_weight else biases[layer]
-    flat = own.ravel()
+    arch = trace.arch
+    n_units = trace.zs[layer].shape[1]
+    # f(0) per unit: a zero shift of each unit, the way its entries' probes go.
+    centres = trace.shifted_costs(layer, np.arange(n_units), np.zeros((n_units, y_rows.shape[0])),
+                                  y_rows) + decay
+    flat = (trace.weights if is_weight else trace.biases)[layer].ravel()
     indices = np.arange(flat.size) if indices is None else indices
     value = np.full(flat.size, np.nan)
     error = np.full(flat.size, np.nan)
-    if indices.size == 0:
-        return value, error
-    other_decay = 0.5 * arch.l2 * sum(np.sum(np.square(w)) for i, w in enumerate(weights) if i != layer)
-    signs = np.array([1.0, -1.0, 2.0, -2.0])  # theta + h, - h, + 2h, - 2h
-    per_probe = max(own.size, 1) * 8 + a_in.shape[0] * max(arch.sizes) * 8 * 4
-    chunk = max(1, PROBE_BUDGET_BYTES // (per_probe * len(signs)))
+    m = y_rows.shape[0]
+    chunk = probes_per_batch(arch, layer, m, len(STENCIL))
+    kinks = has_kinks(arch)
     for start in range(0, indices.size, chunk):
         idx = indices[start:start + chunk]
-        h = step_sizes(flat[idx])
-        probes = np.repeat(flat[None, :], len(idx) * len(signs), axis=0)
-        rows = np.arange(probes.shape[0])
-        cols = np.repeat(idx, len(signs))
-        probes[rows, cols] += np.tile(signs, len(idx)) * np.repeat(h, len(signs))
-        probes = probes.reshape((-1,) + own.shape)
-        w_stack = [weights[i] for i in range(arch.depth)]
-        b_stack = [biases[i] for i in range(arch.depth)]
-        (w_stack if is_weight else b_stack)[layer] = probes
-        a_out = numpy_cost.forward_from(arch, layer, a_in[None], w_stack, b_stack)
-        c = numpy_cost.data_cost(arch, a_out, y_rows)
-        c = c + other_decay + 0.5 * arch.l2 * np.sum(np.square(w_stack[layer]), axis=(-2, -1))
-        c = c.reshape(len(idx), len(signs))
-        d1 = (c[:, 0] - c[:, 1]) / (2 * h)
-        d2 = (c[:, 2] - c[:, 3]) / (4 * h)
-        value[idx] = (4 * d1 - d2) / 3
-        e_c = cost_rounding_bound(arch, np.max(np.abs(c), axis=1), y_rows.shape[0], noise)
-        error[idx] = np.abs(d1 - d2) + 1.5 * e_c / h
+        theta = flat[idx]
+        h = step_sizes(theta)
+        deltas = (h[:, None] * STENCIL).ravel()
+        units, shifts = trace.unit_shifts(layer, is_weight, np.repeat(idx, len(STENCIL)), deltas)
+        c = trace.shifted_costs(layer, units, shifts, y_rows) + decay
+        if is_weight and arch.l2:  # (theta + delta)^2 - theta^2 of the one moved weight
+            c = c + 0.5 * arch.l2 * deltas * (2 * np.repeat(theta, len(STENCIL)) + deltas)
+        c = c.reshape(len(idx), len(STENCIL))
+        centre = centres[units[::len(STENCIL)]]
+        # A stencil that meets a non-finite cost (a log of an output rounded to 0 or
+        # 1) gives no estimate: that entry stays NaN, "not computed".
+        finite = np.all(np.isfinite(c), axis=1) & np.isfinite(centre)
+        idx, c, h, centre = idx[finite], c[finite], h[finite], centre[finite]
+        e_c = cost_rounding_bound(arch, np.maximum(np.max(np.abs(c), axis=1), np.abs(centre)), m, noise)
+        value[idx], error[idx], _ = estimate(centre, c, h, e_c, kinks)
     return value, error

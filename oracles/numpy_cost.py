@@ -1,10 +1,23 @@
 """The oracles' own NumPy forward pass: the batch cost, and nothing else.
 
 Written independently of the reference, and differently on purpose: examples
-are *rows* here, activations use other formulas (logaddexp, logsumexp), and
-every weight may carry a leading "probe" axis so that many perturbed copies of
-the network are evaluated in one vectorised call.  The finite-difference
-oracle uses it as a black box: no derivative appears in this file.
+are *rows* here, and every weight may carry a leading "probe" axis so that
+many perturbed copies of the network are evaluated in one vectorised call.
+The finite-difference and complex-step oracles use it as a black box: no
+derivative appears in this file.
+
+Every formula is an analytic function of its argument (relu and leaky_relu
+excepted: the complex-step oracle declines networks that use them), so the
+same code runs in complex128 for the complex-step oracle.  To keep ``exp``
+from overflowing, a formula may choose between two expressions of the *same*
+function by the sign of ``Re z``: the choice changes the rounding, never the
+function.  Where the output's logarithm has a closed form in its weighted
+input (sigmoid and softmax outputs with the log-based costs), the cost is
+computed from that input, not from the rounded output.
+
+``Trace.shifted_costs`` evaluates the cost for many copies of the network
+that differ from a kept forward pass in one unit's weighted input only,
+which is what a perturbation of one weight or bias does.
 """
 
 from __future__ import annotations
@@ -13,11 +26,34 @@ import numpy as np
 
 
 def _sigmoid(z):
-    return np.exp(-np.logaddexp(0.0, -z))
+    if not np.iscomplexobj(z):
+        with np.errstate(over="ignore"):  # e^-z = inf gives 1 / inf = 0, the right limit
+            return 1.0 / (1.0 + np.exp(-z))
+    # 1 / (1 + e^-z) for Re z >= 0, e^z / (1 + e^z) otherwise: exp sees a
+    # non-positive real part (a complex inf would make NaNs), same function.
+    positive = z.real >= 0
+    e = np.exp(np.where(positive, -z, z))
+    return np.where(positive, 1.0, e) / (1.0 + e)
+
+
+def _softplus(z):
+    # ln(1 + e^z) = max(z, 0) + ln(1 + e^-|z|): the same function, without overflow;
+    # for complex z the branch is chosen by Re z.
+    if not np.iscomplexobj(z):
+        return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+    positive = z.real > 0
+    e = np.exp(np.where(positive, -z, z))  # |e| <= 1
+    # ln(1 + e) by its real and imaginary parts: NumPy's complex log1p is ln(1 + e),
+    # which loses the real part of a small e (ln(1 + 4e-18) = 0).
+    modulus = 0.5 * np.log1p(2 * e.real + e.real * e.real + e.imag * e.imag)  # ln |1 + e|
+    return np.where(positive, z, 0.0) + modulus + 1j * np.arctan2(e.imag, 1 + e.real)
 
 
 def _softmax_rows(z):
-    return np.exp(z - np.logaddexp.reduce(z, axis=-1, keepdims=True))
+    # softmax(z - c) = softmax(z) for any c constant over the row, even one
+    # chosen from Re z: the shift only keeps exp from overflowing.
+    e = np.exp(z - np.max(z.real, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
 
 
 def activation(name, z, slope):
@@ -30,7 +66,7 @@ def activation(name, z, slope):
     if name == "leaky_relu":
         return np.where(z > 0, z, slope * z)
     if name == "softplus":
-        return np.logaddexp(0.0, z)
+        return _softplus(z)
     if name == "linear":
         return z
     if name == "softmax":
@@ -39,6 +75,7 @@ def activation(name, z, slope):
 
 
 def _xlogy(x, y):
+    # x is a target (real data); the choice is made on it, never on y.
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(x == 0, 0.0, x * np.log(np.where(x == 0, 1.0, y)))
 
@@ -46,7 +83,8 @@ def _xlogy(x, y):
 def example_costs(name, a, y):
     """C_x summed over the units (last axis) of each example row."""
     if name == "quadratic":
-        return 0.5 * np.sum((a - y) ** 2, axis=-1)
+        d = a - y
+        return 0.5 * np.einsum("...i,...i->...", d, d)  # sum of squares: one pass
     if name == "cross-entropy":
         return -np.sum(_xlogy(y, a) + _xlogy(1.0 - y, 1.0 - a), axis=-1)
     if name == "log-likelihood":
@@ -54,18 +92,99 @@ def example_costs(name, a, y):
     raise ValueError(f"unknown cost {name!r}")
 
 
-def layer_forward(arch, layer, a, w, b):
-    """One layer, row-major: a (..., m, n_in), w (..., n_out, n_in), b (..., n_out, 1)."""
-    z = a @ np.swapaxes(w, -1, -2) + np.swapaxes(b, -1, -2)
+def canonical_output(arch) -> bool:
+    """Whether the cost is computed from the output's weighted input: a sigmoid or
+    softmax output with the cross-entropy, a softmax output with the log-likelihood
+    (an output layer without a modified neuron)."""
+    outputs = {"cross-entropy": ("sigmoid", "softmax"), "log-likelihood": ("softmax",)}.get(arch.cost, ())
+    plain = arch.modified_neuron is None or arch.modified_neuron[0] != arch.depth - 1
+    return arch.activations[-1] in outputs and plain
+
+
+def example_costs_from_z(name, output, z, y):
+    """C_x of a canonical output (``canonical_output``) from its weighted input z.
+
+    ln sigma(z) = -softplus(-z), ln(1 - sigma(z)) = -softplus(z);
+    ln softmax(z)_j = z_j - ln sum_k e^z_k and ln(1 - softmax(z)_j) =
+    ln sum_{k != j} e^z_k - ln sum_k e^z_k.  Computed from a, ln(1 - a) is -inf
+    once a rounds to 1 (z > 37), and long before that 1 - a has lost most of its
+    digits: the cost becomes a staircase that finite differences see as flat,
+    and a complex step loses Re(1 - a) to cancellation.
+    """
+    if output == "sigmoid":  # cross-entropy
+        return np.sum(y * _softplus(-z) + (1.0 - y) * _softplus(z), axis=-1)
+    shift = np.max(z.real, axis=-1, keepdims=True)
+    e = np.exp(z - shift)
+    log_total = np.log(np.sum(e, axis=-1, keepdims=True))
+    costs = y * (log_total - (z - shift))
+    if name == "cross-entropy":  # the others' sum, without the cancellation of total - e_j
+        n = z.shape[-1]
+        others = (e.reshape(-1, n) @ (1.0 - np.eye(n))).reshape(e.shape)
+        with np.errstate(divide="ignore"):  # every other e_k underflowed: an infinite cost
+            costs = costs + (1.0 - y) * (log_total - np.log(others))
+    return np.sum(costs, axis=-1)
+
+
+def normalise(z, epsilon):
+    """Batch normalisation over the examples (axis -2), without abs: analytic."""
+    centred = z - z.mean(axis=-2, keepdims=True)
+    return centred / np.sqrt(np.mean(centred * centred, axis=-2, keepdims=True) + epsilon)
+
+
+def weighted_input(a, w, b):
+    """z = a w^T + b^T, row-major; one matrix product when w carries no probe axis."""
+    if w.ndim == 2 and a.ndim > 2:
+        z = a.reshape(-1, a.shape[-1]) @ w.T
+        return z.reshape(a.shape[:-1] + (w.shape[0],)) + b.T
+    return a @ np.swapaxes(w, -1, -2) + np.swapaxes(b, -1, -2)
+
+
+def _activate(arch, layer, z):
+    """(normalised z, output) of layer ``layer`` from its weighted input z (..., m, n_out)."""
     if arch.batch_norm[layer]:
-        centred = z - z.mean(axis=-2, keepdims=True)
-        z = centred / np.sqrt(np.mean(centred * centred, axis=-2, keepdims=True) + arch.bn_epsilon)
+        z = normalise(z, arch.bn_epsilon)
     out = activation(arch.activations[layer], z, arch.leaky_slope)
     if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
         _, unit, name = arch.modified_neuron
         out = np.array(out, copy=True)
         out[..., unit] = activation(name, z[..., unit], arch.leaky_slope)
-    return out
+    return z, out
+
+
+def activate(arch, layer, z):
+    """Layer ``layer``'s output from its weighted input z (..., m, n_out)."""
+    return _activate(arch, layer, z)[1]
+
+
+def activate_units(arch, layer, units, z):
+    """(normalised z, output) of single units of an elementwise layer: unit
+    ``units[p]`` has weighted inputs ``z[p]`` (one per example).  Batch
+    normalisation acts on each unit alone."""
+    if arch.batch_norm[layer]:
+        z = normalise(z[..., None], arch.bn_epsilon)[..., 0]
+    out = activation(arch.activations[layer], z, arch.leaky_slope)
+    if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
+        _, unit, name = arch.modified_neuron
+        own = units == unit
+        if np.any(own):
+            out = np.array(out, copy=True)
+            out[own] = activation(name, z[own], arch.leaky_slope)
+    return z, out
+
+
+def layer_forward(arch, layer, a, w, b):
+    """One layer, row-major: a (..., m, n_in), w (..., n_out, n_in), b (..., n_out, 1)."""
+    return activate(arch, layer, weighted_input(a, w, b))
+
+
+def run_from(arch, layer, z, weights, biases):
+    """From layer ``layer``'s weighted input z, run to the output: (normalised z^L, a^L)."""
+    while True:
+        z, a = _activate(arch, layer, z)
+        if layer == arch.depth - 1:
+            return z, a
+        layer += 1
+        z = weighted_input(a, weights[layer], biases[layer])
 
 
 def forward_from(arch, layer, a, weights, biases):
@@ -75,13 +194,82 @@ def forward_from(arch, layer, a, weights, biases):
     return a
 
 
-def data_cost(arch, a_out, y_rows):
-    """The mean over examples of C_x: shape (...,) for a probe axis, else a scalar."""
+def data_cost(arch, a_out, y_rows, z_out=None):
+    """The mean over examples of C_x: shape (...,) for a probe axis, else a scalar.
+
+    Given the output's (normalised) weighted input ``z_out``, a canonical output's
+    cost is computed from it (``example_costs_from_z``), as it should be.
+    """
+    if z_out is not None and canonical_output(arch):
+        return np.mean(example_costs_from_z(arch.cost, arch.activations[-1], z_out, y_rows), axis=-1)
     return np.mean(example_costs(arch.cost, a_out, y_rows), axis=-1)
+
+
+def parameters_cost(arch, weights, biases, x_rows, y_rows):
+    """The data cost for row-major x and y; weights and biases may carry a probe axis."""
+    z_out, a_out = run_from(arch, 0, weighted_input(x_rows, weights[0], biases[0]), weights, biases)
+    return data_cost(arch, a_out, y_rows, z_out)
 
 
 def cost(arch, weights, biases, x, y):
     """The batch cost of ``reference.Network.cost``'s definition, for columns x and y."""
-    a_out = forward_from(arch, 0, np.asarray(x, float).T, weights, biases)
+    x_rows, y_rows = np.asarray(x, float).T, np.asarray(y, float).T
     decay = 0.5 * arch.l2 * sum(np.sum(np.square(w)) for w in weights)
-    return float(data_cost(arch, a_out, np.asarray(y, float).T) + decay)
+    return float(parameters_cost(arch, weights, biases, x_rows, y_rows) + decay)
+
+
+class Trace:
+    """One forward pass, kept: ``inputs[l]`` is layer l's input a (m, n_l) (the
+    network's output last), ``zs[l]`` its weighted input before normalisation,
+    ``z_out`` the output layer's after."""
+
+    def __init__(self, arch, weights, biases, x_rows):
+        self.arch, self.weights, self.biases = arch, weights, biases
+        self.inputs, self.zs = [x_rows], []
+        for layer in range(arch.depth):
+            self.zs.append(weighted_input(self.inputs[-1], weights[layer], biases[layer]))
+            self.z_out, a = _activate(arch, layer, self.zs[-1])
+            self.inputs.append(a)
+
+    def data_cost(self, y_rows):
+        return data_cost(self.arch, self.inputs[-1], y_rows, self.z_out)
+
+    def unit_shifts(self, layer, is_weight, flat_indices, deltas):
+        """Moving weights[layer].flat[k] (or biases[layer].flat[k]) by delta moves
+        z[:, i] of that layer, and nothing else, by delta * a[:, j] (by delta):
+        z = a W^T + b is linear.  Returns (units i, shifts (P, m))."""
+        if not is_weight:
+            return flat_indices, np.multiply.outer(deltas, np.ones(self.inputs[0].shape[0]))
+        units, inputs = np.divmod(flat_indices, self.weights[layer].shape[1])
+        return units, deltas[:, None] * self.inputs[layer][:, inputs].T
+
+    def shifted_costs(self, layer, units, shifts, y_rows):
+        """The data cost (no weight decay) when z[:, units[p]] of ``layer`` is moved by
+        ``shifts[p]`` (real or complex), for every probe p: shape (P,).
+
+        Only what the shift changes is recomputed.  In an elementwise layer only the
+        shifted unit's output changes, so the next layer's weighted input moves by
+        that change times one column of its weights (z = a W^T + b is linear again);
+        from there on the network is run as it is, on every probe at once.
+        """
+        arch, n_probes = self.arch, len(units)
+        probes = np.arange(n_probes)
+        z = self.zs[layer]
+        z_unit = z[:, units].T + shifts
+        if arch.activations[layer] == "softmax":  # coupled: the whole layer moves
+            z_all = np.array(np.broadcast_to(z, (n_probes,) + z.shape), dtype=z_unit.dtype)
+            z_all[probes, :, units] = z_unit
+            z_out, a = run_from(arch, layer, z_all, self.weights, self.biases)
+        elif layer == arch.depth - 1:  # the output: one unit of a and of z^L moves
+            z_unit, a_unit = activate_units(arch, layer, units, z_unit)
+            z_out, a = (np.array(np.broadcast_to(t, (n_probes,) + t.shape), dtype=a_unit.dtype)
+                        for t in (self.z_out, self.inputs[-1]))
+            z_out[probes, :, units] = z_unit
+            a[probes, :, units] = a_unit
+        else:
+            change = activate_units(arch, layer, units, z_unit)[1] - self.inputs[layer + 1][:, units].T
+            column = self.weights[layer + 1][:, units].T
+            z_next = np.multiply(change[:, :, None], column[:, None, :])
+            z_next += self.zs[layer + 1]
+            z_out, a = run_from(arch, layer + 1, z_next, self.weights, self.biases)
+        return data_cost(arch, a, y_rows, z_out)
