@@ -137,9 +137,14 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
         seed_is_delta = True
     else:
         seed_is_delta = False
-        with np.errstate(over="ignore", divide="ignore"):
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             if arch.cost == "cross-entropy":
-                seed = seed / (np.abs(a) * np.abs(1.0 - a))
+                # (a - y) / (a (1 - a)): 1 - a has the terms 1 and a, so when a nears 1 its
+                # relative error is u (1 + a) / (1 - a), carried into the quotient.
+                one_minus = np.abs(1.0 - a)
+                seed = seed / (np.abs(a) * one_minus) + np.abs(a - y) * (1.0 + np.abs(a)) / (
+                    np.abs(a) * one_minus**2)
+                seed = np.where(np.isnan(seed), np.inf, seed)
             elif arch.cost == "log-likelihood":
                 seed = seed / np.abs(a)
         seed = np.minimum(seed, np.finfo(float).max / (4 * max(arch.sizes)))  # a saturated 0/0

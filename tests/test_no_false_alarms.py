@@ -31,9 +31,15 @@ ZOO = pathlib.Path(__file__).parent / "zoo" / "correct"
 @st.composite
 def hard_cases(draw, activations=("linear", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "softmax"),
                costs=("quadratic", "cross-entropy", "log-likelihood"), batch_norm=True, l2=True, max_batch=4):
-    scale = draw(st.sampled_from([1.0, 4.0, 16.0]), label="weight scale")
     archs = architectures(activations=activations, costs=costs, batch_norm=batch_norm, l2=l2, max_width=6)
-    case = draw(cases(architectures=archs, max_batch=max_batch, scale=scale), label="case")
+    arch = draw(archs, label="architecture")
+    scales = [1.0, 4.0, 16.0]
+    if arch.cost == "cross-entropy" and arch.activations[-1] == "softmax":
+        # (a - y) / (a (1 - a)) has no finite float64 value once a softmax output rounds
+        # to 1; the reference says so (SaturationWarning) rather than guess.
+        scales = [1.0]
+    scale = draw(st.sampled_from(scales), label="weight scale")
+    case = draw(cases(architectures=st.just(arch), max_batch=max_batch, scale=scale), label="case")
     if draw(st.booleans(), label="kink: a zero example and zero first-layer biases"):
         x = np.array(case.x)
         x[:, 0] = 0.0
