@@ -135,13 +135,14 @@ def gradient(arch, weights, biases, x, y, *, max_entries=None, seed=0) -> Oracle
     chosen = _choose_entries(arch, max_entries, seed)
 
     noise = measured_noise(arch, weights, biases, x_rows, y_rows, seed)
+    terms = cost_terms(arch, weights, biases, x_rows, y_rows)
     trace = numpy_cost.Trace(arch, weights, biases, x_rows)
     decay = 0.5 * arch.l2 * sum(np.sum(np.square(w)) for w in weights)
     nabla_b, nabla_w, error_b, error_w = [], [], [], []
     for layer in range(arch.depth):
         for params, is_weight in ((weights, True), (biases, False)):
             value, error = _layer_derivatives(trace, layer, is_weight, chosen[layer][is_weight],
-                                              y_rows, decay, noise)
+                                              y_rows, decay, noise, terms)
             (nabla_w if is_weight else nabla_b).append(value.reshape(params[layer].shape))
             (error_w if is_weight else error_b).append(error.reshape(params[layer].shape))
     return OracleGradient(NAME, nabla_b, nabla_w, error_b, error_w)
@@ -183,10 +184,36 @@ def estimate(centre, costs, h, cost_error, kinks=True):
     return value, error, kink
 
 
-def cost_rounding_bound(arch, cost_value, m, noise=0.0):
-    """e_C: the rounding error of one cost evaluation (see the module docstring)."""
+def cost_rounding_bound(arch, cost_value, m, noise=0.0, terms=0.0):
+    """e_C: the rounding error of one cost evaluation (see the module docstring).
+
+    ``terms`` is ``cost_terms``: |C| alone would miss the cancellation in a - y,
+    whose rounding is u (|a| + |y|), not u |a - y|.
+    """
     chain = max(arch.sizes) * arch.depth + m
-    return np.maximum(chain * UNIT_ROUNDOFF * np.abs(cost_value), NOISE_SIGMAS * noise)
+    return np.maximum(chain * UNIT_ROUNDOFF * (np.abs(cost_value) + terms), NOISE_SIGMAS * noise)
+
+
+def cost_terms(arch, weights, biases, x_rows, y_rows):
+    """The magnitude by which rounding errors of the outputs a enter the mean cost.
+
+    Quadratic: d(a - y)^2 / 2 = (a - y) d(a - y), with |d(a - y)| <= u (|a| + |y|) per
+    rounding.  Logarithmic: y ln a moves by |y| da / a (a relative error of a) plus
+    |y ln a| u for the logarithm itself; ln(1 - a) by a / (1 - a) times a's relative
+    error.
+    """
+    a = numpy_cost.forward_from(arch, 0, x_rows, weights, biases)
+    y = y_rows
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if arch.cost == "quadratic":
+            t = np.abs(a - y) * (np.abs(a) + np.abs(y))
+        elif arch.cost == "cross-entropy":
+            t = np.abs(y) * (1 + np.abs(np.log(a))) + np.abs(1 - y) * (
+                np.abs(a) / np.abs(1 - a) + np.abs(np.log1p(-a)))
+        else:
+            t = np.abs(y) * (1 + np.abs(np.log(a)))
+    t = np.where(np.isfinite(t), t, 0.0)  # an infinite log: that stencil is not computed anyway
+    return float(np.mean(np.sum(t, axis=-1)))
 
 
 def measured_noise(arch, weights, biases, x_rows, y_rows, seed=0):
@@ -232,7 +259,7 @@ def probes_per_batch(arch, layer, m, per_entry):
     return max(1, PROBE_BUDGET // (per_entry * m * max(arch.sizes[layer + 1:])))
 
 
-def _layer_derivatives(trace, layer, is_weight, indices, y_rows, decay, noise):
+def _layer_derivatives(trace, layer, is_weight, indices, y_rows, decay, noise, terms):
     """Finite differences for every chosen entry of one layer's weights or biases."""
     arch = trace.arch
     n_units = trace.zs[layer].shape[1]
@@ -261,6 +288,7 @@ def _layer_derivatives(trace, layer, is_weight, indices, y_rows, decay, noise):
         # 1) gives no estimate: that entry stays NaN, "not computed".
         finite = np.all(np.isfinite(c), axis=1) & np.isfinite(centre)
         idx, c, h, centre = idx[finite], c[finite], h[finite], centre[finite]
-        e_c = cost_rounding_bound(arch, np.maximum(np.max(np.abs(c), axis=1), np.abs(centre)), m, noise)
+        e_c = cost_rounding_bound(arch, np.maximum(np.max(np.abs(c), axis=1), np.abs(centre)), m, noise,
+                                  terms)
         value[idx], error[idx], _ = estimate(centre, c, h, e_c, kinks)
     return value, error

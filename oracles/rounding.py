@@ -120,7 +120,7 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
         us.append(z)
         inv_stds.append(inv_std)
         spreads.append(spread)
-        terms.append(t * (1.0 + _curvature(arch, layer, z.shape[0]) * spread))
+        terms.append(t)
         magnitudes_a.append(np.abs(a) + t * spread)
 
     a_out = magnitudes_a[-1]
@@ -148,24 +148,35 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
             elif arch.cost == "log-likelihood":
                 seed = seed / np.abs(a)
         seed = np.minimum(seed, np.finfo(float).max / (4 * max(arch.sizes)))  # a saturated 0/0
-    upstream = seed / m
+    # Backward, two magnitudes per quantity: V, the terms it is computed from (what
+    # its own roundings scale with), and E, the errors it inherits: rounding from
+    # the layers above, and sigma'(z) moved by z's error, c |sigma'| Mz times V.
+    # The inherited errors add up layer by layer; they do not multiply.
+    up_terms, up_errors = seed / m, np.zeros_like(seed)
     bound_b, bound_w = [None] * arch.depth, [None] * arch.depth
     for layer in reversed(range(arch.depth)):
+        curvature = _curvature(arch, layer, us[layer].shape[0]) * spreads[layer]
         if layer == arch.depth - 1 and seed_is_delta:
-            delta = upstream
+            d_terms, d_errors = up_terms, up_errors
         elif arch.activations[layer] == "softmax":
             s = np.abs(activation("softmax", us[layer].T, arch.leaky_slope).T)
-            sensitivity = 1.0 + CURVATURE["softmax"] * spreads[layer]
-            delta = s * (upstream + np.sum(s * upstream, axis=0, keepdims=True)) * sensitivity
+            d_terms = s * (up_terms + np.sum(s * up_terms, axis=0, keepdims=True))
+            d_errors = s * (up_errors + np.sum(s * up_errors, axis=0, keepdims=True)) + curvature * d_terms
         else:
-            delta = terms[layer] * upstream
+            d_terms = terms[layer] * up_terms
+            d_errors = terms[layer] * up_errors + curvature * d_terms
         if inv_stds[layer] is not None:
             u = np.abs(us[layer])
-            delta = inv_stds[layer] * (delta + delta.mean(axis=1, keepdims=True)
-                                       + u * np.mean(delta * u, axis=1, keepdims=True))
+
+            def carried(g, inv_std=inv_stds[layer], u=u):
+                mean = g.mean(axis=1, keepdims=True)
+                return inv_std * (g + mean + u * np.mean(g * u, axis=1, keepdims=True))
+
+            d_terms, d_errors = carried(d_terms), carried(d_errors)
+        delta = d_terms + d_errors
         bound_b[layer] = delta.sum(axis=1, keepdims=True)
         bound_w[layer] = delta @ magnitudes_a[layer].T + arch.l2 * np.abs(weights[layer])
-        upstream = np.abs(weights[layer]).T @ delta
+        up_terms, up_errors = np.abs(weights[layer]).T @ d_terms, np.abs(weights[layer]).T @ d_errors
     return Rounding(gamma(accumulation_length(arch, m)), bound_b, bound_w)
 
 

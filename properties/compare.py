@@ -24,6 +24,9 @@ import numpy as np
 # The one table of precisions: unit roundoff u = eps / 2 of each floating dtype a
 # candidate may return.  Every tolerance scales with u (see compare_tensor).
 ROUNDOFF = {np.dtype(t): np.finfo(t).eps / 2 for t in (np.float16, np.float32, np.float64, np.longdouble)}
+# ... and the smallest normal number: below it, each operation may lose up to that much
+# absolutely (gradual underflow), whatever the relative precision.
+TINY = {np.finfo(t).eps / 2: np.finfo(t).tiny for t in (np.float16, np.float32, np.float64, np.longdouble)}
 
 
 def unit_roundoff(dtype):
@@ -80,14 +83,15 @@ def compare_tensor(name, layer, candidate, oracle, oracle_error, magnitude, gamm
     ``gamma * magnitude`` is the rounding bound of one float64 implementation.
     """
     candidate = np.asarray(candidate, dtype=np.float64)
-    scale = 1.0
-    if candidate_roundoff is not None:
-        scale = candidate_roundoff / ROUNDOFF[np.dtype(np.float64)]
-    tolerance = (1.0 + scale) * gamma * magnitude + np.nan_to_num(oracle_error, nan=0.0)
+    u64 = ROUNDOFF[np.dtype(np.float64)]
+    u = u64 if candidate_roundoff is None else candidate_roundoff
+    # gamma = N u64: N roundings, each of which may also lose one tiny to underflow.
+    underflow = gamma / u64 * (TINY.get(u, np.finfo(np.float64).tiny) + np.finfo(np.float64).tiny)
+    tolerance = (1.0 + u / u64) * gamma * magnitude + np.nan_to_num(oracle_error, nan=0.0) + underflow
     known = ~np.isnan(oracle)
     diff = np.where(known, np.abs(candidate - np.where(known, oracle, 0.0)), 0.0)
     diff = np.where(np.isnan(candidate) & known, np.inf, diff)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         excess = np.where(diff == 0, 0.0, diff / tolerance)
     worst = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.size else ()
     # Relative to the larger of the oracle's value and the magnitude of the terms it
