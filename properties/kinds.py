@@ -73,7 +73,8 @@ def _directional_comparison(case, gradient, options):
         layer = int(r.label.split("[")[1].split("]")[0]) if "[" in r.label else case.arch.depth
         rows.append(TensorComparison(
             name=f"<g, d> {r.label}", layer=layer, max_abs_error=r.difference,
-            max_rel_error=r.difference / abs(r.oracle) if r.oracle else float(r.difference > 0),
+            # relative to the projection, or to its tolerance when the projection is ~0
+            max_rel_error=r.difference / max(abs(r.oracle), r.tolerance) if r.difference else 0.0,
             worst_index=(), candidate_value=r.candidate, oracle_value=r.oracle, tolerance=r.tolerance,
             excess=0.0 if r.status != "bug" else r.excess))
     for t in result.taylor:

@@ -1,0 +1,255 @@
+"""gradcert against torch.autograd.gradcheck and jax.test_util.check_grads, on the same networks.
+
+    python benchmarks/bench_vs_gradcheck.py [--quick] [--torch-threads N] [--warm-repeats K]
+
+Every method runs in a fresh process of its own (``--worker``):
+
+* cold -- the first call in that process, after the imports a user's script would
+  already have made (numpy, torch or jax, the packages): what a one-off check costs;
+* warm -- the median of the next K calls in the same process (K = 1 for the slow ones).
+
+What is certified: gradcert checks ``reference.Network.backprop`` (the call is timed
+with the check); gradcheck and check_grads check the torch and JAX rebuilds of the same
+network, their only way to take a network.
+
+* gradcert exhaustive -- ``oracles.finite_diff.gradient`` (every entry) and
+  ``properties.compare.compare`` with ``oracles.rounding.rounding_bound``;
+* gradcert directional -- ``properties.directional.directional_check`` with its
+  defaults: 4 global random directions and 2 per tensor, torch forward mode, the
+  Taylor test along the global ones;
+* gradcert directional-1 -- the same with one random direction, no per-tensor
+  directions and no Taylor test: the work of gradcheck's fast mode (one random
+  projection), for a like-with-like ratio;
+* gradcert directional-numpy -- the defaults with ``oracle="finite-diff"``: NumPy
+  only (no torch in the process), what runs where torch is not installed;
+* gradcheck slow / fast -- ``torch.autograd.gradcheck(f, params)``, with ``fast_mode=True``;
+* check_grads -- ``jax.test_util.check_grads(f, (params,), order=1, modes=["rev"])``.
+
+gradcheck's slow mode would take hours on the 1M network (two evaluations of the
+network per parameter): it is not run there, and its time is extrapolated from the
+measured time of one evaluation, marked "est.".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import tracemalloc
+
+from _common import NETWORKS, case, clock, median, peak_rss_mib, print_header, run_worker, table
+
+METHODS = ("gradcert-exhaustive", "gradcert-directional", "gradcert-directional-1",
+           "gradcert-directional-numpy", "gradcheck-slow", "gradcheck-fast", "check_grads")
+DIRECTIONAL = {"gradcert-directional": {}, "gradcert-directional-numpy": {"oracle": "finite-diff"},
+               "gradcert-directional-1": {"directions": 1, "per_tensor": False, "taylor": False}}
+SLOW = {"gradcert-exhaustive", "gradcheck-slow"}  # one warm call is plenty
+EXTRAPOLATED = {("mlp1m", "gradcheck-slow")}
+
+
+def _torch_function(the_case):
+    """f(*params) -> the batch cost, params = weights then biases as torch leaves."""
+    import torch
+
+    from properties.directional import _torch_cost
+
+    cost, constants = _torch_cost(the_case.arch, the_case.x, the_case.y)
+    depth = the_case.arch.depth
+    params = [torch.tensor(t, requires_grad=True) for t in (*the_case.weights, *the_case.biases)]
+    return (lambda *p: cost(list(p[:depth]), list(p[depth:]), constants)), params
+
+
+def _prepare(method, network, torch_threads):
+    """(the check as a no-argument function returning True when it certifies, names imported)."""
+    import numpy as np  # noqa: F401
+
+    the_case = case(network)
+    net = the_case.network()  # the candidate, built once: its backprop is timed with each check
+    if method.startswith("gradcheck") or method in ("gradcert-directional", "gradcert-directional-1"):
+        import torch
+
+        torch.set_num_threads(torch_threads)
+    if method == "gradcert-exhaustive":
+        from oracles import finite_diff
+        from oracles.rounding import rounding_bound
+        from properties.compare import compare
+
+        def check():
+            gradient = net.backprop(the_case.x, the_case.y)
+            args = (the_case.arch, the_case.weights, the_case.biases, the_case.x, the_case.y)
+            return compare(gradient, finite_diff.gradient(*args), rounding_bound(*args)).agrees
+
+        return check
+    if method in DIRECTIONAL:
+        from properties.directional import directional_check
+
+        def check():
+            gradient = net.backprop(the_case.x, the_case.y)
+            return directional_check(the_case, gradient, **DIRECTIONAL[method]).agrees
+
+        return check
+    if method.startswith("gradcheck"):
+        import torch
+
+        f, params = _torch_function(the_case)
+        fast = method == "gradcheck-fast"
+        return lambda: torch.autograd.gradcheck(f, params, fast_mode=fast)
+    if method == "check_grads":
+        import jax
+        from jax.test_util import check_grads
+
+        jax.config.update("jax_enable_x64", True)
+        from oracles.base import columns
+        from oracles.jax_grad import cost_function
+
+        jnp = jax.numpy
+        cost = cost_function(the_case.arch)
+        x, y = jnp.asarray(columns(the_case.x)), jnp.asarray(columns(the_case.y))
+        params = ([jnp.asarray(w) for w in the_case.weights], [jnp.asarray(b) for b in the_case.biases])
+
+        def check():
+            check_grads(lambda p: cost(p, x, y), (params,), order=1, modes=["rev"])  # raises on failure
+            return True
+
+        return check
+    raise ValueError(method)
+
+
+def _extrapolate(method, network, torch_threads):
+    """gradcheck's slow mode on the whole network: two evaluations of f per entry (its
+    central difference) and one backward pass; f is timed and scaled."""
+    import torch
+
+    torch.set_num_threads(torch_threads)
+    the_case = case(network)
+    f, params = _torch_function(the_case)
+    with torch.no_grad():
+        per_call = median(clock(lambda: f(*params), 20))
+    return 2 * the_case.arch.n_parameters * per_call
+
+
+def worker(method, network, warm_repeats, torch_threads):
+    if (network, method) in EXTRAPOLATED:
+        seconds = _extrapolate(method, network, torch_threads)
+        return {"cold": None, "warm": seconds, "estimated": True, "agrees": None, "rss_mib": peak_rss_mib()}
+    check = _prepare(method, network, torch_threads)
+    rss_before = peak_rss_mib()
+    start = time.perf_counter()
+    agrees = check()
+    cold = time.perf_counter() - start
+    warm = median(clock(check, 1 if method in SLOW else warm_repeats))
+    record = {"cold": cold, "warm": warm, "estimated": False, "agrees": bool(agrees),
+              "rss_mib": peak_rss_mib(), "rss_before_mib": rss_before, "torch_loaded": "torch" in sys.modules}
+    if method in DIRECTIONAL:
+        tracemalloc.start()  # NumPy's allocations (torch's are not traced): measured in a separate call
+        check()
+        record["traced_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    return record
+
+
+def measure(method, network, args):
+    """The median over ``args.processes`` fresh processes (one for the slow methods)."""
+    runs = 1 if method in SLOW or (network, method) in EXTRAPOLATED else args.processes
+    env = dict(os.environ)
+    if args.blas_threads:  # read by OpenBLAS when numpy loads: only a fresh process can change it
+        env["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
+    records = [run_worker(__file__, method, network, "--warm-repeats", args.warm_repeats,
+                          "--torch-threads", args.torch_threads, env=env) for _ in range(runs)]
+    merged = dict(records[0])
+    for key in ("cold", "warm", "rss_mib", "traced_peak_mib", "rss_before_mib"):
+        if merged.get(key) is not None:
+            merged[key] = median([r[key] for r in records])
+    merged["agrees"] = None if merged["agrees"] is None else all(r["agrees"] for r in records)
+    merged["processes"] = runs
+    return merged
+
+
+def _seconds(value, estimated=False):
+    if value is None:
+        return "-"
+    text = f"{value:.4f}" if value < 0.1 else f"{value:.3f}" if value < 100 else f"{value:.0f}"
+    return f"~{text} est." if estimated else text
+
+
+RATIOS = (("gradcert-exhaustive", "gradcheck-slow", 0.25),
+          ("gradcert-directional", "gradcheck-fast", 0.5),
+          ("gradcert-directional", "check_grads", 0.5),
+          ("gradcert-directional-1", "gradcheck-fast", 0.5),
+          ("gradcert-directional-1", "check_grads", 0.5),
+          ("gradcert-directional-numpy", "gradcheck-fast", 0.5),
+          ("gradcert-directional-numpy", "check_grads", 0.5))
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", nargs=2, metavar=("METHOD", "NETWORK"), help=argparse.SUPPRESS)
+    parser.add_argument("--warm-repeats", type=int, default=7, help="calls after the first (default 7)")
+    parser.add_argument("--processes", type=int, default=3,
+                        help="fresh processes per quick method, medians reported (default 3)")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch threads for every torch method (default 1: faster on a busy machine)")
+    parser.add_argument("--blas-threads", type=int, default=1,
+                        help="OPENBLAS_NUM_THREADS for every method's NumPy (default 1; 0: as it is)")
+    parser.add_argument("--networks", default=",".join(NETWORKS), help="comma-separated (default: all)")
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated (default: all)")
+    parser.add_argument("--quick", action="store_true", help="leave out gradcheck's slow mode (minutes)")
+    args = parser.parse_args(argv)
+    if args.worker:
+        import json
+
+        print(json.dumps(worker(*args.worker, args.warm_repeats, args.torch_threads)))
+        return 0
+
+    print_header("gradcert vs torch.autograd.gradcheck vs jax check_grads",
+                 ["benchmarks/bench_vs_gradcheck.py", *argv])
+    blas = args.blas_threads or os.environ.get("OPENBLAS_NUM_THREADS", "OpenBLAS's default")
+    print(f"torch threads {args.torch_threads}, NumPy's OpenBLAS threads {blas}; "
+          "cold = first call in a fresh process (after imports), "
+          f"warm = median of the next {args.warm_repeats} calls (1 for the slow methods); each quick "
+          f"method in {args.processes} processes, medians shown\n")
+    results, rows = {}, []
+    for network in args.networks.split(","):
+        for method in args.methods.split(","):
+            if args.quick and method == "gradcheck-slow":
+                continue
+            r = measure(method, network, args)
+            results[network, method] = r
+            memory = f"{r['rss_mib']:.0f}"
+            if "traced_peak_mib" in r:
+                memory += f" (numpy {r['traced_peak_mib']:.0f})"
+            verdict = "-" if r["agrees"] is None else ("certified" if r["agrees"] else "DISAGREES")
+            cold, warm = _seconds(r["cold"]), _seconds(r["warm"], r["estimated"])
+            rows.append([network, method, cold, warm, memory, verdict])
+            print(f"  {network:<8} {method:<27} cold {cold:>9}  warm {warm:>12}", flush=True)
+    print()
+    print(table(rows, ["network", "method", "cold s", "warm s", "peak RSS MiB", "verdict"]))
+    print()
+    print("ratios (target in brackets; < 1 means gradcert is faster):")
+    for network in NETWORKS:
+        for ours, theirs, target in RATIOS:
+            a, b = results.get((network, ours)), results.get((network, theirs))
+            if a is None or b is None:
+                continue
+            for when in ("cold", "warm"):
+                if a[when] is None or b[when] is None:
+                    continue
+                ratio = a[when] / b[when]
+                est = " (est.)" if a["estimated"] or b["estimated"] else ""
+                verdict = "met" if ratio <= target else "NOT met"
+                print(f"  {network:<8} {when:<4} {ours} / {theirs} = {ratio:.3f}{est}  "
+                      f"[<= {target}] {verdict}")
+    big = results.get(("mlp1m", "gradcert-directional"))
+    if big:
+        met = "met" if max(big["cold"], big["warm"]) < 10 else "NOT met"
+        print(f"\n  mlp1m directional: cold {big['cold']:.2f} s, warm {big['warm']:.2f} s [< 10 s] {met}; "
+              f"peak RSS {big['rss_mib']:.0f} MiB (the process, torch included; "
+              f"{big['rss_before_mib']:.0f} MiB before the first call), "
+              f"NumPy allocations traced {big['traced_peak_mib']:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
