@@ -163,7 +163,8 @@ def options_from(args, kind):
         if len(args.sizes) < (1 if kind == "layer" else 2):
             raise UsageError("--sizes: give the input layer and at least one more, e.g. 784,30,10")
         if kind != "layer" and len(activation) not in (1, len(args.sizes) - 1):
-            raise UsageError(f"--activation: give one name, or one per weight layer ({len(args.sizes) - 1})")
+            raise UsageError(f"--activation: with --sizes, give one name, or one per weight layer "
+                             f"({len(args.sizes) - 1})")
     if args.case_seed is not None and args.sizes is None:
         raise UsageError("--case-seed pins one case: give --sizes (and --batch) with it")
     batch_norm = args.batch_norm is not None
@@ -185,10 +186,12 @@ def _pinned_case(checker, args):
     o = checker.options
     activation = o.activation * (len(o.sizes) - 1) if len(o.activation) == 1 else o.activation
     flags = False
-    if args.batch_norm not in (None, "draw"):
-        flags = [bool(int(f)) for f in _names(args.batch_norm)]
     try:
+        if args.batch_norm not in (None, "draw"):
+            flags = [{"0": False, "1": True}[f] for f in _names(args.batch_norm)]
         arch = Architecture.build(o.sizes, list(activation), o.costs[0], args.l2 or 0.0, batch_norm=flags)
+    except KeyError:
+        raise UsageError(f"--batch-norm {args.batch_norm}: give one 0 or 1 per layer, e.g. 1,0") from None
     except ValueError as error:
         raise UsageError(str(error)) from None
     return st.just(case_from_seed(arch, args.batch, args.case_seed))
