@@ -295,6 +295,7 @@ class LayerChecker:
         from properties.candidates import as_array
 
         layer = self._layer(case)
+        parameters = _float_arrays(layer)  # set by the constructor: the layer's own parameters
         given_x = np.array(case.x)
         self._forward(layer, given_x, case)
         given_dout = np.array(case.dout)
@@ -305,20 +306,50 @@ class LayerChecker:
         if dx.shape != case.x.shape:
             raise CandidateFailure("invalid output", f"{self.name}.backward returned shape {dx.shape}; "
                                    f"expected {case.x.shape}, the shape of x")
-        value, error, magnitude = self._vjp_by_differences(case)
-        # The candidate's own rounding is a few ulps of the terms of <forward, dout>; the
-        # finite-difference error (>= u^(2/3) relative) exceeds it by ~10^5, so it is the bound.
-        t = compare_tensor("dx", 0, dx, value, error, magnitude, 2 * UNIT_ROUNDOFF)
-        comparison = Comparison("finite-diff", [t])
+        checked = [("dx", dx, case.x, lambda shifted: self._forward(layer, shifted, case))]
+        for name, grad in _parameter_gradients(layer, parameters).items():
+            grad = as_array(grad, f"{self.name}: the gradient of {name}")
+            value = parameters[name]
+            if grad.shape != value.shape:
+                raise CandidateFailure("invalid output", f"{self.name}: the gradient of {name} has shape "
+                                       f"{grad.shape}; expected {value.shape}")
+            checked.append((f"d{name}", grad, value,
+                            lambda shifted, name=name: self._forward_with(layer, name, shifted, case)))
+        tensors = []
+        for name, candidate, base, forward in checked:
+            oracle, error = self._by_differences(base, case.dout, forward)
+            # The candidate's own rounding is a few ulps of the terms of <forward, dout>; the
+            # finite-difference error (>= u^(2/3) relative) exceeds it by ~10^5, so it is the bound.
+            tensors.append(compare_tensor(name, 0, candidate, oracle, error, np.abs(oracle),
+                                          2 * UNIT_ROUNDOFF))
+        comparison = Comparison("finite-diff", tensors)
         if not comparison.agrees:
             raise Disagreement(case, [comparison], gradient=dx, dtype=dx.dtype)
         return [comparison]
 
-    def _vjp_by_differences(self, case):
-        """Central differences with Richardson's extrapolation of f(x) = sum(forward(x) * dout).
+    def _forward_with(self, layer, name, value, case):
+        """forward(x) with one parameter replaced by ``value``; the layer's own array is put back."""
+        holder, key = _holder(layer, name)
+        original = holder[key] if isinstance(holder, dict) else getattr(layer, key)
+        try:
+            if isinstance(holder, dict):
+                holder[key] = value
+            else:
+                setattr(layer, key, value)
+            return self._forward(layer, case.x, case)
+        finally:
+            if isinstance(holder, dict):
+                holder[key] = original
+            else:
+                setattr(layer, key, original)
 
-        As in ``oracles.finite_diff``: |D(h) - D(2h)| bounds the truncation error,
-        and each value of f is off by at most n u sum|out * dout| (an n-term sum).
+    @staticmethod
+    def _by_differences(base, dout, forward):
+        """d/d(base) of f = sum(forward(base) * dout), entry by entry, with an error bound.
+
+        Central differences with Richardson's extrapolation, as in
+        ``oracles.finite_diff``: |D(h) - D(2h)| bounds the truncation error, and
+        each value of f is off by at most n u sum|out * dout| (an n-term sum).
 
         Kinks: the one-sided slopes at step h differ by the second difference
         g(h) = (f(h) - 2 f(0) + f(-h)) / h, which is f'' h for a smooth f, so
@@ -328,18 +359,18 @@ class LayerChecker:
         well above the rounding noise, is taken for a kink: then any value between
         the one-sided slopes is a valid derivative and the error says so.
         """
-        x, dout = case.x, case.dout
-        h = step_sizes(x)
-        value, error = np.zeros_like(x), np.zeros_like(x)
-        out = self._forward(self._layer(case), x, case)
+        base = np.asarray(base, dtype=np.float64)
+        h = step_sizes(base)
+        value, error = np.zeros_like(base), np.zeros_like(base)
+        out = forward(base)
         f0 = float(np.sum(out * dout))
-        noise = x.size * UNIT_ROUNDOFF * float(np.sum(np.abs(out * dout)))
-        for index in np.ndindex(x.shape):
+        noise = max(base.size, dout.size) * UNIT_ROUNDOFF * float(np.sum(np.abs(out * dout)))
+        for index in np.ndindex(base.shape):
             f = {}
             for k in (1, -1, 2, -2):
-                shifted = np.array(x)
+                shifted = np.array(base)
                 shifted[index] += k * h[index]
-                f[k] = float(np.sum(self._forward(self._layer(case), shifted, case) * dout))
+                f[k] = float(np.sum(forward(shifted) * dout))
             step = h[index]
             d1, d2 = (f[1] - f[-1]) / (2 * step), (f[2] - f[-2]) / (4 * step)
             err = abs(d1 - d2) + 1.5 * noise / step
@@ -350,7 +381,36 @@ class LayerChecker:
                 value[index], error[index] = (right + left) / 2, abs(right - left) / 2 + err
             else:
                 value[index], error[index] = (4 * d1 - d2) / 3, err
-        return value, error, np.abs(value)
+        return value, error
+
+
+def _float_arrays(layer):
+    """A layer's parameters as its constructor left them: ``params`` (a dict, as many
+    from-scratch frameworks keep them) or float-array attributes; copies, by name."""
+    params = getattr(layer, "params", None)
+    if isinstance(params, dict):
+        found = params.items()
+    else:
+        found = vars(layer).items() if hasattr(layer, "__dict__") else ()
+    return {name: np.array(v, dtype=np.float64) for name, v in found
+            if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.size}
+
+
+def _holder(layer, name):
+    params = getattr(layer, "params", None)
+    return (params, name) if isinstance(params, dict) and name in params else (None, name)
+
+
+def _parameter_gradients(layer, parameters):
+    """After backward: ``grads[name]`` (with ``params``) or an attribute ``d<name>`` (``dW``, ``db``)."""
+    grads = getattr(layer, "grads", None)
+    found = {}
+    for name in parameters:
+        if isinstance(grads, dict) and name in grads:
+            found[name] = grads[name]
+        elif hasattr(layer, "d" + name):
+            found[name] = getattr(layer, "d" + name)
+    return found
 
 
 def checker_for(target, options):

@@ -44,6 +44,8 @@ def test_the_bundled_reference_is_certified(capsys):
     (ZOO + "correct/layers_correct.py:BatchNormLayer", []),
     (ZOO + "correct/functional_grad.py:grad", []),
     (BAD + "NestedLists", []),
+    ("tests/candidates/affine.py:Affine", []),
+    ("tests/candidates/affine.py:AffineDict", []),
 ])
 def test_correct_targets_of_every_kind_are_certified(capsys, target, extra):
     code, record = run_json(capsys, "check", target, *FAST, *extra)
@@ -110,6 +112,13 @@ def test_a_layer_bug_is_found_with_a_minimal_case(capsys):
     code, record = run_json(capsys, "check", ZOO + "mutants/softmax_elementwise.py:SoftmaxShortcut")
     assert code == 1
     assert record["failure"]["case"]["width"] == 2  # softmax of one unit is constant: 2 is minimal
+
+
+@pytest.mark.parametrize("name, tensor", [("AffineBiasBug", "db"), ("AffineTransposedW", "dW")])
+def test_a_layers_parameter_gradients_are_checked(capsys, name, tensor):
+    # W/dW attributes, or params/grads dicts: both conventions are read.
+    code, record = run_json(capsys, "check", f"tests/candidates/affine.py:{name}")
+    assert code == 1 and record["failure"]["first_disagreement"]["tensor"] == tensor
 
 
 def test_row_major_layers(capsys, tmp_path):
