@@ -85,12 +85,14 @@ def run(args) -> int:
     if args.json:
         print(json.dumps({"rows": rows, "summary": summary}, indent=2))
     else:
-        print(f"{'target':<58} {'verdict':<10} {'caught by':<26} {'after':>5} {'time':>7}")
-        for r in rows:
+        caught = [f"{r['caught_by']} ({r['part']})" if r["caught_by"] else "" for r in rows]
+        wt, wc = max(len(r["target"]) for r in rows), max(len(c) for c in caught + ["caught by"])
+        print(f"{'target':<{wt}}  {'verdict':<9}  {'caught by':<{wc}}  {'after':>5}  {'time':>7}")
+        for r, c in zip(rows, caught):
             mark = "" if r["correct"] else "   <-- WRONG"
-            caught = f"{r['caught_by']} ({r['part']})" if r["caught_by"] else ""
             after = "" if r["after_examples"] is None else str(r["after_examples"])
-            print(f"{r['target']:<58} {r['verdict']:<10} {caught:<26} {after:>5} {r['seconds']:>6.2f}s{mark}")
+            print(f"{r['target']:<{wt}}  {r['verdict']:<9}  {c:<{wc}}  {after:>5}  "
+                  f"{r['seconds']:>6.2f}s{mark}")
         print(f"\nkill rate {killed}/{len(mutants)} = {summary['kill_rate']:.0%}; "
               f"false alarms {false_alarms}/{len(correct)}; {summary['seconds']:.1f} s in all")
     return 0 if killed == len(mutants) and false_alarms == 0 else 1

@@ -47,3 +47,21 @@ def test_every_mutant_is_killed_and_diagnosed(entry):
         assert failure["verdict"] == "gradient bug"
         assert failure["part"] == entry["shows_via"]
         assert failure["signature"] == entry["signature"]
+
+
+def test_selftest_prints_the_kill_table(capsys, tmp_path):
+    from properties import cli
+
+    zoo = pathlib.Path(__file__).parent / "zoo"
+    catalogue = tmp_path / "tests" / "zoo" / "catalogue.py"
+    catalogue.parent.mkdir(parents=True)
+    catalogue.write_text(
+        f"MUTANTS = [{{'target': '{zoo}/mutants/sign_error_bias.py:Network', 'kind': 'network', "
+        "'cost': 'quadratic', 'activation': 'sigmoid', 'bug': 'nabla_b = -delta'}]\n"
+        f"CORRECT = [{{'target': '{zoo}/correct/matrix_form.py:Network', 'kind': 'network', "
+        "'cost': 'quadratic', 'activation': 'sigmoid', 'bug': None}]\n")
+    assert cli.main(["selftest", "--zoo", str(catalogue)]) == 0
+    out = capsys.readouterr().out
+    assert "kill rate 1/1 = 100%; false alarms 0/1" in out
+    assert "rejected" in out and "certified" in out
+    assert cli.main(["selftest", "--zoo", str(tmp_path / "nowhere.py")]) == 2
