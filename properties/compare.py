@@ -2,14 +2,16 @@
 
 An entry agrees when
 
-    |candidate - oracle| <= 2 * rounding + oracle_error
+    |candidate - oracle| <= 2 * rounding + oracle_error + underflow
 
-where ``rounding`` is ``gamma_N * M`` from ``oracles.rounding.rounding_bound`` (the most a correct
-float64 implementation can lose to rounding, once for the candidate and once
-for the oracle) and ``oracle_error`` is what the oracle says of its own
-method (zero for automatic differentiation; truncation plus rounding for
-finite differences).  A candidate computing in float32 gets the same bound
-scaled by the ratio of the two unit roundoffs, 2^-24 / 2^-53.
+where ``rounding`` is ``gamma_N * M`` from ``oracles.rounding.rounding_bound``
+(the most a correct float64 implementation can lose to rounding, once for the
+candidate and once for the oracle), ``oracle_error`` is what the oracle says
+of its own method (zero for automatic differentiation; truncation plus
+rounding for finite differences) and ``underflow`` is N smallest normal
+numbers (each of N roundings may flush that much to zero).  A candidate
+computing in float32 gets the candidate's share scaled by the ratio of the
+two unit roundoffs, 2^-24 / 2^-53, and float32's smallest normal.
 
 No tolerance here is a free constant: each term is derived in the module
 that computes it.
