@@ -376,6 +376,8 @@ class LayerChecker:
             err = abs(d1 - d2) + 1.5 * noise / step
             gap1 = (f[1] - 2 * f0 + f[-1]) / step
             gap2 = (f[2] - 2 * f0 + f[-2]) / (2 * step)
+            # gap1 sums four values of f, each off by at most `noise`: 4 noise / step is its
+            # rounding; a kink must stand 8 times clear of that before it widens anything.
             if abs(gap1) > 8 * 4 * noise / step and abs(gap2) < 1.5 * abs(gap1):
                 right, left = (f[1] - f0) / step, (f0 - f[-1]) / step
                 value[index], error[index] = (right + left) / 2, abs(right - left) / 2 + err
