@@ -21,6 +21,7 @@ This is the oracles' own code (no import of the reference's math).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,11 +77,30 @@ def gamma(n):
 @dataclass(frozen=True)
 class Rounding:
     """gamma_N and the magnitudes M: gamma * magnitude_w[l] bounds, entry by entry, the
-    rounding error of one correct float64 implementation in nabla_w[l]."""
+    rounding error of one correct float64 implementation in nabla_w[l].
+
+    M_w is kept as its factors, ``magnitude_w[l] = delta_w[l] @ inputs_w[l].T +
+    l2 |W_l|`` (a sum over the m examples, like the gradient itself), and formed
+    only when asked for: the directional mode needs sums of M against a direction,
+    which the factors give without the n_out x n_in matrix (``weighted_sum``).
+    """
 
     gamma: float
     magnitude_b: list
-    magnitude_w: list
+    delta_w: list  # per layer (n_out, m): the magnitude of delta's terms and errors
+    inputs_w: list  # per layer (n_in, m): the magnitude of the layer's input a
+    abs_weights: list  # per layer |W|, the weight-decay term's share (with l2)
+    l2: float = 0.0
+
+    @functools.cached_property
+    def magnitude_w(self):
+        return [self._matrix(layer) for layer in range(len(self.delta_w))]
+
+    def _matrix(self, layer):
+        m = self.delta_w[layer] @ self.inputs_w[layer].T
+        if self.l2:
+            m += self.l2 * self.abs_weights[layer]
+        return m
 
     @property
     def bound_b(self):
@@ -89,6 +109,18 @@ class Rounding:
     @property
     def bound_w(self):
         return [self.gamma * t for t in self.magnitude_w]
+
+    def weighted_sum(self, layer, left, right, dense=None):
+        """sum_ij c_ij M_ij of nabla_w[layer]'s magnitudes for a non-negative weight c,
+        without forming M: c = left right^T (vectors: a rank-one weight, sum over
+        (left^T delta)(right^T a) per example), or c = ``dense`` (left and right None)."""
+        delta, inputs = self.delta_w[layer], self.inputs_w[layer]
+        if dense is not None:
+            total = float(np.einsum("ik,ik->", delta, dense @ inputs))
+            return total + (self.l2 * float(np.einsum("ij,ij->", dense, self.abs_weights[layer]))
+                            if self.l2 else 0.0)
+        total = float((left @ delta) @ (right @ inputs))
+        return total + (self.l2 * float(left @ self.abs_weights[layer] @ right) if self.l2 else 0.0)
 
 
 def rounding_bound(arch, weights, biases, x, y) -> Rounding:
@@ -104,10 +136,11 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
     weights, biases = as_float64(weights), as_float64(biases)
     a, y = columns(x), columns(y)
     m = a.shape[1]
+    abs_weights = [np.abs(w) for w in weights]
     magnitudes_a, terms, inv_stds, us, spreads = [np.abs(a)], [], [], [], []
     for layer, (w, b) in enumerate(zip(weights, biases)):
         z = w @ a + b
-        spread = np.abs(w) @ magnitudes_a[-1] + np.abs(b)  # Mz
+        spread = abs_weights[layer] @ magnitudes_a[-1] + np.abs(b)  # Mz
         inv_std = None
         if arch.batch_norm[layer]:
             centred = z - z.mean(axis=1, keepdims=True)
@@ -153,7 +186,7 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
     # the layers above, and sigma'(z) moved by z's error, c |sigma'| Mz times V.
     # The inherited errors add up layer by layer; they do not multiply.
     up_terms, up_errors = seed / m, np.zeros_like(seed)
-    bound_b, bound_w = [None] * arch.depth, [None] * arch.depth
+    bound_b, delta_w = [None] * arch.depth, [None] * arch.depth
     for layer in reversed(range(arch.depth)):
         curvature = _curvature(arch, layer, us[layer].shape[0]) * spreads[layer]
         if layer == arch.depth - 1 and seed_is_delta:
@@ -175,9 +208,12 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
             d_terms, d_errors = carried(d_terms), carried(d_errors)
         delta = d_terms + d_errors
         bound_b[layer] = delta.sum(axis=1, keepdims=True)
-        bound_w[layer] = delta @ magnitudes_a[layer].T + arch.l2 * np.abs(weights[layer])
-        up_terms, up_errors = np.abs(weights[layer]).T @ d_terms, np.abs(weights[layer]).T @ d_errors
-    return Rounding(gamma(accumulation_length(arch, m)), bound_b, bound_w)
+        delta_w[layer] = delta  # M_w = delta @ magnitudes_a[layer].T + l2 |W|, formed when asked for
+        if layer:  # terms and errors carried down together: one pass over |W|
+            up = abs_weights[layer].T @ np.concatenate([d_terms, d_errors], axis=1)
+            up_terms, up_errors = up[:, :m], up[:, m:]
+    return Rounding(gamma(accumulation_length(arch, m)), bound_b, delta_w, magnitudes_a[:-1], abs_weights,
+                    float(arch.l2))
 
 
 # max |sigma''(z) / sigma'(z)|: sigmoid sigma'' = sigma'(1 - 2 sigma); tanh

@@ -140,8 +140,11 @@ class Network:
             if norms[i] is not None:
                 delta = normalise_vjp(delta, u, norms[i])  # from dC/du back to dC/dz
             nabla_b[i] = delta.sum(axis=1, keepdims=True)  # BP3, summed over the batch
-            nabla_w[i] = delta @ activations[i].T + self.arch.l2 * self.weights[i]  # BP4 + decay
-            upstream = self.weights[i].T @ delta  # the (w^{l+1})^T delta^{l+1} of BP2
+            nabla_w[i] = delta @ activations[i].T  # BP4, summed over the batch
+            if self.arch.l2:
+                nabla_w[i] += self.arch.l2 * self.weights[i]  # weight decay: d/dw of (l2 / 2) w^2
+            if i:  # the (w^{l+1})^T delta^{l+1} of BP2, for the layer below (none below the first)
+                upstream = self.weights[i].T @ delta
         return nabla_b, nabla_w
 
     def _canonical_output(self):
