@@ -15,13 +15,16 @@ network, their only way to take a network.
 * gradcert exhaustive -- ``oracles.finite_diff.gradient`` (every entry) and
   ``properties.compare.compare`` with ``oracles.rounding.rounding_bound``;
 * gradcert directional -- ``properties.directional.directional_check`` with its
-  defaults: 4 global random directions and 2 per tensor, torch forward mode, the
-  Taylor test along the global ones;
+  defaults: 4 global random directions and 2 per tensor (12 projections on these
+  networks), the complex-step oracle (NumPy; torch is not imported), the Taylor
+  test along the first direction;
 * gradcert directional-1 -- the same with one random direction, no per-tensor
   directions and no Taylor test: the work of gradcheck's fast mode (one random
   projection), for a like-with-like ratio;
-* gradcert directional-numpy -- the defaults with ``oracle="finite-diff"``: NumPy
-  only (no torch in the process), what runs where torch is not installed;
+* gradcert directional-torch -- the defaults with ``oracle="torch"``: torch's
+  forward mode (``torch.func.jvp``, vmapped over the directions) as the oracle;
+* gradcert directional-fd -- the defaults with ``oracle="finite-diff"``: central
+  differences of the NumPy cost along each direction;
 * gradcheck slow / fast -- ``torch.autograd.gradcheck(f, params)``, with ``fast_mode=True``;
 * check_grads -- ``jax.test_util.check_grads(f, (params,), order=1, modes=["rev"])``.
 
@@ -41,8 +44,10 @@ import tracemalloc
 from _common import NETWORKS, case, clock, median, peak_rss_mib, print_header, run_worker, table
 
 METHODS = ("gradcert-exhaustive", "gradcert-directional", "gradcert-directional-1",
-           "gradcert-directional-numpy", "gradcheck-slow", "gradcheck-fast", "check_grads")
-DIRECTIONAL = {"gradcert-directional": {}, "gradcert-directional-numpy": {"oracle": "finite-diff"},
+           "gradcert-directional-torch", "gradcert-directional-fd", "gradcheck-slow", "gradcheck-fast",
+           "check_grads")
+DIRECTIONAL = {"gradcert-directional": {}, "gradcert-directional-fd": {"oracle": "finite-diff"},
+               "gradcert-directional-torch": {"oracle": "torch"},
                "gradcert-directional-1": {"directions": 1, "per_tensor": False, "taylor": False}}
 SLOW = {"gradcert-exhaustive", "gradcheck-slow"}  # one warm call is plenty
 EXTRAPOLATED = {("mlp1m", "gradcheck-slow")}
@@ -66,7 +71,7 @@ def _prepare(method, network, torch_threads):
 
     the_case = case(network)
     net = the_case.network()  # the candidate, built once: its backprop is timed with each check
-    if method.startswith("gradcheck") or method in ("gradcert-directional", "gradcert-directional-1"):
+    if method.startswith("gradcheck") or method == "gradcert-directional-torch":
         import torch
 
         torch.set_num_threads(torch_threads)
@@ -178,8 +183,10 @@ RATIOS = (("gradcert-exhaustive", "gradcheck-slow", 0.25),
           ("gradcert-directional", "check_grads", 0.5),
           ("gradcert-directional-1", "gradcheck-fast", 0.5),
           ("gradcert-directional-1", "check_grads", 0.5),
-          ("gradcert-directional-numpy", "gradcheck-fast", 0.5),
-          ("gradcert-directional-numpy", "check_grads", 0.5))
+          ("gradcert-directional-torch", "gradcheck-fast", 0.5),
+          ("gradcert-directional-torch", "check_grads", 0.5),
+          ("gradcert-directional-fd", "gradcheck-fast", 0.5),
+          ("gradcert-directional-fd", "check_grads", 0.5))
 
 
 def main(argv=None):

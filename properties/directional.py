@@ -5,12 +5,23 @@ dot-product test <v, VJP(u)> = <JVP(u), v> becomes
 
     <g_candidate, d>  =  dC/dtheta . d      for directions d,
 
-the right side computed independently: by forward-mode automatic
-differentiation of the network rebuilt in torch (``torch.func.jvp``, the
-directions vmapped together) or JAX (``jax.jvp``), or, with neither
-installed, by a central difference of the oracles' own NumPy cost along d.
+the right side computed independently, in forward mode, by default as a
+complex step: C(theta + i eps d) evaluated by the oracles' own NumPy cost
+(``oracles.numpy_cost``, a black box with no derivative in it) gives
+dC/dtheta . d = Im C / eps to rounding (Squire and Trapp 1998), every direction
+in one batched pass.  Or by forward-mode automatic differentiation of the
+network rebuilt in torch (``torch.func.jvp``, the directions vmapped together)
+or JAX (``jax.jvp``); or by a central difference of the NumPy cost along d.
 A direction costs about one forward pass whatever the number of parameters:
-a network of a million parameters is checked in well under a second.
+a network of a million parameters is checked in a fraction of a second.
+
+The complex step needs the cost analytic along d near theta.  relu and leaky_relu
+are not analytic, but each is linear on either side of its kink, and the
+branch is chosen by Re z: away from the kink the cost is analytic along d,
+and where a unit's z is within the smallest step of its kink the direction is
+"cannot-check" anyway (below).  An evaluation that leaves the analytic function
+(a logarithm of an output rounded to 0) shows in Re C, which must equal C(theta):
+where it does not, the oracle says it cannot compute that projection.
 
 Directions.  ``directions`` global random ones, on every tensor; then, with
 ``per_tensor``, two on each single tensor (nabla_b[0], nabla_w[0], ...): a
@@ -19,7 +30,14 @@ random one, and one along the signs of the candidate's own gradient there
 Gaussian, never all of one sign; every direction is scaled per tensor by a
 power of two near the size of that tensor's entries, so that a step along d
 moves every layer's weighted inputs alike (and Rademacher products g_i d_i are
-exact).
+exact).  On a weight matrix of more than RANK_ONE_ABOVE entries a random
+direction is rank-one, D = u v^T with u and v random: its entries are still
++-scale, its projection of an error E has the same mean square, E (u^T E v)^2 =
+||E||_F^2, as a dense direction's, and it costs O(n_out + n_in) where a dense
+one costs O(n_out n_in): D a = u (v^T a), <G, D> = u^T G v (all of a tensor's
+directions in one product G V).  On smaller tensors directions stay dense: there
+the few random bits of u v^T would miss more structured errors, and dense
+directions cost next to nothing.
 
 Then the Taylor test (as pyadjoint's ``taylor_test``) along each global direction:
 
@@ -54,6 +72,10 @@ Where a ReLU-type unit's weighted input is at or crosses 0 within the smallest
 step along d, the cost has a kink there: that direction is "cannot-check",
 never a bug.
 
+The tolerances' magnitudes M come from ``oracles.rounding`` in factored form
+(M_w = delta a^T summed over examples): every sum of M against a direction is
+taken from the factors, never forming an n_out x n_in matrix of M.
+
 The oracle side imports nothing of the reference's math: the architecture
 description, ``oracles.numpy_cost`` and the oracles' torch and JAX pieces.
 """
@@ -68,14 +90,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oracles import finite_diff, numpy_cost
+from oracles import complex_step, finite_diff, numpy_cost
 from oracles.base import as_float64, columns
 from oracles.rounding import gamma, rounding_bound
 
 __all__ = ["DirectionRecord", "DirectionalResult", "TaylorRecord", "directional_check"]
 
 UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
-ORACLES = ("auto", "torch", "jax", "finite-diff")
+ORACLES = ("auto", "complex-step", "torch", "jax", "finite-diff")
 DISTRIBUTIONS = ("rademacher", "gaussian")
 PIECEWISE = ("relu", "leaky_relu")  # activations with a kink at z = 0
 
@@ -118,6 +140,15 @@ FD_STEP = 2.0 ** round(math.log2(np.cbrt(UNIT_ROUNDOFF)))
 NOISE_SPACING = 2.0**-30  # between the points that measure the cost's rounding noise
 NOISE_SEED = 2**31 - 1
 TANGENT_BUDGET_BYTES = 256 * 2**20  # stacked tangents of the directions vmapped together
+# The complex step: a power of two, so that eps d is exact; small enough that the
+# truncation (eps^2 / 6) times the third derivative is ~1e-39 of the derivative's
+# scale, large enough that eps times a derivative as small as 1e-280 is still normal.
+COMPLEX_STEP = 2.0**-64
+# A weight matrix of more entries than this gets rank-one random directions (see above).
+RANK_ONE_ABOVE = 2**16
+# The random directions of the last few shapes and seeds are kept for the next check
+# (``_random_parts``) when they have at most this many entries (8 MiB).
+CACHED_ENTRIES = 2**20
 
 
 @dataclass(frozen=True)
@@ -129,6 +160,8 @@ class DirectionRecord:
     oracle: float
     tolerance: float
     kink: bool = False  # a ReLU-type unit at z = 0 along d: the derivative does not exist
+    # The oracle's value is NaN where it could not compute the projection (a complex
+    # step that left the analytic function): "cannot-check", as at a kink.
 
     @property
     def difference(self) -> float:
@@ -145,7 +178,7 @@ class DirectionRecord:
 
     @property
     def status(self) -> str:
-        if self.kink:
+        if self.kink or math.isnan(self.oracle):
             return "cannot-check"
         return "pass" if self.excess <= 1.0 else "bug"
 
@@ -251,26 +284,30 @@ class DirectionalResult:
 
 def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, oracle: str = "auto",
                       per_tensor: bool = True, distribution: str = "rademacher",
-                      taylor: bool = True) -> DirectionalResult:
+                      taylor: int = 1) -> DirectionalResult:
     """Check ``gradient = (nabla_b, nabla_w)`` for ``case`` along random directions.
 
     * ``case`` is a ``properties.strategies.Case``.
     * ``gradient`` is the candidate's ``(nabla_b, nabla_w)`` in Nielsen's layout.
     * ``directions`` is the number of global random directions (>= 1).
     * ``seed`` chooses the directions.
-    * ``oracle``: ``"torch"`` or ``"jax"`` (forward-mode AD), ``"finite-diff"``
-      (a central difference along d), or ``"auto"``: torch when installed, else
-      finite differences.
+    * ``oracle``: ``"complex-step"`` (NumPy, the default: ``"auto"``), ``"torch"`` or
+      ``"jax"`` (forward-mode AD), or ``"finite-diff"`` (a central difference along d).
     * ``per_tensor`` adds two directions on each single tensor: a random one
       and one along the signs of the candidate's gradient there.
     * ``distribution``: ``"rademacher"`` (+-1 entries) or ``"gaussian"``.
-    * ``taylor`` runs the Taylor test along every global direction.
+    * ``taylor``: the Taylor test along that many global directions, from the first
+      (True is 1; 0 or False: none).  It needs ~30 evaluations of the cost per
+      direction and no oracle; one direction is its confirmation, the dot-product
+      tests carry the precision.
 
     Nothing passed in is modified.
     """
     start = time.perf_counter()
     if isinstance(directions, bool) or not isinstance(directions, int) or directions < 1:
         raise ValueError(f"directions={directions!r} must be a whole number >= 1")
+    if not isinstance(taylor, int) or taylor < 0:  # True and False are 1 and 0
+        raise ValueError(f"taylor={taylor!r} must be a whole number >= 0 (or True/False)")
     if oracle not in ORACLES:
         raise ValueError(f"oracle={oracle!r}: choose from {', '.join(ORACLES)}")
     if distribution not in DISTRIBUTIONS:
@@ -278,48 +315,65 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
     arch = case.arch
     theta = _Parameters(as_float64(case.biases), as_float64(case.weights))
     g = _Parameters(*_candidate_tensors(arch, gradient))
-    g_norms = [float(np.sum(np.abs(t))) for _, _, t in g.tensors()]
+    oracle = "complex-step" if oracle == "auto" else oracle
     bound = rounding_bound(arch, case.weights, case.biases, case.x, case.y)
-    magnitude = _Parameters(bound.magnitude_b, bound.magnitude_w)
-    landscape = _Landscape(arch, theta, case.x, case.y, magnitude)
-    oracle = _resolve(oracle)
+    landscape = _Landscape(arch, theta, case.x, case.y, bound)
     drawn = _Directions(theta, directions, seed, distribution, per_tensor, g)
-    if oracle != "finite-diff":
+    candidates = drawn.candidate_dots(g)  # (<g, d>, its rounding bound) for every d
+    spreads = drawn.spreads(bound)  # sum_i |d_i| M_i for every d
+    central = oracle == "finite-diff"
+
+    # Every evaluation of the cost along the directions, batched: the Taylor steps and
+    # the points that measure the cost's rounding noise along the first direction(s), the
+    # kink steps along every direction, and (finite differences) the central-difference steps.
+    kinks = [KINK_STEP, -KINK_STEP] if landscape.piecewise else []
+    differences = [FD_STEP, -FD_STEP, 2 * FD_STEP, -2 * FD_STEP] if central else []
+    taylor_steps = [s * h for h in TAYLOR_STEPS for s in (1, -1)]
+    noise_steps = [k * NOISE_SPACING for k in range(-4, 5)]
+    everyone = range(len(drawn.labels))
+    tested = list(range(min(taylor, directions)))  # the global directions with a Taylor test
+    first = tested or ([0] if central else [])  # where the noise is measured, if it is needed
+    rest = [k for k in everyone if k not in tested and k not in first]
+    surveys = [{} for _ in everyone]
+    groups = ((tested, kinks + taylor_steps + differences + (noise_steps if tested else [])),
+              ([k for k in first if k not in tested], kinks + differences + noise_steps),
+              (rest, kinks + differences))
+    for group, steps in groups:
+        if group and steps:
+            for k, survey in zip(group, landscape.survey([drawn.parts[k] for k in group], steps)):
+                surveys[k] = survey
+    if first:
+        landscape.measured_noise = landscape.noise_along(surveys[first[0]])
+
+    if oracle == "complex-step":
+        values = landscape.complex_slopes(drawn.parts)
+        extra = gamma(complex_step.COMPLEX_EXTRA_ROUNDINGS * (arch.depth + 1))
+        oracle_errors = [extra * s for s in spreads]  # complex arithmetic's few more roundings
+    elif oracle in ("torch", "jax"):
         slopes = {"torch": _torch_slopes, "jax": _jax_slopes}[oracle]
-        values = slopes(arch, theta, case.x, case.y, drawn)
-    magnitude_sums = [float(np.sum(t)) for _, _, t in magnitude.tensors()]
+        values, oracle_errors = slopes(arch, theta, case.x, case.y, drawn), [0.0] * len(spreads)
+    else:
+        pairs = [landscape.central_difference(drawn.parts[k], surveys[k], spreads[k]) for k in everyone]
+        values, oracle_errors = [v for v, _ in pairs], [e for _, e in pairs]
 
     records, taylors = [], []
     for k, label in enumerate(drawn.labels):
-        d = drawn.direction(k)
-        with_taylor = taylor and label.startswith("global")
-        spread = drawn.spread(k, magnitude, magnitude_sums)  # sum_i |d_i| M_i
-        central = oracle == "finite-diff"
-        # The first direction also measures the cost's rounding noise, which the Taylor
-        # test and the central difference need, in the same evaluation.
-        first = k == 0 and (with_taylor or central)
-        survey = landscape.survey(d, taylor=with_taylor, central=central, noise=first)
-        if first:
-            landscape.measured_noise = landscape.noise_along(d, survey)
-        if oracle == "finite-diff":
-            value, oracle_error = landscape.central_difference(d, survey, spread)
-        else:
-            value, oracle_error = values[k], 0.0
-        candidate, dot_error = _dot(g, d, g_norms, drawn.largest[k])
+        candidate, dot_error = candidates[k]
         # The tolerance.  A correct candidate's entry g_i is within gamma M_i of the
         # exact derivative (oracles/rounding.py: M bounds the terms every correct
-        # float64 backprop sums, gamma_N their rounding, in any order).  The AD
-        # oracle's dC/dtheta . d sums the same chain-rule products, each times
-        # d_i and bracketed from the input side instead of the output side;
-        # Higham's bound holds for any bracketing, so its error is at most
-        # gamma sum_i |d_i| M_i too.  Hence |<g_c - g, d>| <= sum_i |d_i| (2 gamma M_i),
-        # plus the rounding of the candidate's own dot product (dot_error) and,
-        # for finite differences, that oracle's truncation and rounding estimate.
-        tolerance = 2 * bound.gamma * spread + dot_error + oracle_error
+        # float64 backprop sums, gamma_N their rounding, in any order).  A forward-mode
+        # oracle's dC/dtheta . d sums the same chain-rule products, each times d_i and
+        # bracketed from the input side instead of the output side; Higham's bound
+        # holds for any bracketing, so its error is at most gamma sum_i |d_i| M_i too.
+        # Hence |<g_c - g, d>| <= sum_i |d_i| (2 gamma M_i), plus the rounding of the
+        # candidate's own dot product (dot_error) and the oracle's own extra error:
+        # the complex step's extra roundings, or finite differences' truncation and rounding.
+        tolerance = 2 * bound.gamma * spreads[k] + dot_error + oracle_errors[k]
+        survey = surveys[k]
         kink = survey.get(KINK_STEP, (0.0, False))[1] or survey.get(-KINK_STEP, (0.0, False))[1]
-        if with_taylor:
-            taylors.append(landscape.taylor(label, d, survey, candidate, spread, kink))
-        records.append(DirectionRecord(label, candidate, value, tolerance, kink))
+        if k in tested:
+            taylors.append(landscape.taylor(label, drawn.parts[k], survey, candidate, spreads[k], kink))
+        records.append(DirectionRecord(label, candidate, float(values[k]), tolerance, kink))
     return DirectionalResult(oracle, tuple(records), tuple(taylors), time.perf_counter() - start)
 
 
@@ -336,6 +390,11 @@ class _Parameters:
             yield f"nabla_b[{layer}]", layer, b
             yield f"nabla_w[{layer}]", layer, w
 
+
+    @property
+    def tensors_list(self):
+        """The arrays of ``tensors()`` in the same order."""
+        return [t for _, _, t in self.tensors()]
 
 def _candidate_tensors(arch, gradient):
     try:
@@ -357,14 +416,6 @@ def _candidate_tensors(arch, gradient):
     return biases, weights
 
 
-def _resolve(oracle):
-    if oracle == "auto":
-        from oracles import torch_grad
-
-        return "torch" if torch_grad.available() else "finite-diff"
-    return oracle
-
-
 def _rates(residuals, usable_above):
     """log2(r(h) / r(h/2)) over the last run of consecutive usable residuals (NaN never is)."""
     run, current = [], []
@@ -377,6 +428,57 @@ def _rates(residuals, usable_above):
     return tuple(math.log2(r0 / r1) for r0, r1 in zip(run, run[1:]))
 
 
+class _Part:
+    """One direction's entries on one tensor: a dense array, or the rank-one u v^T.
+
+    ``top`` bounds |d_i| over the tensor; ``uniform`` says that every |d_i| is ``top``
+    (Rademacher entries, signs of g), so that sums of |d_i| against M need only sum M.
+    """
+
+    __slots__ = ("array", "u", "v", "top", "uniform", "block", "row")
+
+    def __init__(self, array=None, u=None, v=None, uniform=False, top=None, block=None, row=None):
+        self.array, self.u, self.v, self.uniform = array, u, v, uniform
+        # A dense random part is row ``row`` of ``block``, every random direction's
+        # entries on that tensor stacked, so that they are used in one product.
+        self.block, self.row = block, row
+        if top is not None:
+            self.top = top
+        elif array is not None:
+            self.top = float(np.max(np.abs(array))) if array.size else 0.0
+        else:
+            self.top = float(np.max(np.abs(u)) * np.max(np.abs(v)))
+
+    @property
+    def rank_one(self):
+        return self.array is None
+
+    def dense(self):
+        return self.array if self.array is not None else np.multiply.outer(self.u, self.v)
+
+    def times(self, rows):
+        """rows @ D^T for row-major activations (..., n_in) of the layer D acts on."""
+        if self.array is not None:
+            return rows @ self.array.T
+        return (rows @ self.v)[..., None] * self.u
+
+    def frobenius(self, w):
+        """<W, D>, entry by entry."""
+        if self.array is not None:
+            return float(np.einsum("ij,ij->", w, self.array))
+        return float(self.u @ w @ self.v)
+
+    def square_sum(self):
+        if self.array is not None:
+            return float(np.einsum("ij,ij->", self.array, self.array))
+        return float(self.u @ self.u) * float(self.v @ self.v)
+
+
+def _rank_one(shape):
+    """Whether random directions on a tensor of this shape are rank-one (see the module docstring)."""
+    return len(shape) == 2 and min(shape) > 1 and shape[0] * shape[1] > RANK_ONE_ABOVE
+
+
 class _Directions:
     """The directions: ``count`` random global ones, then (``per_tensor``) two per tensor:
     a random one, and one along the signs of the candidate's own gradient there.
@@ -387,70 +489,178 @@ class _Directions:
     like n; along sign(g) it is c sum |g_i|, which grows like n too, so a small
     relative error in a big tensor stays visible.
 
-    Stored per tensor as one array of shape (number of directions, *tensor shape),
-    zero where a direction does not reach, so that the AD oracle takes them as one
-    batch of tangents without a copy; ``direction(k)`` views one of them.
+    ``parts[k]`` lists direction k's ``_Part`` per tensor (nabla_b[0], nabla_w[0],
+    nabla_b[1], ...), None off its support.
     """
 
     def __init__(self, theta, count, seed, distribution, per_tensor, candidate):
         tensors = list(theta.tensors())
         own = range(len(tensors)) if per_tensor else range(0)
+        self.shapes = [t.shape for _, _, t in tensors]
         self.labels = [f"global {k}" for k in range(count)]
-        self.supports = [range(len(tensors))] * count
+        supports = [range(len(tensors))] * count
         for i in own:
             self.labels += [tensors[i][0], f"{tensors[i][0]} along g"]
-            self.supports += [[i], [i]]
-        scales = [_scale(t, theta.weights[layer].shape[1]) for _, layer, t in tensors]
-        self.stacked = [np.zeros((len(self.labels), *t.shape)) for _, _, t in tensors]
-        # largest[k][i] bounds |d_i| on tensor i (None off the support); `uniform[k]` says
-        # that every |d_i| is that bound or 0 (Rademacher entries, signs of g).
-        self.largest = [[None] * len(tensors) for _ in self.labels]
-        rademacher = distribution == "rademacher"
-        self.uniform = [rademacher] * count + [rademacher, True] * len(own)
-        # A NaN in the candidate gets sign 0 here: the random directions, which it makes fail, report it.
-        signs = [np.sign(np.where(np.isfinite(t), t, 0.0)) for _, _, t in candidate.tensors()] if own else []
-        for k, (label, support) in enumerate(zip(self.labels, self.supports)):
-            rows = [self.stacked[i][k] for i in support]
+            supports += [[i], [i]]
+        self.scales = [_scale(t, theta.weights[layer].shape[1]) for _, layer, t in tensors]
+        self.parts = [[None] * len(tensors) for _ in self.labels]
+        randomised = [k for k, label in enumerate(self.labels) if not label.endswith(" along g")]
+        on = tuple(tuple(k for k in randomised if i in supports[k]) for i in range(len(tensors)))
+        key = (seed, distribution, tuple(self.shapes), tuple(self.scales), on)
+        entries = sum(len(ks) * (sum(shape) if _rank_one(shape) else math.prod(shape))
+                      for ks, shape in zip(on, self.shapes))
+        drawn = _random_parts(*key) if entries <= CACHED_ENTRIES else _random_parts.__wrapped__(*key)
+        for k, i, part in drawn:
+            self.parts[k][i] = part
+        for k, (label, support) in enumerate(zip(self.labels, supports)):
             if label.endswith(" along g"):
-                np.multiply(signs[support[0]], scales[support[0]], out=rows[0])
-            else:
-                # global k from stream (seed, 0, k), tensor i's own from (seed, 1, i)
-                rng = np.random.default_rng((seed, 0, k) if k < count else (seed, 1, support[0]))
-                for i, row in zip(support, rows):
-                    _draw(rng, distribution, scales[i], out=row)
-                _mix_signs(rng, rows)
-            for i, row in zip(support, rows):
-                self.largest[k][i] = scales[i] if self.uniform[k] else float(np.max(np.abs(row)))
+                i = support[0]
+                # scale with the sign of each g_i (a zero's sign bit: +-0 are both the
+                # right derivative there); a NaN's sign bit too: the random directions,
+                # which a NaN makes fail, report it.
+                t = candidate.tensors_list[i]
+                self.parts[k][i] = _Part(np.copysign(self.scales[i], t), uniform=True, top=self.scales[i])
 
     def direction(self, k):
-        parts = [None] * len(self.stacked)
-        for i in self.supports[k]:
-            parts[i] = self.stacked[i][k]
-        return _Parameters(parts[0::2], parts[1::2])
+        """Direction k as dense arrays (None off its support)."""
+        dense = [None if p is None else p.dense() for p in self.parts[k]]
+        return _Parameters(dense[0::2], dense[1::2])
 
-    def tangents(self, start, stop):
-        """Directions start..stop-1 as (weights, biases) tangent stacks (views)."""
-        rows = [t[start:stop] for t in self.stacked]
-        return rows[1::2], rows[0::2]
+    def candidate_dots(self, g):
+        """(<g, d>, a bound on its rounding) for every direction d.
 
-    def spread(self, k, magnitude, magnitude_sums):
-        """sum_i |d_i| M_i over direction k (a bound's size: its own rounding is immaterial)."""
-        if self.uniform[k]:
-            return sum(self.largest[k][i] * magnitude_sums[i] for i in self.supports[k])
-        tensors = list(magnitude.tensors())
-        return float(sum(np.einsum("ij,ij->", np.abs(self.stacked[i][k]), tensors[i][2])
-                         for i in self.supports[k]))
+        Each tensor's products are summed row by row (at most n_in terms, in any order:
+        gamma_{n_in + 1} times sum |g_i d_i| <= ||g||_1 max |d_i|, the +1 for the product
+        itself) and the row sums exactly by fsum, so the bound does not grow with the
+        number of parameters.  A tensor's rank-one directions take one product G V; along
+        sign(g), g_i d_i = |g_i| scale, the row sums of |g| that ||g||_1 needs anyway.
+        """
+        rows = [[] for _ in self.labels]
+        errors = [0.0] * len(self.labels)
+        for i, gt in enumerate(g.tensors_list):
+            on = [k for k in range(len(self.labels)) if self.parts[k][i] is not None]
+            if not on:
+                continue
+            matrix = gt.reshape(gt.shape[0], -1)
+            absolute_rows = np.abs(matrix).sum(axis=1)
+            norm = float(np.sum(absolute_rows))
+            rank_one = [k for k in on if self.parts[k][i].rank_one]
+            if rank_one:
+                gv = matrix @ np.stack([self.parts[k][i].v for k in rank_one], axis=1)  # (n_out, count)
+                for column, k in enumerate(rank_one):
+                    rows[k].append(gv[:, column] * self.parts[k][i].u)
+            stacked = [k for k in on if self.parts[k][i].block is not None]
+            if stacked:  # every random direction on this tensor in one product
+                block = self.parts[stacked[0]][i].block
+                products = np.einsum("kij,ij->ki", block.reshape(len(block), *matrix.shape), matrix)
+                for k in stacked:
+                    rows[k].append(products[self.parts[k][i].row])
+            for k in on:
+                part = self.parts[k][i]
+                if self.labels[k].endswith(" along g"):
+                    rows[k].append(absolute_rows * part.top)
+                elif not part.rank_one and part.block is None:
+                    rows[k].append(np.einsum("ij,ij->i", matrix, part.array.reshape(matrix.shape)))
+                errors[k] += gamma(gt.shape[-1] + 1) * norm * part.top
+        dots = []
+        for k in range(len(self.labels)):
+            value = math.fsum(np.concatenate(rows[k]))
+            dots.append((value, errors[k] + UNIT_ROUNDOFF * abs(value)))
+        return dots
 
+    def spreads(self, bound):
+        """sum_i |d_i| M_i for every direction (a bound's size: its own rounding is immaterial)."""
+        sums = {}  # sum of M over tensor i, for the uniform parts
 
-def _draw(rng, distribution, scale, out):
-    """Fill ``out`` with scale * (+-1, one random bit per entry) or scale * N(0, 1)."""
-    if distribution == "gaussian":
-        np.multiply(rng.standard_normal(out.shape), scale, out=out)
+        def total_m(i):
+            if i not in sums:
+                layer = i // 2
+                if i % 2 == 0:
+                    sums[i] = float(np.sum(bound.magnitude_b[layer]))
+                else:
+                    n_out, n_in = self.shapes[i]
+                    sums[i] = bound.weighted_sum(layer, np.ones(n_out), np.ones(n_in))
+            return sums[i]
+
+        out = []
+        for parts in self.parts:
+            total = 0.0
+            for i, part in enumerate(parts):
+                if part is None:
+                    continue
+                layer = i // 2
+                if part.uniform:
+                    total += part.top * total_m(i)
+                elif i % 2 == 0:  # a bias: M is a column
+                    total += float(np.einsum("ij,ij->", np.abs(part.array), bound.magnitude_b[layer]))
+                elif part.rank_one:
+                    total += bound.weighted_sum(layer, np.abs(part.u), np.abs(part.v))
+                else:
+                    total += bound.weighted_sum(layer, None, None, dense=np.abs(part.array))
+            out.append(total)
         return out
-    bits = np.unpackbits(np.frombuffer(rng.bytes((out.size + 7) // 8), dtype=np.uint8), count=out.size)
-    np.multiply(bits.reshape(out.shape), -2.0 * scale, out=out)  # 0 or -2 scale ...
-    out += scale  # ... then +-scale, without a temporary the size of out
-    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _random_parts(seed, distribution, shapes, scales, on):
+    """The random directions' parts, as (direction, tensor, ``_Part``): every entry in one
+    draw, tensor after tensor, each tensor's directions stacked (a block of shape
+    (directions, *shape), or for a rank-one tensor, blocks of u's and v's); ``on[i]``
+    lists the directions on tensor i.  A function of its arguments alone, so kept for
+    the next check of the same shapes (read-only: nothing may change a kept direction)."""
+    rng = np.random.default_rng(seed)
+    sizes = [len(on[i]) * (sum(shape) if _rank_one(shape) else math.prod(shape))
+             for i, shape in enumerate(shapes)]
+    values = _draw(rng, distribution, sum(sizes))
+    signs = {k: [] for ks in on for k in ks}  # k -> [(tensor, sign of its entries)]
+    blocks, start = {}, 0
+    for i, shape in enumerate(shapes):
+        run, count, start = values[start:start + sizes[i]], len(on[i]), start + sizes[i]
+        if not count:
+            continue
+        if _rank_one(shape):
+            us = run[:count * shape[0]].reshape(count, shape[0])
+            vs = run[count * shape[0]:].reshape(count, shape[1])
+            us *= scales[i]  # a power of two: exact
+            blocks[i] = (us, vs)
+            row_signs = _row_signs(us) * _row_signs(vs)
+        else:
+            block = run.reshape(count, *shape)
+            block *= scales[i]
+            blocks[i] = (block, None)
+            row_signs = _row_signs(block)
+        for k, sign in zip(on[i], row_signs):
+            signs[k].append((i, sign))
+    for k, tensor_signs in signs.items():  # a direction all of one sign gets one entry flipped
+        entries = sum(math.prod(shapes[i]) for i, _ in tensor_signs)
+        kinds = {sign for _, sign in tensor_signs}
+        if entries >= 2 and len(kinds) == 1 and 0 not in kinds:
+            i = tensor_signs[int(rng.integers(len(tensor_signs)))][0]
+            row = blocks[i][0][on[i].index(k)].reshape(-1)  # a dense part, or u: a row of u v^T
+            row[int(rng.integers(row.size))] *= -1.0
+    values.flags.writeable = False
+    rademacher = distribution == "rademacher"
+    parts = []
+    for i, (first, second) in blocks.items():
+        top = scales[i] if rademacher else None
+        for r, k in enumerate(on[i]):
+            part = (_Part(first[r], uniform=rademacher, top=top, block=first, row=r) if second is None
+                    else _Part(None, first[r], second[r], uniform=rademacher, top=top))
+            parts.append((k, i, part))
+    return tuple(parts)
+
+
+def _draw(rng, distribution, size):
+    """``size`` random entries: +-1 (one random bit each) or N(0, 1)."""
+    if distribution == "gaussian":
+        return rng.standard_normal(size)
+    random_bytes = np.frombuffer(rng.bytes((size + 7) // 8), dtype=np.uint8)
+    return np.take(_SIGNS_OF_BYTE, random_bytes, axis=0).reshape(-1)[:size]
+
+
+# Row b: the 8 entries +-1 that byte b stands for (bit 0 -> +1, bit 1 -> -1), so that a
+# Rademacher draw is one lookup per random byte.
+_SIGNS_OF_BYTE = 1.0 - 2.0 * np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1)
 
 
 def _scale(tensor, fan_in):
@@ -460,54 +670,36 @@ def _scale(tensor, fan_in):
     return 2.0 ** round(math.log2(max(rms, 1.0 / math.sqrt(fan_in))))
 
 
-def _mix_signs(rng, parts):
-    """Flip one entry if a direction of more than one entry came out all of one sign."""
-    flat = [p.reshape(-1) for p in parts]
-    if sum(f.size for f in flat) < 2:
-        return
-    if all(np.all(f > 0) for f in flat) or all(np.all(f < 0) for f in flat):
-        i = int(rng.integers(len(flat)))
-        flat[i][int(rng.integers(flat[i].size))] *= -1.0
-
-
-def _dot(g, d, g_norms, largest):
-    """<g, d> over d's support, and a bound on its rounding error.
-
-    Each tensor's products are summed row by row (at most n_in terms, in any order:
-    gamma_{n_in + 1} times sum |g_i d_i| <= ||g||_1 max |d_i|, the +1 for the product
-    itself) and the row sums exactly by fsum, so the bound does not grow with the
-    number of parameters.  ``g_norms`` are the tensors' ||g||_1, ``largest`` their max |d_i|.
-    """
-    rows, error = [], 0.0
-    for (_, _, gt), (_, _, dt), norm, top in zip(g.tensors(), d.tensors(), g_norms, largest):
-        if dt is None:
-            continue
-        rows.append(np.einsum("...j,...j->...", gt, dt))
-        error += gamma(dt.shape[-1] + 1) * norm * top
-    value = math.fsum(np.concatenate([r.ravel() for r in rows]))
-    return value, error + UNIT_ROUNDOFF * abs(value)
+def _row_signs(block):
+    """Per row of ``block``: +1 if every entry is positive, -1 if every entry is negative, else 0."""
+    flat = block.reshape(block.shape[0], -1)
+    return np.where(flat.min(axis=1) > 0, 1, np.where(flat.max(axis=1) < 0, -1, 0))
 
 
 class _Landscape:
     """The oracles' NumPy cost around theta: values along directions, kinks, its rounding noise.
 
-    C(theta + h d) is evaluated for many steps h at once, without forming theta + h d.
-    The weighted input of the first layer d touches is affine in h,
+    C(theta + h d) is evaluated for many directions and steps h at once, without
+    forming theta + h d.  The weighted input of the first layer any direction touches
+    is affine in h,
 
         z(h) = (a W^T + b^T) + h (a D^T + db^T),
 
-    so all steps together cost one matrix product there (a D^T; z itself is kept from
-    theta); the layers after it take every step's examples as rows of one product.
+    so all steps together cost one product a D^T per direction there (z itself is kept
+    from theta); the layers after it take every direction's and step's examples as rows
+    of one product, plus h (a D^T + db^T) where the direction reaches that layer.  A step
+    may be complex: C(theta + i eps d) is the complex step (``complex_slopes``).
     The affine step and batch normalisation are written here as ``oracles.numpy_cost``'s
     ``layer_forward`` has them; activations and costs are ``numpy_cost``'s own.
     """
 
-    def __init__(self, arch, theta, x, y, magnitude):
-        self.arch, self.theta, self.magnitude = arch, theta, magnitude
+    def __init__(self, arch, theta, x, y, bound):
+        self.arch, self.theta, self.bound = arch, theta, bound
         self.x_rows, self.y_rows = columns(x).T, columns(y).T
         self.m = self.x_rows.shape[0]
         self.units = [np.array([j for j in range(n) if arch.unit_activation(layer, j) in PIECEWISE],
                                dtype=int) for layer, n in enumerate(arch.sizes[1:])]
+        self.piecewise = any(u.size for u in self.units)
         self.inputs, self.zs, self.signs = [self.x_rows], [], []
         for layer in range(arch.depth):
             w, b = theta.weights[layer], theta.biases[layer]
@@ -516,13 +708,19 @@ class _Landscape:
             self.zs.append(z)
             self.inputs.append(a)
             self.signs.append(u[..., self.units[layer]] > 0)
-        self.squares = [float(np.sum(w * w)) for w in theta.weights] if arch.l2 else None
-        self.held = [float(np.einsum("ij,ij->", np.abs(t), mt))  # sum_i M_i |theta_i|, per tensor
-                     for (_, _, t), (_, _, mt) in zip(theta.tensors(), magnitude.tensors())]
+        self.squares = float(sum(np.einsum("ij,ij->", w, w) for w in theta.weights)) if arch.l2 else 0.0
         self.measured_noise = None
-        nowhere = _Parameters([None] * arch.depth, [None] * arch.depth)
         self.cost = float(numpy_cost.data_cost(arch, self.inputs[-1], self.y_rows, z_out=u)
-                          + self._decay(np.zeros(1), nowhere)[0])
+                          + 0.5 * arch.l2 * self.squares)
+
+    @functools.cached_property
+    def held(self):
+        """sum_i M_i |theta_i| per tensor (nabla_b[0], nabla_w[0], ...), from M's factors."""
+        bound, held = self.bound, []
+        for layer, (b, w) in enumerate(zip(self.theta.biases, self.theta.weights)):
+            held.append(float(np.einsum("ij,ij->", np.abs(b), bound.magnitude_b[layer])))
+            held.append(bound.weighted_sum(layer, None, None, dense=np.abs(w)))
+        return held
 
     @functools.cached_property
     def cost_error(self):
@@ -556,88 +754,135 @@ class _Landscape:
         if self.measured_noise is not None:
             return self.measured_noise
         rng = np.random.default_rng(NOISE_SEED)
-        parts = [_draw(rng, "rademacher", 1.0, np.empty(t.shape)) * np.maximum(1.0, np.abs(t))
-                 for _, _, t in self.theta.tensors()]
-        return self.noise_along(_Parameters(parts[0::2], parts[1::2]))
+        parts = [_Part(_draw(rng, "rademacher", t.size).reshape(t.shape) * np.maximum(1.0, np.abs(t)))
+                 for t in self.theta.tensors_list]
+        steps = [k * NOISE_SPACING for k in range(-4, 5)]
+        return self.noise_along(self.survey([parts], steps)[0])
 
-    def noise_along(self, d, survey=None):
-        """The noise measured from C at theta + k NOISE_SPACING d, k = -4..4 (in ``survey``
-        if it has them), or 0.0 if a kink lies between those points."""
-        if survey is None:
-            survey = self.survey(d, taylor=False, central=False, noise=True)
+    @staticmethod
+    def noise_along(survey):
+        """The noise measured from C at theta + k NOISE_SPACING d, k = -4..4, in ``survey``,
+        or 0.0 if a kink lies between those points."""
         points = [survey[k * NOISE_SPACING] for k in range(-4, 5)]
         if any(crossed for _, crossed in points):
             return 0.0
         differences = np.diff([value for value, _ in points], n=6)
         return float(np.sqrt(np.mean(differences**2) / math.comb(12, 6)))
 
-    def _decay(self, steps, d):
-        """(l2 / 2) sum ||W + h D||^2 for every step h, expanded so that no W + h D is formed."""
+    def _decay(self, steps, directions):
+        """(l2 / 2) sum ||W + h D||^2 for every direction and step, expanded so that no
+        W + h D is formed: shape (directions, steps)."""
         if not self.arch.l2:
-            return np.zeros_like(steps)
-        total = np.full_like(steps, sum(self.squares))
-        for w, dw in zip(self.theta.weights, d.weights):
-            if dw is not None:
-                total = total + 2 * steps * float(np.sum(w * dw)) + steps**2 * float(np.sum(dw * dw))
-        return 0.5 * self.arch.l2 * total
+            return 0.0
+        across, squares = [], []
+        for parts in directions:
+            pairs = [(p.frobenius(w), p.square_sum()) for p, w in zip(parts[1::2], self.theta.weights)
+                     if p is not None]
+            across.append(sum(c for c, _ in pairs))
+            squares.append(sum(s for _, s in pairs))
+        across, squares = np.array(across)[:, None], np.array(squares)[:, None]
+        return 0.5 * self.arch.l2 * (self.squares + 2 * steps * across + steps**2 * squares)
 
-    def along(self, d, steps):
-        """C(theta + h d) for every h in ``steps``, and whether a ReLU-type unit changed side."""
-        steps = np.asarray(steps, dtype=np.float64)
-        h = steps.reshape(-1, 1, 1)
-        first = next(layer for layer, (b, w) in enumerate(zip(d.biases, d.weights))
-                     if b is not None or w is not None)
-        a = None  # the perturbed layers' inputs, one (m, n) block per step
-        crossed = np.zeros(steps.size, dtype=bool)
+    def _tangent(self, directions, layer, a):
+        """h's coefficient in layer ``layer``'s weighted input, a D^T + db^T, for every
+        direction: shape (directions, ..., m, n_out), or None if no direction reaches the
+        layer.  ``a`` is the layer's input: (m, n_in) from theta, or one block per direction."""
+        reach = [(k, parts[2 * layer], parts[2 * layer + 1]) for k, parts in enumerate(directions)
+                 if parts[2 * layer] is not None or parts[2 * layer + 1] is not None]
+        if not reach:
+            return None
+        shape = (a.shape[:-1] if a.ndim == 2 else a.shape[1:-1]) + (self.arch.sizes[layer + 1],)
+        out = np.zeros((len(directions), *shape), dtype=a.dtype)
+        # The random parts stacked in a block (``_Directions``) go in one product per block;
+        # the others one by one.
+        blocks = {}
+        for k, db, dw in reach:
+            for part, weight in ((dw, True), (db, False)):
+                if part is None:
+                    continue
+                if part.block is not None:
+                    blocks.setdefault(id(part.block), (part.block, weight, [], []))
+                    blocks[id(part.block)][2].append(k)
+                    blocks[id(part.block)][3].append(part.row)
+                elif weight:
+                    out[k] += part.times(a if a.ndim == 2 else a[k])
+                else:
+                    out[k] += part.array.T
+        for block, weight, ks, rows in blocks.values():
+            block = block if rows == list(range(len(block))) else block[rows]
+            if weight and a.ndim == 2:  # theta's input, the same for every direction
+                count, n_out, n_in = block.shape
+                products = (block.reshape(count * n_out, n_in) @ a.T).reshape(count, n_out, -1)
+                out[ks] += np.swapaxes(products, 1, 2)
+            elif weight:  # each direction's own inputs (directions, steps, m, n_in)
+                out[ks] += a[ks] @ np.swapaxes(block, 1, 2)[:, None]
+            else:  # (count, n_out, 1) biases: the same shift for every step and example
+                out[ks] += block[:, :, 0].reshape(len(rows), *[1] * (out.ndim - 2), -1)
+        return out
+
+    def along(self, directions, steps):
+        """C(theta + h d) for every direction d (a list of parts) and every h in ``steps``
+        (real or complex), shape (directions, steps); and whether a ReLU-type unit changed
+        side, judged by Re z, or (a complex step) sits on its kink, Re z = 0, and is moved
+        off it: the complex step then takes the side Im z points to, a one-sided derivative."""
+        steps = np.asarray(steps)
+        h = steps.reshape(1, -1, 1, 1)
+        first = min(i // 2 for parts in directions for i, p in enumerate(parts) if p is not None)
+        a = None  # every direction's and step's layer inputs: (directions, steps, m, n)
+        crossed = np.zeros((len(directions), steps.size), dtype=bool)
         for layer in range(first, self.arch.depth):
             w, b = self.theta.weights[layer], self.theta.biases[layer]
-            dw, db = d.weights[layer], d.biases[layer]
-            if a is None:  # the first layer d touches: z(h) is affine in h
-                a_in = self.inputs[layer]
-                dz = (0.0 if dw is None else a_in @ dw.T) + (0.0 if db is None else db.T)
-                z = self.zs[layer] + h * dz
-            else:  # all steps' examples as the rows of one matrix product
-                rows = a.reshape(-1, a.shape[-1])
-                z = (rows @ w.T).reshape(*a.shape[:-1], -1) + b.T
-                if dw is not None or db is not None:
-                    dz = 0.0 if dw is None else (rows @ dw.T).reshape(z.shape)
-                    z = z + h * (dz + (0.0 if db is None else db.T))
+            if a is None:  # the first layer any direction touches: z(h) is affine in h
+                dz = self._tangent(directions, layer, self.inputs[layer])
+                z = self.zs[layer] + h * dz[:, None]
+            else:  # all directions' and steps' examples as the rows of one matrix product
+                z = numpy_cost.weighted_input(a, w, b)
+                dz = self._tangent(directions, layer, a)
+                if dz is not None:
+                    z = z + h * dz
             a, u = self._activate(layer, z)
-            crossed |= np.any((u[..., self.units[layer]] > 0) != self.signs[layer], axis=(-2, -1))
+            on_units = u[..., self.units[layer]]
+            crossed |= np.any((on_units.real > 0) != self.signs[layer], axis=(-2, -1))
+            if np.iscomplexobj(on_units):  # a unit on its kink that the step moves: one-sided
+                crossed |= np.any((on_units.real == 0) & (on_units.imag != 0), axis=(-2, -1))
         # The output's weighted input too: with a sigmoid or softmax output the log-based
         # costs are computed from it, not from a, where 1 - a has lost its digits.
-        values = numpy_cost.data_cost(self.arch, a, self.y_rows, z_out=u) + self._decay(steps, d)
+        values = numpy_cost.data_cost(self.arch, a, self.y_rows, z_out=u) + self._decay(steps, directions)
         return values, crossed
 
-    def point_error(self, d, h, spread):
+    def survey(self, directions, steps):
+        """For each direction, {h: (C(theta + h d), crossed a kink)} at the real ``steps``."""
+        values, crossed = self.along(directions, steps)
+        return [{h: (float(v), bool(c)) for h, v, c in zip(steps, vs, cs)} for vs, cs in zip(values, crossed)]
+
+    def complex_slopes(self, directions):
+        """dC/dtheta . d = Im C(theta + i eps d) / eps for every direction, all in one pass;
+        NaN where a ReLU-type unit sits exactly on its kink and d moves it (the derivative
+        does not exist), or where the evaluation left the analytic function: Re C is not C(theta) (as in
+        ``oracles.complex_step``, to 1e-8: far above the rounding of two evaluations of
+        one cost, far below a jump to another function), or the slope is not finite."""
+        values, on_kink = self.along(directions, [1j * COMPLEX_STEP])
+        values = values[:, 0]
+        slopes = values.imag / COMPLEX_STEP
+        if not math.isfinite(self.cost):
+            return np.full(len(directions), np.nan)
+        astray = ~np.isclose(values.real, self.cost, rtol=1e-8, atol=1e-8) | ~np.isfinite(slopes)
+        astray |= on_kink[:, 0]  # a ReLU-type unit exactly at its kink, moved by d: no derivative
+        return np.where(astray, np.nan, slopes)
+
+    def point_error(self, parts, h, spread):
         """How much C(theta + h d) can be off: the cost's own rounding, and that of the
         perturbed weighted inputs z + h dz, whose terms are each rounded by a relative u:
         as if every theta_i on d's support moved by u (|theta_i| + h |d_i|), which moves
         C by at most M_i times that.  ``spread`` is sum_i |d_i| M_i."""
-        moved = sum(held for held, (_, _, dt) in zip(self.held, d.tensors()) if dt is not None)
+        moved = sum(held for held, p in zip(self.held, parts) if p is not None)
         return self.cost_error + UNIT_ROUNDOFF * (moved + h * spread)
 
-    def survey(self, d, *, taylor, central, noise=False):
-        """{h: (C(theta + h d), crossed a kink)} for the steps the checks along d need:
-        +-KINK_STEP where some unit has a kink; the Taylor steps, the central-difference
-        steps and the noise-measuring steps if asked."""
-        steps = [KINK_STEP, -KINK_STEP] if any(u.size for u in self.units) else []
-        if taylor:
-            steps += [s * h for h in TAYLOR_STEPS for s in (1, -1)]
-        if central:
-            steps += [FD_STEP, -FD_STEP, 2 * FD_STEP, -2 * FD_STEP]
-        if noise:
-            steps += [k * NOISE_SPACING for k in range(-4, 5)]
-        if not steps:
-            return {}
-        values, crossed = self.along(d, steps)
-        return {h: (float(v), bool(c)) for h, v, c in zip(steps, values, crossed)}
-
-    def taylor(self, label, d, survey, slope, spread, kink):
+    def taylor(self, label, parts, survey, slope, spread, kink):
         """The Taylor test along d for the candidate's slope <g, d> (see TaylorRecord)."""
         # Each residual is off by the errors of two or three values of C and by the
         # rounding of h <g, d> (fsum: half an ulp); none of them grows as h falls.
-        floor = 2 * self.point_error(d, TAYLOR_FIRST_STEP, spread) + UNIT_ROUNDOFF * abs(slope)
+        floor = 2 * self.point_error(parts, TAYLOR_FIRST_STEP, spread) + UNIT_ROUNDOFF * abs(slope)
         series = {"one-sided": [], "odd": [], "even": []}
         steps = []
         for h in TAYLOR_STEPS:
@@ -654,14 +899,14 @@ class _Landscape:
         return TaylorRecord(label, tuple(steps), tuple(series["one-sided"]), rates["one-sided"],
                             rates["odd"], rates["even"], floor, kink)
 
-    def central_difference(self, d, survey, spread):
+    def central_difference(self, parts, survey, spread):
         """dC/dtheta . d by Richardson-extrapolated central differences, with finite_diff's error estimate."""
         h = FD_STEP
         d1 = (survey[h][0] - survey[-h][0]) / (2 * h)
         d2 = (survey[2 * h][0] - survey[-2 * h][0]) / (4 * h)
         # Truncation: |d1 - d2| (see oracles/finite_diff.py).  Rounding: 1.5 e / h, e the error
         # of one cost value here (its own rounding and that of the perturbation).
-        error = abs(d1 - d2) + 1.5 * self.point_error(d, 2 * h, spread) / h
+        error = abs(d1 - d2) + 1.5 * self.point_error(parts, 2 * h, spread) / h
         return (4 * d1 - d2) / 3, error
 
 
@@ -679,11 +924,18 @@ def _torch():
 
 
 def _tangent_chunks(drawn):
-    """The directions in groups whose stacked tangents fit TANGENT_BUDGET_BYTES (views, no copies)."""
-    n = sum(t[0].size for t in drawn.stacked)
+    """The directions, densely, in groups whose stacked tangents fit TANGENT_BUDGET_BYTES:
+    per group, (weight tangents, bias tangents), each of shape (directions, *tensor shape)."""
+    n = sum(math.prod(shape) for shape in drawn.shapes)
     size = max(1, TANGENT_BUDGET_BYTES // (8 * n))
     for start in range(0, len(drawn.labels), size):
-        yield drawn.tangents(start, min(start + size, len(drawn.labels)))
+        ks = range(start, min(start + size, len(drawn.labels)))
+        stacked = [np.zeros((len(ks), *shape)) for shape in drawn.shapes]
+        for row, k in enumerate(ks):
+            for i, part in enumerate(drawn.parts[k]):
+                if part is not None:
+                    stacked[i][row] = part.dense()
+        yield stacked[1::2], stacked[0::2]
 
 
 def _torch_slopes(arch, theta, x, y, drawn):

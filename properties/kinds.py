@@ -66,7 +66,9 @@ def _directional_comparison(case, gradient, options):
     """directional_check's dot-product tests as a Comparison (one row per direction)."""
     from properties.directional import directional_check
 
-    oracle = next((n for n in ("torch", "jax") if n in options.oracles), "finite-diff")
+    # The complex step (NumPy, every direction in one pass) unless --oracles leaves it out;
+    # then forward-mode AD, or central differences along each direction.
+    oracle = next((n for n in ("complex-step", "torch", "jax") if n in options.oracles), "finite-diff")
     result = directional_check(case, gradient, oracle=oracle)
     rows = []
     for r in result.records:

@@ -1,6 +1,7 @@
 """The directional mode: dot-product tests against forward-mode AD, and the Taylor test."""
 
 import ast
+import math
 import pathlib
 import warnings
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given
 
 import oracles
+from oracles.rounding import rounding_bound
 from properties import directional, strategies
 from properties.directional import directional_check
 from reference import Architecture
@@ -40,7 +42,7 @@ def test_the_reference_gradient_passes_on_drawn_cases(case):
     assert result.verdict == "pass", f"{case!r}\n{result.describe()}"
 
 
-@pytest.mark.parametrize("oracle", [*AD_ORACLES, "finite-diff"])
+@pytest.mark.parametrize("oracle", ["complex-step", *AD_ORACLES, "finite-diff"])
 def test_every_oracle_route_passes_the_reference_and_catches_a_sign_flip(oracle):
     arch = Architecture.build([6, 5, 4], ["tanh", "softmax"], "log-likelihood", l2=0.1)
     case = strategies.case_from_seed(arch, 3, 11)
@@ -91,9 +93,11 @@ def first_layer_zeroed(g):
     g[1][0][:] = 0
 
 
-# torch (the default) and finite differences; JAX's route is the same test on one mutant,
-# in test_every_oracle_route_passes_the_reference_and_catches_a_sign_flip (each JAX compile costs ~0.5 s).
-@pytest.mark.parametrize("oracle", [name for name in ("torch", "finite-diff") if name in oracles.installed()])
+# The complex step (the default), torch and finite differences; JAX's route is the same test on
+# one mutant, in test_every_oracle_route_passes_the_reference_and_catches_a_sign_flip (each JAX
+# compile costs ~0.5 s).
+@pytest.mark.parametrize("oracle", ["complex-step", *[n for n in ("torch",) if n in oracles.installed()],
+                                    "finite-diff"])
 @pytest.mark.parametrize("mutate", [sign_flip, missing_factor, last_layer_zeroed, first_layer_zeroed])
 def test_a_wrong_gradient_fails(mutate, oracle):
     case = nielsen_case()
@@ -169,7 +173,7 @@ def test_a_cost_bending_faster_than_the_steps_is_cannot_check_not_a_bug():
     # step, and at the Taylor steps the right gradient's residual shrinks like h.
     arch = Architecture.build([1, 3, 8, 1], ["linear", "sigmoid", "linear"], batch_norm=[True, True, False])
     case = strategies.case_from_seed(arch, 2, 143)
-    result = directional_check(case, backprop(case))
+    result = directional_check(case, backprop(case), taylor=4)  # along every global direction
     assert result.verdict == "pass", result.describe()
     assert any(t.rate is not None and t.rate < 1.8 and t.status == "cannot-check" for t in result.taylor)
 
@@ -179,7 +183,7 @@ def test_the_taylor_test_alone_needs_no_oracle_and_no_tolerance():
     case = nielsen_case(m=2)
     gradient = backprop(case)
     rates = {name: directional_check(case, gradient, oracle=name, per_tensor=False).taylor_rates
-             for name in [*AD_ORACLES, "finite-diff"]}
+             for name in ["complex-step", *AD_ORACLES, "finite-diff"]}
     assert len({repr(r) for r in rates.values()}) == 1
 
 
@@ -209,6 +213,8 @@ def test_nothing_passed_in_is_modified():
     ({"directions": 0}, "directions"),
     ({"oracle": "sympy"}, "oracle"),
     ({"distribution": "uniform"}, "distribution"),
+    ({"taylor": -1}, "taylor"),
+    ({"taylor": 0.5}, "taylor"),
 ])
 def test_bad_arguments_are_refused(kwargs, message):
     case = nielsen_case(m=1)
@@ -252,3 +258,78 @@ def test_the_oracle_side_imports_no_reference_math():
     modules = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     modules |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     assert not {m for m in modules if m.split(".")[0] in ("reference", "properties")}, modules
+
+
+# ---- the complex-step oracle, rank-one directions, the factored rounding bound --------------------
+
+@pytest.mark.skipif("torch" not in AD_ORACLES, reason="compares against torch's forward mode")
+@given(strategies.cases(max_batch=4, architectures=strategies.architectures(
+    batch_norm=True, modified_neuron=True, l2=True)))
+def test_the_complex_step_agrees_with_torch_forward_mode(case):
+    # Same seed, same directions.  Each oracle is within its share of the record's
+    # tolerance of the exact projection (gamma sum |d_i| M_i, plus the complex step's
+    # extra roundings), so the two are within the tolerance of each other.
+    gradient = backprop(case)
+    complex_step = directional_check(case, gradient, oracle="complex-step", taylor=0)
+    forward_mode = directional_check(case, gradient, oracle="torch", taylor=0)
+    for ours, theirs in zip(complex_step.records, forward_mode.records):
+        if ours.status == "cannot-check" or theirs.kink:
+            continue
+        assert abs(ours.oracle - theirs.oracle) <= ours.tolerance, f"{case!r}\n{complex_step.describe()}"
+
+
+def big_case(m=3):
+    return strategies.case_from_seed(Architecture.build([300, 300, 30]), m, 5)  # nabla_w[0]: 90,000 entries
+
+
+def test_big_weight_matrices_get_rank_one_mixed_sign_directions():
+    case = big_case()
+    theta = directional._Parameters(list(case.biases), list(case.weights))
+    nabla_b, nabla_w = backprop(case)
+    candidate = directional._Parameters(nabla_b, nabla_w)
+    drawn = directional._Directions(theta, 3, 0, "rademacher", True, candidate)
+    for k, label in enumerate(drawn.labels):
+        part = drawn.parts[k][1]  # on nabla_w[0]
+        if part is None:
+            continue
+        d = part.dense()
+        if label.endswith("along g"):
+            assert not part.rank_one
+            continue
+        assert part.rank_one, label
+        assert np.array_equal(d, np.outer(part.u, part.v))
+        assert set(np.unique(np.abs(d))) == {drawn.scales[1]}, label  # every entry +-scale
+        assert (d > 0).any() and (d < 0).any(), label
+    # <g, d> from the factors is <g, d> of the formed matrix, within the bound it reports
+    for k, (value, error) in enumerate(drawn.candidate_dots(candidate)):
+        dense = drawn.direction(k)
+        exact = math.fsum(float(x) for g, d in zip(candidate.tensors_list, [t for _, _, t in dense.tensors()])
+                          if d is not None for x in (g * d).ravel())
+        assert abs(value - exact) <= error, drawn.labels[k]
+
+
+def test_a_rank_one_direction_still_sees_an_error_in_one_tensor():
+    case = big_case()
+    nabla_b, nabla_w = copy(backprop(case))
+    nabla_w[0] *= 1 + 1e-3
+    result = directional_check(case, (nabla_b, nabla_w))
+    statuses = {r.label: r.status for r in result.records}
+    assert statuses["nabla_w[0] along g"] == "bug", result.describe()  # ~1000x its tolerance
+    # the random rank-one directions too: 3 of the 5 here (at 1.1-3.2x their tolerance)
+    assert any(statuses[label] == "bug" for label in ("global 0", "global 1", "global 2", "global 3",
+                                                       "nabla_w[0]")), result.describe()
+
+
+def test_the_factored_rounding_bound_sums_as_the_formed_matrix():
+    arch = Architecture.build([5, 4, 3], ["tanh", "sigmoid"], "cross-entropy", l2=0.3)
+    case = strategies.case_from_seed(arch, 3, 2)
+    bound = rounding_bound(arch, case.weights, case.biases, case.x, case.y)
+    rng = np.random.default_rng(0)
+    for layer, matrix in enumerate(bound.magnitude_w):
+        left, right = rng.random(matrix.shape[0]), rng.random(matrix.shape[1])
+        dense = rng.random(matrix.shape)
+        # Both sides sum the same non-negative terms in another order: a relative 1e-12
+        # is 4,500 ulps, far above the rounding of a few dozen terms.
+        assert bound.weighted_sum(layer, left, right) == pytest.approx(left @ matrix @ right, rel=1e-12)
+        assert bound.weighted_sum(layer, None, None, dense=dense) == pytest.approx(
+            float(np.sum(dense * matrix)), rel=1e-12)

@@ -5,8 +5,8 @@ first-layer biases puts every unit of layer 1 at z = 0, where ReLU has no
 derivative) and saturation (weights scaled up to 16x, so sigmoid and tanh
 outputs sit within ~1e-7 of their bounds and gradients shrink by as much).
 
-Under ``HYPOTHESIS_PROFILE=thorough`` (2000 examples per test) the five tests
-below draw 10,000 cases; under ``ci`` they draw 50 each.  jax.grad is left out
+Under ``HYPOTHESIS_PROFILE=thorough`` (2000 examples per test) the six tests
+below draw 12,000 cases; under ``ci`` they draw 50 each.  jax.grad is left out
 here because it computes what torch.autograd computes and compiles each new
 architecture (~0.2 s); it is cross-checked in test_reference and test_properties.
 """
@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 import oracles
 from properties.certify import assert_gradient
+from properties.directional import directional_check
 from properties.kinds import FunctionChecker, LayerChecker, NetworkChecker, Options
 from properties.strategies import architectures, cases
 from properties.targets import load
@@ -56,6 +57,14 @@ def test_the_reference_on_kinks_and_saturation(case):
 @given(hard_cases(activations=("relu", "leaky_relu"), costs=("quadratic",), batch_norm=False))
 def test_the_reference_on_relu_networks(case):
     assert_gradient(case, case.network().backprop(case.x, case.y), ORACLES)
+
+
+@given(hard_cases(), st.integers(0, 2**32 - 1))
+def test_the_directional_mode_on_kinks_and_saturation(case, seed):
+    # Every direction and the Taylor test along all of them; the complex-step oracle
+    # (the default), which meets kinks and saturated logarithms here.
+    result = directional_check(case, case.network().backprop(case.x, case.y), seed=seed, taylor=4)
+    assert result.verdict != "bug", f"{case!r}\n{result.describe()}"
 
 
 @given(hard_cases(activations=("sigmoid",), costs=("quadratic",), batch_norm=False, l2=False))
