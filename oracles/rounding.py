@@ -55,13 +55,12 @@ def derivative_terms(name, z, a, slope):
 
 def _layer_terms(arch, layer, z):
     """(activation, magnitude of sigma' terms) for one layer, modified neuron included."""
-    names = [arch.unit_activation(layer, j) for j in range(z.shape[0])]
     a = activation(arch.activations[layer], z.T, arch.leaky_slope).T
     terms = derivative_terms(arch.activations[layer], z, a, arch.leaky_slope)
     if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
-        unit = arch.modified_neuron[1]
-        a[unit] = activation(names[unit], z[unit], arch.leaky_slope)
-        terms[unit] = derivative_terms(names[unit], z[unit], a[unit], arch.leaky_slope)
+        _, unit, name = arch.modified_neuron
+        a[unit] = activation(name, z[unit], arch.leaky_slope)
+        terms[unit] = derivative_terms(name, z[unit], a[unit], arch.leaky_slope)
     return a, terms
 
 
@@ -90,6 +89,7 @@ class Rounding:
     delta_w: list  # per layer (n_out, m): the magnitude of delta's terms and errors
     inputs_w: list  # per layer (n_in, m): the magnitude of the layer's input a
     abs_weights: list  # per layer |W|, the weight-decay term's share (with l2)
+    abs_products: list  # per layer |W| @ inputs_w: sum_ij M_ij |W_ij| without another product
     l2: float = 0.0
 
     @functools.cached_property
@@ -109,6 +109,17 @@ class Rounding:
     @property
     def bound_w(self):
         return [self.gamma * t for t in self.magnitude_w]
+
+    def total_w(self, layer):
+        """sum_ij M_ij of nabla_w[layer]'s magnitudes: (sum over rows of delta) . (sum over rows of a)."""
+        total = float(self.delta_w[layer].sum(axis=0) @ self.inputs_w[layer].sum(axis=0))
+        return total + (self.l2 * float(self.abs_weights[layer].sum()) if self.l2 else 0.0)
+
+    def held_w(self, layer):
+        """sum_ij M_ij |W_ij|: how much M the weights themselves carry (a perturbation's rounding)."""
+        total = float(np.einsum("ik,ik->", self.delta_w[layer], self.abs_products[layer]))
+        w = self.abs_weights[layer]
+        return total + (self.l2 * float(np.einsum("ij,ij->", w, w)) if self.l2 else 0.0)
 
     def weighted_sum(self, layer, left, right, dense=None):
         """sum_ij c_ij M_ij of nabla_w[layer]'s magnitudes for a non-negative weight c,
@@ -137,10 +148,11 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
     a, y = columns(x), columns(y)
     m = a.shape[1]
     abs_weights = [np.abs(w) for w in weights]
-    magnitudes_a, terms, inv_stds, us, spreads = [np.abs(a)], [], [], [], []
+    magnitudes_a, terms, inv_stds, us, spreads, abs_products = [np.abs(a)], [], [], [], [], []
     for layer, (w, b) in enumerate(zip(weights, biases)):
         z = w @ a + b
-        spread = abs_weights[layer] @ magnitudes_a[-1] + np.abs(b)  # Mz
+        abs_products.append(abs_weights[layer] @ magnitudes_a[-1])
+        spread = abs_products[-1] + np.abs(b)  # Mz
         inv_std = None
         if arch.batch_norm[layer]:
             centred = z - z.mean(axis=1, keepdims=True)
@@ -213,7 +225,7 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
             up = abs_weights[layer].T @ np.concatenate([d_terms, d_errors], axis=1)
             up_terms, up_errors = up[:, :m], up[:, m:]
     return Rounding(gamma(accumulation_length(arch, m)), bound_b, delta_w, magnitudes_a[:-1], abs_weights,
-                    float(arch.l2))
+                    abs_products, float(arch.l2))
 
 
 # max |sigma''(z) / sigma'(z)|: sigmoid sigma'' = sigma'(1 - 2 sigma); tanh

@@ -11,7 +11,7 @@ from hypothesis import given
 
 import oracles
 from oracles.rounding import rounding_bound
-from properties import directional, strategies
+from properties import directional, directions, forward_mode, landscape, strategies
 from properties.directional import directional_check
 from reference import Architecture
 
@@ -231,10 +231,10 @@ def test_a_gradient_of_the_wrong_shape_is_refused():
 
 def test_directions_are_mixed_sign_and_per_tensor():
     case = nielsen_case(m=1)
-    theta = directional._Parameters(list(case.biases), list(case.weights))
+    theta = directions.Parameters(list(case.biases), list(case.weights))
     nabla_b, nabla_w = backprop(case)
-    candidate = directional._Parameters(nabla_b, nabla_w)
-    drawn = directional._Directions(theta, 3, 0, "rademacher", True, candidate)
+    candidate = directions.Parameters(nabla_b, nabla_w)
+    drawn = directions.Directions(theta, 3, 0, "rademacher", True, candidate)
     tensors = ["nabla_b[0]", "nabla_w[0]", "nabla_b[1]", "nabla_w[1]"]
     assert drawn.labels == ["global 0", "global 1", "global 2",
                             *[label for t in tensors for label in (t, f"{t} along g")]]
@@ -247,17 +247,19 @@ def test_directions_are_mixed_sign_and_per_tensor():
         if label.endswith("along g"):
             own = dict(zip(tensors, [t for _, _, t in candidate.tensors()]))[support[0]]
             assert np.array_equal(np.sign(entries), np.sign(own.ravel()))
-    tiny = directional._Parameters([np.ones((1, 1))], [np.ones((1, 1))])
-    drawn = directional._Directions(tiny, 20, 0, "rademacher", False, None)
+    tiny = directions.Parameters([np.ones((1, 1))], [np.ones((1, 1))])
+    drawn = directions.Directions(tiny, 20, 0, "rademacher", False, None)
     for k in range(20):
         assert sorted(t[0, 0] > 0 for _, _, t in drawn.direction(k).tensors()) == [False, True]
 
 
-def test_the_oracle_side_imports_no_reference_math():
-    tree = ast.parse(pathlib.Path(directional.__file__).read_text())
+@pytest.mark.parametrize("module", [directional, directions, landscape, forward_mode])
+def test_the_oracle_side_imports_no_reference_math(module):
+    tree = ast.parse(pathlib.Path(module.__file__).read_text())
     modules = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     modules |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
-    assert not {m for m in modules if m.split(".")[0] in ("reference", "properties")}, modules
+    own = {"properties.directions", "properties.landscape", "properties.forward_mode", "properties"}
+    assert not {m for m in modules - own if m.split(".")[0] in ("reference", "properties")}, modules
 
 
 # ---- the complex-step oracle, rank-one directions, the factored rounding bound --------------------
@@ -284,22 +286,19 @@ def big_case(m=3):
 
 def test_big_weight_matrices_get_rank_one_mixed_sign_directions():
     case = big_case()
-    theta = directional._Parameters(list(case.biases), list(case.weights))
+    theta = directions.Parameters(list(case.biases), list(case.weights))
     nabla_b, nabla_w = backprop(case)
-    candidate = directional._Parameters(nabla_b, nabla_w)
-    drawn = directional._Directions(theta, 3, 0, "rademacher", True, candidate)
-    for k, label in enumerate(drawn.labels):
-        part = drawn.parts[k][1]  # on nabla_w[0]
-        if part is None:
-            continue
-        d = part.dense()
-        if label.endswith("along g"):
-            assert not part.rank_one
-            continue
-        assert part.rank_one, label
-        assert np.array_equal(d, np.outer(part.u, part.v))
-        assert set(np.unique(np.abs(d))) == {drawn.scales[1]}, label  # every entry +-scale
-        assert (d > 0).any() and (d < 0).any(), label
+    candidate = directions.Parameters(nabla_b, nabla_w)
+    drawn = directions.Directions(theta, 3, 0, "rademacher", True, candidate)
+    random, along_g = drawn.groups[1]  # on nabla_w[0]: the random directions, then the one along g
+    assert along_g.along_g and along_g.dense is not None and along_g.owners == (drawn.labels.index(
+        "nabla_w[0] along g"),)
+    assert random.dense is None and len(random.owners) == 4  # 3 global and nabla_w[0]'s own: rank-one
+    for r, k in enumerate(random.owners):
+        d = drawn.direction(k).weights[0]
+        assert np.array_equal(d, np.outer(random.us[r], random.vs[r]))
+        assert set(np.unique(np.abs(d))) == {drawn.scales[1]}, drawn.labels[k]  # every entry +-scale
+        assert (d > 0).any() and (d < 0).any(), drawn.labels[k]
     # <g, d> from the factors is <g, d> of the formed matrix, within the bound it reports
     for k, (value, error) in enumerate(drawn.candidate_dots(candidate)):
         dense = drawn.direction(k)

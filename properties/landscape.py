@@ -1,0 +1,247 @@
+"""The oracles' NumPy cost around theta, along the directional mode's directions.
+
+C(theta + h d) is evaluated for many directions and steps h at once, without
+forming theta + h d.  The weighted input of the first layer any direction
+touches is affine in h,
+
+    z(h) = (a W^T + b^T) + h (a D^T + db^T),
+
+so all steps together cost one product a D^T per direction there (z itself is
+kept from theta, and a D^T from one call to the next); the layers after it take
+every direction's and step's examples as rows of one product, plus h (a D^T +
+db^T) where the direction reaches that layer.
+
+A step may be complex: C(theta + i eps d) is the complex step, whose imaginary
+part is eps dC/dtheta . d to rounding (Squire and Trapp 1998): forward mode
+without a derivative formula, the activations and costs being
+``oracles.numpy_cost``'s own (a black box written for complex arguments).  With
+a complex layer input a = a_r + i a_i, a_i = O(eps), the step's term i eps a D^T
+is i eps a_r D^T - eps a_i D^T; the second part is O(eps^2), 1e-38 relative,
+below the rounding of a_r D^T, and is left out: the products stay real.
+
+relu and leaky_relu are not analytic, but each is linear on either side of its
+kink, and ``numpy_cost`` picks the branch by Re z: away from a kink the cost is
+analytic along d.  A unit whose Re z is exactly 0 and which the step moves has
+no derivative there (the complex step would take the side Im z points to); it
+is reported like a unit that changes side.
+
+The affine step and batch normalisation are written here as ``numpy_cost``'s
+``layer_forward`` has them.  Nothing here imports the reference's math.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from oracles import finite_diff, numpy_cost
+from oracles.base import columns
+from properties.directions import _draw, single
+
+UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
+PIECEWISE = ("relu", "leaky_relu")  # activations with a kink at z = 0
+# The complex step: a power of two, so that eps d is exact; small enough that the
+# truncation (eps^2 / 6) times the third derivative is ~1e-39 of the derivative's
+# scale, large enough that eps times a derivative as small as 1e-280 is still normal.
+COMPLEX_STEP = 2.0**-64
+NOISE_SPACING = 2.0**-30  # between the points that measure the cost's rounding noise
+NOISE_STEPS = tuple(k * NOISE_SPACING for k in range(-4, 5))
+NOISE_SEED = 2**31 - 1
+
+
+@functools.lru_cache(maxsize=64)
+def _piecewise_units(arch):
+    """Per layer, the units whose activation has a kink at z = 0 (relu, leaky_relu)."""
+    return [np.array([j for j in range(n) if arch.unit_activation(layer, j) in PIECEWISE], dtype=int)
+            for layer, n in enumerate(arch.sizes[1:])]
+
+
+class Landscape:
+    """C around theta: values along directions (``along``, ``survey``), forward-mode slopes
+    (``complex_slopes``), kinks, and how far a value of C may be off (``point_error``)."""
+
+    def __init__(self, arch, theta, x, y, bound):
+        self.arch, self.theta, self.bound = arch, theta, bound
+        self.x_rows, self.y_rows = columns(x).T, columns(y).T
+        self.m = self.x_rows.shape[0]
+        self.units = _piecewise_units(arch)
+        self.piecewise = any(u.size for u in self.units)
+        self.inputs, self.zs, self.signs = [self.x_rows], [], []
+        for layer in range(arch.depth):
+            w, b = theta.weights[layer], theta.biases[layer]
+            z = self.inputs[-1] @ w.T + b.T
+            a, u = self._activate(layer, z)
+            self.zs.append(z)
+            self.inputs.append(a)
+            self.signs.append(u[..., self.units[layer]] > 0)
+        self.squares = float(sum(np.einsum("ij,ij->", w, w) for w in theta.weights)) if arch.l2 else 0.0
+        self.measured_noise = None
+        self._products, self._decays = {}, {}  # see _group_products and _decay
+        self.cost = float(numpy_cost.data_cost(arch, self.inputs[-1], self.y_rows, z_out=u)
+                          + 0.5 * arch.l2 * self.squares)
+
+    @functools.cached_property
+    def held(self):
+        """sum_i M_i |theta_i| per tensor (nabla_b[0], nabla_w[0], ...), from M's factors."""
+        bound, held = self.bound, []
+        for layer, b in enumerate(self.theta.biases):
+            held.append(float(np.einsum("ij,ij->", np.abs(b), bound.magnitude_b[layer])))
+            held.append(bound.held_w(layer))
+        return held
+
+    @functools.cached_property
+    def cost_error(self):
+        """e_C: how far one value of C may be off by rounding (finite_diff's bound, with the
+        noise measured here); only the Taylor test and the central difference need it."""
+        noise = self._noise()
+        return float(finite_diff.cost_rounding_bound(self.arch, abs(self.cost), self.m, noise))
+
+    def _activate(self, layer, z):
+        """A layer's output from its weighted input z (..., m, n_out), as numpy_cost.layer_forward
+        computes it, and the input of its activation (z, normalised if the layer is)."""
+        arch = self.arch
+        if arch.batch_norm[layer]:  # over the examples of each step
+            centred = z - z.mean(axis=-2, keepdims=True)
+            z = centred / np.sqrt(np.mean(centred * centred, axis=-2, keepdims=True) + arch.bn_epsilon)
+        out = numpy_cost.activation(arch.activations[layer], z, arch.leaky_slope)
+        if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
+            _, unit, name = arch.modified_neuron
+            out = np.array(out, copy=True)
+            out[..., unit] = numpy_cost.activation(name, z[..., unit], arch.leaky_slope)
+        return out, z
+
+    def _noise(self):
+        """The standard deviation of the rounding noise of C near theta, measured as
+        ``finite_diff.measured_noise`` does (6th differences of 9 values along a random
+        direction), but 2^-30 apart instead of 1e-6: small enough that no ReLU-type unit
+        changes side between the points, whose kink would pass for noise.  If one still
+        does, the static bound alone is used (the Taylor test then sees that kink too).
+        ``directional_check`` measures it along its first direction (``noise_along``);
+        this draws a direction of its own only when that did not happen."""
+        if self.measured_noise is not None:
+            return self.measured_noise
+        rng = np.random.default_rng(NOISE_SEED)
+        tensors = self.theta.tensors_list
+        probe = single([t.shape for t in tensors],
+                       [_draw(rng, "rademacher", t.size).reshape(t.shape) * np.maximum(1.0, np.abs(t))
+                        for t in tensors])
+        return self.noise_along(self.survey(probe, [0], NOISE_STEPS)[0])
+
+    @staticmethod
+    def noise_along(survey):
+        """The noise measured from C at theta + k NOISE_SPACING d, k = -4..4, in ``survey``,
+        or 0.0 if a kink lies between those points."""
+        points = [survey[h] for h in NOISE_STEPS]
+        if any(crossed for _, crossed in points):
+            return 0.0
+        differences = np.diff([value for value, _ in points], n=6)
+        return float(np.sqrt(np.mean(differences**2) / math.comb(12, 6)))
+
+    def _decay(self, steps, directions, ks):
+        """(l2 / 2) sum ||W + h D||^2 for directions ``ks`` and every step, expanded so that
+        no W + h D is formed: shape (len(ks), steps)."""
+        if not self.arch.l2:
+            return 0.0
+        if id(directions) not in self._decays:
+            count = len(directions.labels)
+            across, squares = np.zeros(count), np.zeros(count)
+            for i in range(1, len(directions.groups), 2):
+                for group in directions.groups[i]:
+                    inner, square = group.decay_terms(self.theta.weights[i // 2])
+                    across[list(group.owners)] += inner
+                    squares[list(group.owners)] += square
+            self._decays[id(directions)] = (directions, across, squares)
+        _, across, squares = self._decays[id(directions)]
+        across, squares = across[ks][:, None], squares[ks][:, None]
+        return 0.5 * self.arch.l2 * (self.squares + 2 * steps * across + steps**2 * squares)
+
+    def _group_products(self, layer, group):
+        """a D^T for every row of a group on layer ``layer``'s weights, a being theta's input
+        to that layer: (rows, m, n_out), computed once per check."""
+        if id(group) not in self._products:
+            self._products[id(group)] = (group, group.times(self.inputs[layer]))
+        return self._products[id(group)][1]
+
+    def _tangent(self, directions, ks, layer, a):
+        """h's coefficient in layer ``layer``'s weighted input, a D^T + db^T, for directions
+        ``ks``: shape (len(ks), ..., m, n_out), or None if none reaches the layer.  ``a`` is
+        the layer's input: (m, n_in) from theta, or one block (steps, m, n_in) per direction."""
+        position = {k: p for p, k in enumerate(ks)}
+        out = None
+        real = a.real if np.iscomplexobj(a) else a  # the O(eps^2) part left out (module docstring)
+        for i in (2 * layer + 1, 2 * layer):
+            for group in directions.groups[i]:
+                pairs = [(r, position[k]) for r, k in enumerate(group.owners) if k in position]
+                if not pairs:
+                    continue
+                rows, places = [r for r, _ in pairs], [p for _, p in pairs]
+                if out is None:
+                    lead = a.shape[:-1] if a.ndim == 2 else a.shape[1:-1]
+                    out = np.zeros((len(ks), *lead, self.arch.sizes[layer + 1]))
+                if i % 2 == 0:  # biases (rows, n_out, 1): the same shift for every step and example
+                    shift = group.dense[rows][:, :, 0]
+                    out[places] += shift.reshape(len(rows), *[1] * (out.ndim - 2), -1)
+                elif a.ndim == 2:
+                    out[places] += self._group_products(layer, group)[rows]
+                else:
+                    out[places] += group.times_each(rows, real[places])
+        return out
+
+    def along(self, directions, ks, steps):
+        """C(theta + h d) for the directions ``ks`` and every h in ``steps`` (real or complex),
+        shape (len(ks), steps); and whether a ReLU-type unit changed side (judged by Re z) or,
+        with a complex step, sits on its kink, Re z = 0, and is moved off it."""
+        steps = np.asarray(steps)
+        h = steps.reshape(1, -1, 1, 1)
+        first = min(directions.first_layer[k] for k in ks)
+        a = None  # every direction's and step's layer inputs: (directions, steps, m, n)
+        crossed = np.zeros((len(ks), steps.size), dtype=bool)
+        for layer in range(first, self.arch.depth):
+            w, b = self.theta.weights[layer], self.theta.biases[layer]
+            if a is None:  # the first layer any direction touches: z(h) is affine in h
+                z = self.zs[layer] + h * self._tangent(directions, ks, layer, self.inputs[layer])[:, None]
+            else:  # all directions' and steps' examples as the rows of one matrix product
+                z = numpy_cost.weighted_input(a, w, b)
+                dz = self._tangent(directions, ks, layer, a)
+                if dz is not None:
+                    z = z + h * dz
+            a, u = self._activate(layer, z)
+            if self.units[layer].size:
+                on_units = u[..., self.units[layer]]
+                crossed |= np.any((on_units.real > 0) != self.signs[layer], axis=(-2, -1))
+                if np.iscomplexobj(on_units):  # on its kink and moved off it: one-sided
+                    crossed |= np.any((on_units.real == 0) & (on_units.imag != 0), axis=(-2, -1))
+        # The output's weighted input too: with a sigmoid or softmax output the log-based
+        # costs are computed from it, not from a, where 1 - a has lost its digits.
+        values = numpy_cost.data_cost(self.arch, a, self.y_rows, z_out=u) + self._decay(steps, directions, ks)
+        return values, crossed
+
+    def survey(self, directions, ks, steps):
+        """For each direction of ``ks``, {h: (C(theta + h d), crossed a kink)} at the real ``steps``."""
+        values, crossed = self.along(directions, ks, steps)
+        return [dict(zip(steps, zip(vs.tolist(), cs.tolist()))) for vs, cs in zip(values, crossed)]
+
+    def complex_slopes(self, directions):
+        """dC/dtheta . d = Im C(theta + i eps d) / eps for every direction, all in one pass.
+        NaN where a ReLU-type unit sits exactly on its kink and d moves it (no derivative),
+        or where the evaluation left the analytic function: Re C is not C(theta) (as in
+        ``oracles.complex_step``, to 1e-8: far above the rounding of two evaluations of one
+        cost, far below a jump to another function), or the slope is not finite."""
+        ks = list(range(len(directions.labels)))
+        values, on_kink = self.along(directions, ks, [1j * COMPLEX_STEP])
+        values = values[:, 0]
+        if not math.isfinite(self.cost):
+            return np.full(len(ks), np.nan)
+        slopes = values.imag / COMPLEX_STEP
+        astray = ~(np.abs(values.real - self.cost) <= 1e-8 * (1 + abs(self.cost))) | ~np.isfinite(slopes)
+        return np.where(astray | on_kink[:, 0], np.nan, slopes)
+
+    def point_error(self, directions, k, h, spread):
+        """How much C(theta + h d) can be off: the cost's own rounding, and that of the
+        perturbed weighted inputs z + h dz, whose terms are each rounded by a relative u:
+        as if every theta_i on d's support moved by u (|theta_i| + h |d_i|), which moves
+        C by at most M_i times that.  ``spread`` is sum_i |d_i| M_i."""
+        moved = sum(self.held[i] for i in directions.support[k])
+        return self.cost_error + UNIT_ROUNDOFF * (moved + h * spread)
