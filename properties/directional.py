@@ -264,7 +264,8 @@ class DirectionalResult:
 
 def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, oracle: str = "auto",
                       per_tensor: bool = True, distribution: str = "rademacher",
-                      taylor: int = 1) -> DirectionalResult:
+                      taylor: int = 1, roundoff: float = UNIT_ROUNDOFF,
+                      extra_error=None) -> DirectionalResult:
     """Check ``gradient = (nabla_b, nabla_w)`` for ``case`` along random directions.
 
     * ``case`` is a ``properties.strategies.Case``.
@@ -280,6 +281,11 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
       (True is 1; 0 or False: none).  It needs ~30 evaluations of the cost per
       direction and no oracle; one direction is its confirmation, the dot-product
       tests carry the precision.
+    * ``roundoff``: the unit roundoff of the candidate's arithmetic (float32's for a
+      float32 implementation): its share of the tolerance scales with it.
+    * ``extra_error``: ``(error_b, error_w)``, per-entry bounds on an error the candidate
+      carries beyond its own rounding (a gradient implied by an update step); summed
+      along each direction into its tolerance.
 
     Nothing passed in is modified.
     """
@@ -301,6 +307,7 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
     drawn = Directions(theta, directions, seed, distribution, per_tensor, g)
     candidates = drawn.candidate_dots(g)  # (<g, d>, its rounding bound) for every d
     spreads = drawn.spreads(bound)  # sum_i |d_i| M_i for every d
+    extras = drawn.weighted([*extra_error[0], *extra_error[1]] if extra_error else None)
     central = oracle == "finite-diff"
 
     # Every evaluation of the cost along the directions, batched: the Taylor steps and
@@ -348,7 +355,11 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
         # Hence |<g_c - g, d>| <= sum_i |d_i| (2 gamma M_i), plus the rounding of the
         # candidate's own dot product (dot_error) and the oracle's own extra error:
         # the complex step's extra roundings, or finite differences' truncation and rounding.
-        tolerance = 2 * bound.gamma * spreads[k] + dot_error + oracle_errors[k]
+        # A candidate computing in lower precision has gamma scaled by its roundoff (gamma_N
+        # is linear in u while N u << 1), and an error it carries beyond rounding adds
+        # sum_i |d_i| extra_i.
+        own = roundoff / UNIT_ROUNDOFF * bound.gamma * spreads[k]
+        tolerance = own + bound.gamma * spreads[k] + dot_error + oracle_errors[k] + extras[k]
         survey = surveys[k]
         kink = survey.get(KINK_STEP, (0.0, False))[1] or survey.get(-KINK_STEP, (0.0, False))[1]
         if k in tested:

@@ -186,6 +186,23 @@ class Directions:
         values = [math.fsum(np.concatenate(r)) for r in rows]
         return [(value, float(error) + UNIT_ROUNDOFF * abs(value)) for value, error in zip(values, errors)]
 
+    def weighted(self, arrays):
+        """sum_i |d_i| a_i for every direction, ``a`` non-negative arrays per tensor (zeros if None)."""
+        out = np.zeros(len(self.labels))
+        if arrays is None:
+            return out.tolist()
+        for a, groups in zip(arrays, self.groups):
+            a = np.asarray(a, dtype=np.float64)
+            for group in groups:
+                owners = list(group.owners)
+                if group.uniform:
+                    out[owners] += group.tops * float(np.sum(a))
+                elif group.dense is not None:
+                    out[owners] += np.einsum("k...,...->k", np.abs(group.dense), a)
+                else:
+                    out[owners] += np.einsum("ki,ij,kj->k", np.abs(group.us), a, np.abs(group.vs))
+        return out.tolist()
+
     def spreads(self, bound):
         """sum_i |d_i| M_i for every direction (a bound's size: its own rounding is immaterial)."""
         out = np.zeros(len(self.labels))

@@ -56,20 +56,20 @@ def directional(arch, options) -> bool:
 def judge_gradient(case, gradient, options, roundoff, extra_error=None):
     """The comparisons for one candidate gradient, entry by entry or along directions."""
     if directional(case.arch, options):
-        return [_directional_comparison(case, gradient, options)]
+        return [_directional_comparison(case, gradient, options, roundoff, extra_error)]
     fd_entries = None if options.mode == "exhaustive" else FD_MAX_ENTRIES
     return judge(case, gradient, options.oracles, roundoff, extra_error, stop_early=True,
                  fd_max_entries=fd_entries)
 
 
-def _directional_comparison(case, gradient, options):
+def _directional_comparison(case, gradient, options, roundoff, extra_error=None):
     """directional_check's dot-product tests as a Comparison (one row per direction)."""
     from properties.directional import directional_check
 
     # The complex step (NumPy, every direction in one pass) unless --oracles leaves it out;
     # then forward-mode AD, or central differences along each direction.
     oracle = next((n for n in ("complex-step", "torch", "jax") if n in options.oracles), "finite-diff")
-    result = directional_check(case, gradient, oracle=oracle)
+    result = directional_check(case, gradient, oracle=oracle, roundoff=roundoff, extra_error=extra_error)
     rows = []
     for r in result.records:
         layer = int(r.label.split("[")[1].split("]")[0]) if "[" in r.label else case.arch.depth
@@ -166,7 +166,7 @@ class NetworkChecker:
             if not all(c.agrees for c in found):
                 raise Disagreement(single, found, outer=case, gradient=(nabla_b, nabla_w), dtype=dtype)
             comparisons += found
-        if self.has_update and case.m >= 2 and not directional(case.arch, self.options):
+        if self.has_update and case.m >= 2:
             comparisons += self._check_update(case)
         return comparisons
 

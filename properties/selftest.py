@@ -22,6 +22,9 @@ def add_arguments(parser):
                         help="the zoo's catalogue.py (default: tests/zoo/catalogue.py of a clone)")
     parser.add_argument("--json", action="store_true", help="print the table as JSON")
     parser.add_argument("--seed", type=int, default=0, help="seed of every check (default 0)")
+    parser.add_argument("--directional", action="store_true",
+                        help="check the network and function targets in directional mode (layer targets "
+                             "as always): the directional mode's own detection power")
 
 
 def load_catalogue(path):
@@ -35,20 +38,23 @@ def load_catalogue(path):
     return module, path.resolve().parents[2]
 
 
-def check_argv(entry, seed=0):
-    """The default ``gradcert check`` command for one zoo entry."""
+def check_argv(entry, seed=0, directional=False):
+    """The default ``gradcert check`` command for one zoo entry (``--directional`` added
+    for a network or function target if asked)."""
     argv = ["check", entry["target"], "--seed", str(seed)]
     if entry["kind"] == "network":
         argv += ["--cost", entry["cost"], "--activation", entry["activation"]]
+    if directional and entry["kind"] in ("network", "function"):
+        argv.append("--directional")
     return argv
 
 
-def run_entry(entry, root, seed=0):
+def run_entry(entry, root, seed=0, directional=False):
     """Check one entry as ``gradcert check`` would; return its row of the table."""
     from properties import cli
     from properties.candidates import CandidateFailure
 
-    argv = check_argv(entry, seed)
+    argv = check_argv(entry, seed, directional)
     argv[1] = str(root / entry["target"].split(":")[0]) + ":" + entry["target"].split(":")[1]
     start = time.perf_counter()
     cert = cli.run_check(cli._parser().parse_args(argv))
@@ -74,7 +80,8 @@ def run(args) -> int:
         catalogue, root = load_catalogue(args.zoo)
     except FileNotFoundError as error:
         raise UsageError(str(error)) from None
-    rows = [run_entry(entry, root, args.seed) for entry in catalogue.MUTANTS + catalogue.CORRECT]
+    rows = [run_entry(entry, root, args.seed, args.directional)
+            for entry in catalogue.MUTANTS + catalogue.CORRECT]
     mutants = [r for r in rows if r["expected"] == "rejected"]
     correct = [r for r in rows if r["expected"] == "certified"]
     killed = sum(r["verdict"] == "rejected" for r in mutants)

@@ -53,8 +53,9 @@ def test_correct_targets_of_every_kind_are_certified(capsys, target, extra):
     assert record["certified"]
 
 
-def test_a_float32_candidate_is_judged_at_float32_precision(capsys):
-    code, record = run_json(capsys, "check", BAD + "Float32", *FAST)
+@pytest.mark.parametrize("mode", [[], ["--directional"]])
+def test_a_float32_candidate_is_judged_at_float32_precision(capsys, mode):
+    code, record = run_json(capsys, "check", BAD + "Float32", *FAST, *mode)
     assert code == 0, record["failure"]
 
 

@@ -16,10 +16,10 @@ from properties.selftest import check_argv, load_catalogue
 CATALOGUE, ROOT = load_catalogue(pathlib.Path(__file__).parent / "zoo" / "catalogue.py")
 
 
-def certify(entry):
+def certify(entry, directional=False):
     from properties import cli
 
-    argv = check_argv(entry)
+    argv = check_argv(entry, directional=directional)
     argv[1] = str(ROOT / entry["target"])
     cert = cli.run_check(cli._parser().parse_args(argv))
     return cert, report.to_json(cert, argv)
@@ -47,6 +47,28 @@ def test_every_mutant_is_killed_and_diagnosed(entry):
         assert failure["verdict"] == "gradient bug"
         assert failure["part"] == entry["shows_via"]
         assert failure["signature"] == entry["signature"]
+
+
+# The directional mode on part of the zoo (`gradcert selftest --directional` runs all of
+# it: 26/26, 0/15): the update-step mutants, the subtlest backprop ones, two correct ones.
+DIRECTIONAL = ("update_sum_not_mean.py", "update_mean_twice.py", "batch_one_only.py", "tiny_single_entry.py",
+               "missing_transpose_bp2.py", "functional_softmax_hadamard.py")
+
+
+@pytest.mark.parametrize("entry", [e for e in CATALOGUE.MUTANTS if e["target"].split("/")[-1].split(":")[0]
+                                   in DIRECTIONAL], ids=lambda e: e["target"].split("/")[-1])
+def test_the_directional_mode_kills_mutants_too(entry):
+    cert, record = certify(entry, directional=True)
+    assert not cert.certified, f"{entry['target']} ({entry['bug']}) was certified in directional mode"
+    assert record["failure"]["part"] == entry["shows_via"]
+    assert any("(directional)" in c["oracle"] for c in record["failure"]["comparisons"]), record["failure"]
+
+
+@pytest.mark.parametrize("entry", [e for e in CATALOGUE.CORRECT if e["kind"] != "layer"][:2],
+                         ids=lambda e: e["target"].split("/")[-1])
+def test_the_directional_mode_certifies_correct_implementations(entry):
+    cert, record = certify(entry, directional=True)
+    assert cert.certified, record["failure"]
 
 
 def test_selftest_prints_the_kill_table(capsys, tmp_path):
