@@ -178,14 +178,17 @@ def test_finite_difference_errors_are_not_absurdly_loose(case):
     # Against the plain central difference D(h) computed here from whole forward
     # passes: its error |D(h) - exact| is about c h^2, which the estimate's truncation
     # part |D(h) - D(2h)| = 3 |c| h^2 overstates 3 times.  The rounding part is at most
-    # (1.5 + 4 + 1 + 4) e_C / h with e_C = n u |C|, n = max(sizes) * depth + m <= 19:
-    # 200 floors, the floor u |C| / h being one ulp of the cost over the step.  So
+    # (1.5 + 4 + 1 + 4) e_C / h with e_C = n u (|C| + T), n = max(sizes) * depth + m <= 19,
+    # T the magnitude of the terms whose rounding enters C (finite_diff.cost_terms: |C|
+    # alone is 0 for a one-unit softmax, whose ln a = ln 1 is still computed): 200 floors,
+    # the floor u (|C| + T) / h being one ulp of the cost's terms over the step.  So
     # 1000 (D's error + floor) leaves room; batch normalisation is left out, as its
     # measured noise can be ~300 times larger (1 / sqrt(bn_epsilon)).
     exact = gradient_of("torch", case)
     fd = gradient_of("finite-diff", case)
     arch, weights, biases = case.arch, list(case.weights), list(case.biases)
     cost = abs(numpy_cost.cost(arch, weights, biases, case.x, case.y))
+    cost += finite_diff.cost_terms(arch, weights, biases, np.asarray(case.x).T, np.asarray(case.y).T)
     groups = ((weights, exact.nabla_w, fd.error_w), (biases, exact.nabla_b, fd.error_b))
     for params, exact_values, errors in groups:
         for layer, own in enumerate(list(params)):
