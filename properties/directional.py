@@ -24,8 +24,8 @@ and where a unit's z is within the smallest step of its kink the direction is
 where it does not, the oracle says it cannot compute that projection.
 
 Directions (``properties.directions``).  ``directions`` global random ones, on
-every tensor; then, with ``per_tensor``, two on each single tensor: a random one,
-and one along the signs of the candidate's own gradient there.  Mixed-sign
+every tensor; then, with ``per_tensor``, a random one on each single tensor, and
+with ``along_g`` one along the signs of the candidate's own gradient there.  Mixed-sign
 Rademacher (or Gaussian) entries scaled per tensor; rank-one u v^T on a weight
 matrix of more than 65,536 entries.  The evaluations of C along them, and the
 complex step, are ``properties.landscape``'s; torch's and JAX's forward modes
@@ -263,7 +263,7 @@ class DirectionalResult:
 
 
 def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, oracle: str = "auto",
-                      per_tensor: bool = True, distribution: str = "rademacher",
+                      per_tensor: bool = True, along_g: bool = True, distribution: str = "rademacher",
                       taylor: int = 1, roundoff: float = UNIT_ROUNDOFF,
                       extra_error=None) -> DirectionalResult:
     """Check ``gradient = (nabla_b, nabla_w)`` for ``case`` along random directions.
@@ -274,8 +274,8 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
     * ``seed`` chooses the directions.
     * ``oracle``: ``"complex-step"`` (NumPy, the default: ``"auto"``), ``"torch"`` or
       ``"jax"`` (forward-mode AD), or ``"finite-diff"`` (a central difference along d).
-    * ``per_tensor`` adds two directions on each single tensor: a random one
-      and one along the signs of the candidate's gradient there.
+    * ``per_tensor`` adds a random direction on each single tensor, ``along_g`` one
+      along the signs of the candidate's gradient on each tensor.
     * ``distribution``: ``"rademacher"`` (+-1 entries) or ``"gaussian"``.
     * ``taylor``: the Taylor test along that many global directions, from the first
       (True is 1; 0 or False: none).  It needs ~30 evaluations of the cost per
@@ -304,7 +304,7 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
     oracle = "complex-step" if oracle == "auto" else oracle
     bound = rounding_bound(arch, case.weights, case.biases, case.x, case.y)
     landscape = Landscape(arch, theta, case.x, case.y, bound)
-    drawn = Directions(theta, directions, seed, distribution, per_tensor, g)
+    drawn = Directions(theta, directions, seed, distribution, per_tensor, g, along_g)
     candidates = drawn.candidate_dots(g)  # (<g, d>, its rounding bound) for every d
     spreads = drawn.spreads(bound)  # sum_i |d_i| M_i for every d
     extras = drawn.weighted([*extra_error[0], *extra_error[1]] if extra_error else None)

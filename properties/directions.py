@@ -5,9 +5,10 @@ sign; every direction is scaled per tensor by a power of two near the size of
 that tensor's entries, so that a step along d moves every layer's weighted
 inputs alike (and Rademacher products g_i d_i are exact).
 
-``count`` global random directions lie on every tensor; with ``per_tensor``, two
-more on each single tensor (nabla_b[0], nabla_w[0], ...): a random one, and one
-along the signs of the candidate's own gradient there ("nabla_w[0] along g").
+``count`` global random directions lie on every tensor; with ``per_tensor``, one
+more on each single tensor (nabla_b[0], nabla_w[0], ...), random too; with
+``along_g``, one on each tensor along the signs of the candidate's own gradient
+there ("nabla_w[0] along g").
 Why the second: the commonest bugs scale a whole tensor (a lost 1/m, a factor, an
 error of 1e-3 in every entry), an error e = c g.  Against random signs its
 projection grows like sqrt(n) times one entry while the rounding tolerance grows
@@ -117,15 +118,15 @@ class Directions:
     """The directions of one check, by tensor (``groups[i]``, tensors in the order of
     ``Parameters.tensors``), with their labels ("global 0", "nabla_w[1]", "nabla_w[1] along g")."""
 
-    def __init__(self, theta, count, seed, distribution, per_tensor, candidate):
+    def __init__(self, theta, count, seed, distribution, per_tensor, candidate, along_g=True):
         tensors = list(theta.tensors())
-        own = range(len(tensors)) if per_tensor else range(0)
         self.shapes = [t.shape for _, _, t in tensors]
         self.labels = [f"global {k}" for k in range(count)]
         supports = [tuple(range(len(tensors)))] * count
-        for i in own:
-            self.labels += [tensors[i][0], f"{tensors[i][0]} along g"]
-            supports += [(i,), (i,)]
+        for i, (name, _, _) in enumerate(tensors):
+            own = ([name] if per_tensor else []) + ([f"{name} along g"] if along_g else [])
+            self.labels += own
+            supports += [(i,)] * len(own)
         self.support = supports
         self.scales = [_scale(t, theta.weights[layer].shape[1]) for _, layer, t in tensors]
         randomised = [k for k, label in enumerate(self.labels) if not label.endswith(" along g")]

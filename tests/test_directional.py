@@ -154,7 +154,7 @@ def test_taylor_rates_approach_1_for_a_wrong_gradient(mutate):
     case = nielsen_case()
     gradient = copy(backprop(case))
     mutate(gradient)
-    result = directional_check(case, gradient, per_tensor=False)
+    result = directional_check(case, gradient, per_tensor=False, along_g=False)
     for record in result.taylor:
         assert record.status == "bug", result.describe()
         assert abs(record.rate - 1) < 0.05, result.describe()
@@ -164,7 +164,7 @@ def test_the_odd_and_even_parts_confirm_a_wrong_slope():
     case = nielsen_case()
     gradient = copy(backprop(case))
     sign_flip(gradient)
-    for record in directional_check(case, gradient, per_tensor=False).taylor:
+    for record in directional_check(case, gradient, per_tensor=False, along_g=False).taylor:
         assert abs(record.odd_rates[-1] - 1) < 0.05 and abs(record.even_rates[-1] - 2) < 0.05
 
 
@@ -182,7 +182,8 @@ def test_the_taylor_test_alone_needs_no_oracle_and_no_tolerance():
     # The rates come from the cost alone: the same for every oracle.
     case = nielsen_case(m=2)
     gradient = backprop(case)
-    rates = {name: directional_check(case, gradient, oracle=name, per_tensor=False).taylor_rates
+    only_global = {"per_tensor": False, "along_g": False}
+    rates = {name: directional_check(case, gradient, oracle=name, **only_global).taylor_rates
              for name in ["complex-step", *AD_ORACLES, "finite-diff"]}
     assert len({repr(r) for r in rates.values()}) == 1
 
@@ -248,7 +249,7 @@ def test_directions_are_mixed_sign_and_per_tensor():
             own = dict(zip(tensors, [t for _, _, t in candidate.tensors()]))[support[0]]
             assert np.array_equal(np.sign(entries), np.sign(own.ravel()))
     tiny = directions.Parameters([np.ones((1, 1))], [np.ones((1, 1))])
-    drawn = directions.Directions(tiny, 20, 0, "rademacher", False, None)
+    drawn = directions.Directions(tiny, 20, 0, "rademacher", False, None, along_g=False)
     for k in range(20):
         assert sorted(t[0, 0] > 0 for _, _, t in drawn.direction(k).tensors()) == [False, True]
 
