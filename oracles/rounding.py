@@ -26,10 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oracles.base import as_float64, columns
+from oracles.base import abs_times, columns
 from oracles.numpy_cost import activation
 
 UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
+LARGEST = float(np.finfo(np.float64).max)
 ELEMENTARY_FUNCTION_OPS = 8  # an exp/log/tanh is within a few ulps, and each layer applies a few
 
 
@@ -88,7 +89,7 @@ class Rounding:
     magnitude_b: list
     delta_w: list  # per layer (n_out, m): the magnitude of delta's terms and errors
     inputs_w: list  # per layer (n_in, m): the magnitude of the layer's input a
-    abs_weights: list  # per layer |W|, the weight-decay term's share (with l2)
+    weights: list | None  # with l2: per layer a copy of W, for the weight-decay term's share l2 |W|
     abs_products: list  # per layer |W| @ inputs_w: sum_ij M_ij |W_ij| without another product
     l2: float = 0.0
 
@@ -99,7 +100,7 @@ class Rounding:
     def _matrix(self, layer):
         m = self.delta_w[layer] @ self.inputs_w[layer].T
         if self.l2:
-            m += self.l2 * self.abs_weights[layer]
+            m += self.l2 * np.abs(self.weights[layer])
         return m
 
     @property
@@ -113,13 +114,15 @@ class Rounding:
     def total_w(self, layer):
         """sum_ij M_ij of nabla_w[layer]'s magnitudes: (sum over rows of delta) . (sum over rows of a)."""
         total = float(self.delta_w[layer].sum(axis=0) @ self.inputs_w[layer].sum(axis=0))
-        return total + (self.l2 * float(self.abs_weights[layer].sum()) if self.l2 else 0.0)
+        return total + (self.l2 * float(np.abs(self.weights[layer]).sum()) if self.l2 else 0.0)
 
     def held_w(self, layer):
         """sum_ij M_ij |W_ij|: how much M the weights themselves carry (a perturbation's rounding)."""
         total = float(np.einsum("ik,ik->", self.delta_w[layer], self.abs_products[layer]))
-        w = self.abs_weights[layer]
-        return total + (self.l2 * float(np.einsum("ij,ij->", w, w)) if self.l2 else 0.0)
+        if not self.l2:
+            return total
+        w = self.weights[layer]
+        return total + self.l2 * float(np.einsum("ij,ij->", w, w))
 
     def weighted_sum(self, layer, left, right, dense=None):
         """sum_ij c_ij M_ij of nabla_w[layer]'s magnitudes for a non-negative weight c,
@@ -128,10 +131,10 @@ class Rounding:
         delta, inputs = self.delta_w[layer], self.inputs_w[layer]
         if dense is not None:
             total = float(np.einsum("ik,ik->", delta, dense @ inputs))
-            return total + (self.l2 * float(np.einsum("ij,ij->", dense, self.abs_weights[layer]))
+            return total + (self.l2 * float(np.einsum("ij,ij->", dense, np.abs(self.weights[layer])))
                             if self.l2 else 0.0)
         total = float((left @ delta) @ (right @ inputs))
-        return total + (self.l2 * float(left @ self.abs_weights[layer] @ right) if self.l2 else 0.0)
+        return total + (self.l2 * float(left @ np.abs(self.weights[layer]) @ right) if self.l2 else 0.0)
 
 
 def rounding_bound(arch, weights, biases, x, y) -> Rounding:
@@ -144,14 +147,16 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
     sigma'(z) ~ e^z, an absolute error of 45u in z = -45 is a relative error of
     45u in every gradient behind it.
     """
-    weights, biases = as_float64(weights), as_float64(biases)
+    # float64 views, not copies: nothing here writes into them or keeps them (the bound's
+    # arrays are all computed anew).
+    weights = [np.asarray(w, dtype=np.float64) for w in weights]
+    biases = [np.asarray(b, dtype=np.float64) for b in biases]
     a, y = columns(x), columns(y)
     m = a.shape[1]
-    abs_weights = [np.abs(w) for w in weights]
     magnitudes_a, terms, inv_stds, us, spreads, abs_products = [np.abs(a)], [], [], [], [], []
     for layer, (w, b) in enumerate(zip(weights, biases)):
         z = w @ a + b
-        abs_products.append(abs_weights[layer] @ magnitudes_a[-1])
+        abs_products.append(abs_times(w, magnitudes_a[-1]))
         spread = abs_products[-1] + np.abs(b)  # Mz
         inv_std = None
         if arch.batch_norm[layer]:
@@ -192,7 +197,7 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
                 seed = np.where(np.isnan(seed), np.inf, seed)
             elif arch.cost == "log-likelihood":
                 seed = seed / np.abs(a)
-        seed = np.minimum(seed, np.finfo(float).max / (4 * max(arch.sizes)))  # a saturated 0/0
+        seed = np.minimum(seed, LARGEST / (4 * max(arch.sizes)))  # a saturated 0/0
     # Backward, two magnitudes per quantity: V, the terms it is computed from (what
     # its own roundings scale with), and E, the errors it inherits: rounding from
     # the layers above, and sigma'(z) moved by z's error, c |sigma'| Mz times V.
@@ -222,9 +227,10 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
         bound_b[layer] = delta.sum(axis=1, keepdims=True)
         delta_w[layer] = delta  # M_w = delta @ magnitudes_a[layer].T + l2 |W|, formed when asked for
         if layer:  # terms and errors carried down together: one pass over |W|
-            up = abs_weights[layer].T @ np.concatenate([d_terms, d_errors], axis=1)
+            up = abs_times(weights[layer], np.concatenate([d_terms, d_errors], axis=1), transposed=True)
             up_terms, up_errors = up[:, :m], up[:, m:]
-    return Rounding(gamma(accumulation_length(arch, m)), bound_b, delta_w, magnitudes_a[:-1], abs_weights,
+    kept = [w.copy() for w in weights] if arch.l2 else None  # a copy: the caller's W may change later
+    return Rounding(gamma(accumulation_length(arch, m)), bound_b, delta_w, magnitudes_a[:-1], kept,
                     abs_products, float(arch.l2))
 
 
@@ -236,7 +242,9 @@ CURVATURE = {"sigmoid": 1.0, "tanh": 2.0, "softplus": 1.0, "softmax": 2.0,
 
 
 def _curvature(arch, layer, width):
-    """Per unit of the layer (a modified neuron may differ)."""
+    """Per unit of the layer (a modified neuron may differ): a number when all are alike."""
+    if arch.modified_neuron is None or arch.modified_neuron[0] != layer:
+        return CURVATURE[arch.activations[layer]]
     c = np.full((width, 1), CURVATURE[arch.activations[layer]])
     if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
         c[arch.modified_neuron[1]] = CURVATURE[arch.modified_neuron[2]]

@@ -83,7 +83,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from oracles import complex_step
-from oracles.base import as_float64
 from oracles.rounding import gamma, rounding_bound
 from properties import forward_mode
 from properties.directions import DISTRIBUTIONS, Directions, Parameters
@@ -299,7 +298,8 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
     if distribution not in DISTRIBUTIONS:
         raise ValueError(f"distribution={distribution!r}: choose from {', '.join(DISTRIBUTIONS)}")
     arch = case.arch
-    theta = Parameters(as_float64(case.biases), as_float64(case.weights))
+    # float64 views of theta, not copies: nothing here writes into them or keeps them.
+    theta = Parameters(*([np.asarray(t, dtype=np.float64) for t in ts] for ts in (case.biases, case.weights)))
     g = Parameters(*_candidate_tensors(arch, gradient))
     oracle = "complex-step" if oracle == "auto" else oracle
     bound = rounding_bound(arch, case.weights, case.biases, case.x, case.y)

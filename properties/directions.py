@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from oracles.base import ABS_CHUNK_ENTRIES, abs_row_sums
 from oracles.rounding import gamma
 
 UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
@@ -82,31 +83,49 @@ class Group:
     us: np.ndarray | None = None
     vs: np.ndarray | None = None
     along_g: bool = False
+    gradient: np.ndarray | None = None  # along g: the one row is tops[0] * sign(gradient)
+
+    @property
+    def rank_one(self):
+        return self.us is not None
+
+    def stack(self):
+        """The rows as one dense array (rows, *shape); along g, formed on first use (a big
+        tensor's is used only by ``times``, which forms it in pieces)."""
+        if self.dense is None and self.gradient is not None:
+            object.__setattr__(self, "dense", np.copysign(self.tops[0], self.gradient)[None])
+        return self.dense
 
     def entries(self, r):
         """Row r as a dense array of the tensor's shape."""
-        return self.dense[r] if self.dense is not None else np.multiply.outer(self.us[r], self.vs[r])
+        return np.multiply.outer(self.us[r], self.vs[r]) if self.rank_one else self.stack()[r]
 
     def times(self, a):
         """a D^T for every row's D and one input a (m, n_in): shape (rows, m, n_out)."""
-        if self.dense is not None:
-            count, n_out, n_in = self.dense.shape
-            products = (self.dense.reshape(count * n_out, n_in) @ a.T).reshape(count, n_out, -1)
-            return np.swapaxes(products, 1, 2)
-        return (a @ self.vs.T).T[:, :, None] * self.us[:, None, :]
+        if self.rank_one:
+            return (a @ self.vs.T).T[:, :, None] * self.us[:, None, :]
+        if self.dense is None:  # along g: scale sign(g) a^T, sign(g) formed a block of rows at a time
+            g, rows = self.gradient, max(1, ABS_CHUNK_ENTRIES // self.gradient.shape[1])
+            out = np.concatenate([np.copysign(self.tops[0], g[r:r + rows]) @ a.T
+                                  for r in range(0, g.shape[0], rows)])
+            return out.T[None]
+        count, n_out, n_in = self.dense.shape
+        products = (self.dense.reshape(count * n_out, n_in) @ a.T).reshape(count, n_out, -1)
+        return np.swapaxes(products, 1, 2)
 
     def times_each(self, rows, a):
         """a[j] D_{rows[j]}^T for inputs of their own, a of shape (len(rows), steps, m, n_in)."""
-        if self.dense is not None:
-            return a @ np.swapaxes(self.dense[rows], 1, 2)[:, None]
-        return (a @ self.vs[rows][:, None, :, None]) * self.us[rows][:, None, None, :]
+        if self.rank_one:
+            return (a @ self.vs[rows][:, None, :, None]) * self.us[rows][:, None, None, :]
+        return a @ np.swapaxes(self.stack()[rows], 1, 2)[:, None]
 
     def decay_terms(self, w):
         """Per row, <W, D> and sum D^2: what a step along D does to (l2 / 2) ||W||^2."""
-        if self.dense is not None:
-            return np.einsum("kij,ij->k", self.dense, w), np.einsum("kij,kij->k", self.dense, self.dense)
-        return (np.einsum("ki,ij,kj->k", self.us, w, self.vs),
-                np.einsum("ki,ki->k", self.us, self.us) * np.einsum("kj,kj->k", self.vs, self.vs))
+        if self.rank_one:
+            return (np.einsum("ki,ij,kj->k", self.us, w, self.vs),
+                    np.einsum("ki,ki->k", self.us, self.us) * np.einsum("kj,kj->k", self.vs, self.vs))
+        dense = self.stack()
+        return np.einsum("kij,ij->k", dense, w), np.einsum("kij,kij->k", dense, dense)
 
 
 def _rank_one(shape):
@@ -142,8 +161,9 @@ class Directions:
                 # right derivative there); a NaN's sign bit too: the random directions,
                 # which a NaN makes fail, report it.
                 i, scale = supports[k][0], self.scales[supports[k][0]]
-                signs = np.copysign(scale, candidate.tensors_list[i])
-                along = Group(i, (k,), np.array([scale]), True, dense=signs[None], along_g=True)
+                gradient = candidate.tensors_list[i]
+                along = Group(i, (k,), np.array([scale]), True, along_g=True,
+                              gradient=gradient.reshape(gradient.shape[0], -1))
                 self.groups[i].append(along)
         self.first_layer = [min(support) // 2 for support in supports]
 
@@ -171,13 +191,13 @@ class Directions:
             if not groups:
                 continue
             matrix = gt.reshape(gt.shape[0], -1)
-            absolute_rows = np.abs(matrix).sum(axis=1)
+            absolute_rows = abs_row_sums(matrix)
             unit = gamma(matrix.shape[1] + 1) * float(absolute_rows.sum())
             for group in groups:
                 if group.along_g:
                     sums = absolute_rows[None, :] * group.tops[:, None]
-                elif group.dense is not None:
-                    block = group.dense.reshape(len(group.owners), *matrix.shape)
+                elif not group.rank_one:
+                    block = group.stack().reshape(len(group.owners), *matrix.shape)
                     sums = np.einsum("kij,ij->ki", block, matrix)
                 else:
                     sums = (matrix @ group.vs.T).T * group.us
@@ -198,8 +218,8 @@ class Directions:
                 owners = list(group.owners)
                 if group.uniform:
                     out[owners] += group.tops * float(np.sum(a))
-                elif group.dense is not None:
-                    out[owners] += np.einsum("k...,...->k", np.abs(group.dense), a)
+                elif not group.rank_one:
+                    out[owners] += np.einsum("k...,...->k", np.abs(group.stack()), a)
                 else:
                     out[owners] += np.einsum("ki,ij,kj->k", np.abs(group.us), a, np.abs(group.vs))
         return out.tolist()
@@ -217,9 +237,9 @@ class Directions:
                 for r, k in enumerate(group.owners):
                     if not weight:
                         magnitude = bound.magnitude_b[layer]
-                        out[k] += float(np.einsum("ij,ij->", np.abs(group.dense[r]), magnitude))
-                    elif group.dense is not None:
-                        out[k] += bound.weighted_sum(layer, None, None, dense=np.abs(group.dense[r]))
+                        out[k] += float(np.einsum("ij,ij->", np.abs(group.stack()[r]), magnitude))
+                    elif not group.rank_one:
+                        out[k] += bound.weighted_sum(layer, None, None, dense=np.abs(group.stack()[r]))
                     else:
                         out[k] += bound.weighted_sum(layer, np.abs(group.us[r]), np.abs(group.vs[r]))
         return out.tolist()

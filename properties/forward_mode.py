@@ -60,7 +60,8 @@ def _torch_slopes(arch, theta, x, y, drawn):
     the directions) on a torch rebuild of the cost."""
     torch = _torch()
     cost, constants = torch_cost(arch, x, y)
-    primals = ([torch.from_numpy(w) for w in theta.weights], [torch.from_numpy(b) for b in theta.biases],
+    # torch.tensor copies: theta may be read-only views of the caller's arrays.
+    primals = ([torch.tensor(w) for w in theta.weights], [torch.tensor(b) for b in theta.biases],
                constants)
     still = [torch.zeros_like(c) for c in constants]
     slopes = torch.func.vmap(lambda tw, tb: torch.func.jvp(cost, primals, (tw, tb, still))[1])

@@ -181,7 +181,7 @@ class Landscape:
                     lead = a.shape[:-1] if a.ndim == 2 else a.shape[1:-1]
                     out = np.zeros((len(ks), *lead, self.arch.sizes[layer + 1]))
                 if i % 2 == 0:  # biases (rows, n_out, 1): the same shift for every step and example
-                    shift = group.dense[rows][:, :, 0]
+                    shift = group.stack()[rows][:, :, 0]
                     out[places] += shift.reshape(len(rows), *[1] * (out.ndim - 2), -1)
                 elif a.ndim == 2:
                     out[places] += self._group_products(layer, group)[rows]

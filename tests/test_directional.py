@@ -292,9 +292,9 @@ def test_big_weight_matrices_get_rank_one_mixed_sign_directions():
     candidate = directions.Parameters(nabla_b, nabla_w)
     drawn = directions.Directions(theta, 3, 0, "rademacher", True, candidate)
     random, along_g = drawn.groups[1]  # on nabla_w[0]: the random directions, then the one along g
-    assert along_g.along_g and along_g.dense is not None and along_g.owners == (drawn.labels.index(
+    assert along_g.along_g and not along_g.rank_one and along_g.owners == (drawn.labels.index(
         "nabla_w[0] along g"),)
-    assert random.dense is None and len(random.owners) == 4  # 3 global and nabla_w[0]'s own: rank-one
+    assert random.rank_one and len(random.owners) == 4  # 3 global and nabla_w[0]'s own
     for r, k in enumerate(random.owners):
         d = drawn.direction(k).weights[0]
         assert np.array_equal(d, np.outer(random.us[r], random.vs[r]))
