@@ -181,31 +181,36 @@ class Directions:
 
         Each tensor's products are summed row by row (at most n_in terms, in any order:
         gamma_{n_in + 1} times sum |g_i d_i| <= ||g||_1 max |d_i|, the +1 for the product
-        itself) and the row sums exactly by fsum, so the bound does not grow with the
-        number of parameters.  Along sign(g), g_i d_i = |g_i| scale: the row sums of |g|
-        that ||g||_1 needs anyway.
+        itself), then a direction's R row sums together (gamma_R times the sum of their
+        magnitudes), so the bound does not grow with the number of parameters, only
+        with the widest layer and the number of units.  Along sign(g), g_i d_i = |g_i|
+        scale: the row sums of |g| that ||g||_1 needs anyway.
         """
-        rows = [[] for _ in self.labels]
+        width = sum(shape[0] for shape in self.shapes)  # R: every tensor's rows side by side
+        row_sums = np.zeros((len(self.labels), width))
         errors = np.zeros(len(self.labels))
+        start = 0
         for gt, groups in zip(g.tensors_list, self.groups):
+            matrix = gt.reshape(gt.shape[0], -1)
+            span = slice(start, start + matrix.shape[0])
+            start += matrix.shape[0]
             if not groups:
                 continue
-            matrix = gt.reshape(gt.shape[0], -1)
             absolute_rows = abs_row_sums(matrix)
             unit = gamma(matrix.shape[1] + 1) * float(absolute_rows.sum())
             for group in groups:
+                owners = list(group.owners)
                 if group.along_g:
-                    sums = absolute_rows[None, :] * group.tops[:, None]
+                    row_sums[owners, span] = absolute_rows * group.tops[0]
                 elif not group.rank_one:
-                    block = group.stack().reshape(len(group.owners), *matrix.shape)
-                    sums = np.einsum("kij,ij->ki", block, matrix)
+                    block = group.stack().reshape(len(owners), *matrix.shape)
+                    row_sums[owners, span] = np.einsum("kij,ij->ki", block, matrix)
                 else:
-                    sums = (matrix @ group.vs.T).T * group.us
-                for k, row_sums in zip(group.owners, sums):
-                    rows[k].append(row_sums)
-                errors[list(group.owners)] += unit * group.tops
-        values = [math.fsum(np.concatenate(r)) for r in rows]
-        return [(value, float(error) + UNIT_ROUNDOFF * abs(value)) for value, error in zip(values, errors)]
+                    row_sums[owners, span] = (matrix @ group.vs.T).T * group.us
+                errors[owners] += unit * group.tops
+        values = row_sums.sum(axis=1)
+        errors += gamma(width) * np.abs(row_sums).sum(axis=1) + UNIT_ROUNDOFF * np.abs(values)
+        return list(zip(values.tolist(), errors.tolist()))
 
     def weighted(self, arrays):
         """sum_i |d_i| a_i for every direction, ``a`` non-negative arrays per tensor (zeros if None)."""

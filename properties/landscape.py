@@ -177,16 +177,22 @@ class Landscape:
                 if not pairs:
                     continue
                 rows, places = [r for r, _ in pairs], [p for _, p in pairs]
+                every_row = len(rows) == len(group.owners)
                 if out is None:
                     lead = a.shape[:-1] if a.ndim == 2 else a.shape[1:-1]
                     out = np.zeros((len(ks), *lead, self.arch.sizes[layer + 1]))
                 if i % 2 == 0:  # biases (rows, n_out, 1): the same shift for every step and example
-                    shift = group.stack()[rows][:, :, 0]
-                    out[places] += shift.reshape(len(rows), *[1] * (out.ndim - 2), -1)
+                    shift = (group.stack() if every_row else group.stack()[rows])[:, :, 0]
+                    term = shift.reshape(len(rows), *[1] * (out.ndim - 2), -1)
                 elif a.ndim == 2:
-                    out[places] += self._group_products(layer, group)[rows]
+                    products = self._group_products(layer, group)
+                    term = products if every_row else products[rows]
                 else:
-                    out[places] += group.times_each(rows, real[places])
+                    term = group.times_each(rows, real[places])
+                if len(places) == len(ks) and places == list(range(len(ks))):
+                    out += term
+                else:
+                    out[places] += term
         return out
 
     def along(self, directions, ks, steps):
