@@ -69,6 +69,7 @@ def _directional_comparison(case, gradient, options, roundoff, extra_error=None)
     # The complex step (NumPy, every direction in one pass) unless --oracles leaves it out;
     # then forward-mode AD, or central differences along each direction.
     oracle = next((n for n in ("complex-step", "torch", "jax") if n in options.oracles), "finite-diff")
+    roundoff = unit_roundoff(np.float64) if roundoff is None else roundoff  # None: the reference's own
     result = directional_check(case, gradient, oracle=oracle, roundoff=roundoff, extra_error=extra_error)
     rows = []
     for r in result.records:

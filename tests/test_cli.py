@@ -36,6 +36,13 @@ def test_the_bundled_reference_is_certified(capsys):
     assert all(o["cases"] > 0 for o in record["oracles"].values())
 
 
+def test_the_bundled_reference_is_certified_in_directional_mode(capsys):
+    code, record = run_json(capsys, "check", "--directional", "--examples", "10")
+    assert code == 0 and record["certified"], record["failure"]
+    checked = {name for name, o in record["oracles"].items() if o["cases"]}
+    assert checked == {"complex-step (directional)"}
+
+
 @pytest.mark.parametrize("target, extra", [
     (ZOO + "correct/nielsen_network.py:Network", []),
     (ZOO + "correct/nielsen_network2.py:Network2Quadratic", []),
