@@ -302,7 +302,7 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
     theta = Parameters(*([np.asarray(t, dtype=np.float64) for t in ts] for ts in (case.biases, case.weights)))
     g = Parameters(*_candidate_tensors(arch, gradient))
     oracle = "complex-step" if oracle == "auto" else oracle
-    bound = rounding_bound(arch, case.weights, case.biases, case.x, case.y)
+    bound = rounding_bound(arch, theta.weights, theta.biases, case.x, case.y)
     landscape = Landscape(arch, theta, case.x, case.y, bound)
     drawn = Directions(theta, directions, seed, distribution, per_tensor, g, along_g)
     candidates = drawn.candidate_dots(g)  # (<g, d>, its rounding bound) for every d
