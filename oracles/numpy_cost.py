@@ -126,8 +126,15 @@ def example_costs_from_z(name, output, z, y):
 
 
 def normalise(z, epsilon):
-    """Batch normalisation over the examples (axis -2), without abs: analytic."""
-    centred = z - z.mean(axis=-2, keepdims=True)
+    """Batch normalisation over the examples (axis -2), without abs: analytic.
+
+    The mean is taken of z less its first example, so that a batch of equal values is
+    centred to exactly 0: a plain mean of three equal numbers can be off by an ulp,
+    which divided by sqrt(epsilon) would put a ReLU behind it on one side of its kink
+    or the other, and a complex step's tangent on it likewise.
+    """
+    shifted = z - z[..., :1, :]
+    centred = shifted - shifted.mean(axis=-2, keepdims=True)
     return centred / np.sqrt(np.mean(centred * centred, axis=-2, keepdims=True) + epsilon)
 
 
@@ -139,7 +146,7 @@ def weighted_input(a, w, b):
     return a @ np.swapaxes(w, -1, -2) + np.swapaxes(b, -1, -2)
 
 
-def _activate(arch, layer, z):
+def normalise_and_activate(arch, layer, z):
     """(normalised z, output) of layer ``layer`` from its weighted input z (..., m, n_out)."""
     if arch.batch_norm[layer]:
         z = normalise(z, arch.bn_epsilon)
@@ -153,7 +160,7 @@ def _activate(arch, layer, z):
 
 def activate(arch, layer, z):
     """Layer ``layer``'s output from its weighted input z (..., m, n_out)."""
-    return _activate(arch, layer, z)[1]
+    return normalise_and_activate(arch, layer, z)[1]
 
 
 def activate_units(arch, layer, units, z):
@@ -180,7 +187,7 @@ def layer_forward(arch, layer, a, w, b):
 def run_from(arch, layer, z, weights, biases):
     """From layer ``layer``'s weighted input z, run to the output: (normalised z^L, a^L)."""
     while True:
-        z, a = _activate(arch, layer, z)
+        z, a = normalise_and_activate(arch, layer, z)
         if layer == arch.depth - 1:
             return z, a
         layer += 1
@@ -228,7 +235,7 @@ class Trace:
         self.inputs, self.zs = [x_rows], []
         for layer in range(arch.depth):
             self.zs.append(weighted_input(self.inputs[-1], weights[layer], biases[layer]))
-            self.z_out, a = _activate(arch, layer, self.zs[-1])
+            self.z_out, a = normalise_and_activate(arch, layer, self.zs[-1])
             self.inputs.append(a)
 
     def data_cost(self, y_rows):

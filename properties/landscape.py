@@ -25,8 +25,9 @@ analytic along d.  A unit whose Re z is exactly 0 and which the step moves has
 no derivative there (the complex step would take the side Im z points to); it
 is reported like a unit that changes side.
 
-The affine step and batch normalisation are written here as ``numpy_cost``'s
-``layer_forward`` has them.  Nothing here imports the reference's math.
+The affine step is written here as ``numpy_cost``'s ``weighted_input`` has it, with
+the tangent added; batch normalisation and the activations are ``numpy_cost``'s own.
+Nothing here imports the reference's math.
 """
 
 from __future__ import annotations
@@ -99,17 +100,10 @@ class Landscape:
         return float(finite_diff.cost_rounding_bound(self.arch, abs(self.cost), self.m, noise))
 
     def _activate(self, layer, z):
-        """A layer's output from its weighted input z (..., m, n_out), as numpy_cost.layer_forward
-        computes it, and the input of its activation (z, normalised if the layer is)."""
-        arch = self.arch
-        if arch.batch_norm[layer]:  # over the examples of each step
-            centred = z - z.mean(axis=-2, keepdims=True)
-            z = centred / np.sqrt(np.mean(centred * centred, axis=-2, keepdims=True) + arch.bn_epsilon)
-        out = numpy_cost.activation(arch.activations[layer], z, arch.leaky_slope)
-        if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
-            _, unit, name = arch.modified_neuron
-            out = np.array(out, copy=True)
-            out[..., unit] = numpy_cost.activation(name, z[..., unit], arch.leaky_slope)
+        """A layer's output from its weighted input z (..., m, n_out) and the input of its
+        activation (z, normalised if the layer is): ``numpy_cost``'s own, over the examples
+        of each direction and step."""
+        z, out = numpy_cost.normalise_and_activate(self.arch, layer, z)
         return out, z
 
     def _noise(self):
