@@ -39,7 +39,14 @@ def copy(gradient):
                         max_batch=5))
 def test_the_reference_gradient_passes_on_drawn_cases(case):
     result = directional_check(case, backprop(case))
-    assert result.verdict == "pass", f"{case!r}\n{result.describe()}"
+    # "cannot-check" is the specified answer where a ReLU sits on its kink along every
+    # direction, and only then: a dead ReLU layer before batch normalisation makes all
+    # examples equal, BN's zero variance scales their last-bit differences (BLAS rounds
+    # rows differently) up to ~1e-14, and a ReLU after it sits there, on its kink in all
+    # but name (found with --hypothesis-seed=11 under the thorough profile).
+    on_kink = all(r.kink for r in result.records)
+    assert result.verdict == "pass" or (result.verdict == "cannot-check" and on_kink), \
+        f"{case!r}\n{result.describe()}"
 
 
 @pytest.mark.parametrize("oracle", ["complex-step", *AD_ORACLES, "finite-diff"])
