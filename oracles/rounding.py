@@ -89,7 +89,7 @@ class Rounding:
     magnitude_b: list
     delta_w: list  # per layer (n_out, m): the magnitude of delta's terms and errors
     inputs_w: list  # per layer (n_in, m): the magnitude of the layer's input a
-    weights: list | None  # with l2: per layer a copy of W, for the weight-decay term's share l2 |W|
+    abs_weights: list | None  # with l2: per layer |W|, the weight-decay term's share l2 |W|
     abs_products: list  # per layer |W| @ inputs_w: sum_ij M_ij |W_ij| without another product
     l2: float = 0.0
 
@@ -100,7 +100,7 @@ class Rounding:
     def _matrix(self, layer):
         m = self.delta_w[layer] @ self.inputs_w[layer].T
         if self.l2:
-            m += self.l2 * np.abs(self.weights[layer])
+            m += self.l2 * self.abs_weights[layer]
         return m
 
     @property
@@ -114,14 +114,14 @@ class Rounding:
     def total_w(self, layer):
         """sum_ij M_ij of nabla_w[layer]'s magnitudes: (sum over rows of delta) . (sum over rows of a)."""
         total = float(self.delta_w[layer].sum(axis=0) @ self.inputs_w[layer].sum(axis=0))
-        return total + (self.l2 * float(np.abs(self.weights[layer]).sum()) if self.l2 else 0.0)
+        return total + (self.l2 * float(self.abs_weights[layer].sum()) if self.l2 else 0.0)
 
     def held_w(self, layer):
         """sum_ij M_ij |W_ij|: how much M the weights themselves carry (a perturbation's rounding)."""
         total = float(np.einsum("ik,ik->", self.delta_w[layer], self.abs_products[layer]))
         if not self.l2:
             return total
-        w = self.weights[layer]
+        w = self.abs_weights[layer]
         return total + self.l2 * float(np.einsum("ij,ij->", w, w))
 
     def weighted_sum(self, layer, left, right, dense=None):
@@ -131,10 +131,10 @@ class Rounding:
         delta, inputs = self.delta_w[layer], self.inputs_w[layer]
         if dense is not None:
             total = float(np.einsum("ik,ik->", delta, dense @ inputs))
-            return total + (self.l2 * float(np.einsum("ij,ij->", dense, np.abs(self.weights[layer])))
+            return total + (self.l2 * float(np.einsum("ij,ij->", dense, self.abs_weights[layer]))
                             if self.l2 else 0.0)
         total = float((left @ delta) @ (right @ inputs))
-        return total + (self.l2 * float(left @ np.abs(self.weights[layer]) @ right) if self.l2 else 0.0)
+        return total + (self.l2 * float(left @ self.abs_weights[layer] @ right) if self.l2 else 0.0)
 
 
 def rounding_bound(arch, weights, biases, x, y) -> Rounding:
@@ -229,7 +229,7 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
         if layer:  # terms and errors carried down together: one pass over |W|
             up = abs_times(weights[layer], np.concatenate([d_terms, d_errors], axis=1), transposed=True)
             up_terms, up_errors = up[:, :m], up[:, m:]
-    kept = [w.copy() for w in weights] if arch.l2 else None  # a copy: the caller's W may change later
+    kept = [np.abs(w) for w in weights] if arch.l2 else None  # |W| anew: the caller's W may change later
     return Rounding(gamma(accumulation_length(arch, m)), bound_b, delta_w, magnitudes_a[:-1], kept,
                     abs_products, float(arch.l2))
 
@@ -246,6 +246,5 @@ def _curvature(arch, layer, width):
     if arch.modified_neuron is None or arch.modified_neuron[0] != layer:
         return CURVATURE[arch.activations[layer]]
     c = np.full((width, 1), CURVATURE[arch.activations[layer]])
-    if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
-        c[arch.modified_neuron[1]] = CURVATURE[arch.modified_neuron[2]]
+    c[arch.modified_neuron[1]] = CURVATURE[arch.modified_neuron[2]]
     return c

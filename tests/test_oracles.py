@@ -426,3 +426,19 @@ def test_no_oracle_writes_into_its_inputs(name):
                         copy if isinstance(copy, list) else [copy]):
             assert not a.flags.writeable
             assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (40, 1000), (9000, 1)])  # one block, many, one column
+def test_abs_products_in_blocks_equal_the_whole_abs_matrix(shape):
+    # Each result is a sum of n non-negative terms (n = n_in, or n_out for the transposed
+    # product), which any order of summation gets to within gamma_n ~ n u relative of the
+    # exact sum (Higham 3.1): the blocked and the whole computations within 2 n u.
+    from oracles.base import abs_row_sums, abs_times
+
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal(shape)
+    right, left = rng.random((shape[1], 3)), rng.random((shape[0], 3))
+    n_out, n_in = shape
+    assert np.allclose(abs_times(w, right), np.abs(w) @ right, rtol=2 * n_in * U, atol=0)
+    assert np.allclose(abs_times(w, left, transposed=True), np.abs(w).T @ left, rtol=2 * n_out * U, atol=0)
+    assert np.allclose(abs_row_sums(w), np.abs(w).sum(axis=1), rtol=2 * n_in * U, atol=0)
