@@ -26,8 +26,8 @@ NETWORKS = {
 
 def case(network, seed=0):
     """The benchmark case: a drawn case of ``NETWORKS[network]``, rebuilt from its seed."""
-    from properties.strategies import case_from_seed
-    from reference import Architecture
+    from gradcert.properties.strategies import case_from_seed
+    from gradcert.reference import Architecture
 
     sizes, activation, cost, m = NETWORKS[network]
     return case_from_seed(Architecture.build(sizes, activation, cost), m, seed)

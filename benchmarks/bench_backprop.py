@@ -55,7 +55,7 @@ def _jax(the_case, jit):
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    from oracles.jax_grad import cost_function
+    from gradcert.oracles.jax_grad import cost_function
 
     jnp = jax.numpy
     grad = jax.grad(cost_function(the_case.arch))

@@ -69,8 +69,7 @@ EXTRAPOLATED = {("mlp1m", "gradcheck-slow")}
 def _torch_function(the_case):
     """f(*params) -> the batch cost, params = weights then biases as torch leaves."""
     import torch
-
-    from properties.forward_mode import torch_cost
+    from gradcert.properties.directional.forward_mode import torch_cost
 
     cost, constants = torch_cost(the_case.arch, the_case.x, the_case.y)
     depth = the_case.arch.depth
@@ -89,9 +88,9 @@ def _prepare(method, network, torch_threads):
 
         torch.set_num_threads(torch_threads)
     if method == "gradcert-exhaustive":
-        from oracles import finite_diff
-        from oracles.rounding import rounding_bound
-        from properties.compare import compare
+        from gradcert.oracles import finite_diff
+        from gradcert.oracles.rounding import rounding_bound
+        from gradcert.properties.compare import compare
 
         def check():
             gradient = net.backprop(the_case.x, the_case.y)
@@ -100,7 +99,7 @@ def _prepare(method, network, torch_threads):
 
         return check
     if method in DIRECTIONAL:
-        from properties.directional import directional_check
+        from gradcert.properties.directional.check import directional_check
 
         def check():
             gradient = net.backprop(the_case.x, the_case.y)
@@ -118,8 +117,8 @@ def _prepare(method, network, torch_threads):
         from jax.test_util import check_grads
 
         jax.config.update("jax_enable_x64", True)
-        from oracles.base import columns
-        from oracles.jax_grad import cost_function
+        from gradcert.oracles.base import columns
+        from gradcert.oracles.jax_grad import cost_function
 
         jnp = jax.numpy
         cost = cost_function(the_case.arch)

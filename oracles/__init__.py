@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import importlib
 
-from oracles.base import OracleGradient
+from gradcert.oracles.base import OracleGradient
 
 # name -> module; the order is the order of preference in reports.
-MODULES = {"torch": "oracles.torch_grad", "jax": "oracles.jax_grad", "finite-diff": "oracles.finite_diff",
-           "complex-step": "oracles.complex_step"}
+MODULES = {"torch": "gradcert.oracles.torch_grad", "jax": "gradcert.oracles.jax_grad",
+           "finite-diff": "gradcert.oracles.finite_diff", "complex-step": "gradcert.oracles.complex_step"}
 NAMES = tuple(MODULES)
 
 

@@ -46,10 +46,9 @@ only what a perturbation changes is recomputed
 from __future__ import annotations
 
 import numpy as np
-
-from oracles import numpy_cost
-from oracles.base import OracleGradient, as_float64, columns
-from oracles.rounding import gamma, rounding_bound
+from gradcert.oracles import numpy_cost
+from gradcert.oracles.base import OracleGradient, as_float64, columns
+from gradcert.oracles.rounding import gamma, rounding_bound
 
 NAME = "complex-step"
 STEP = 1e-20

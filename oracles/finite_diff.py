@@ -97,9 +97,8 @@ the network's size, and the arrays stay in cache.
 from __future__ import annotations
 
 import numpy as np
-
-from oracles import numpy_cost
-from oracles.base import OracleGradient, as_float64, columns
+from gradcert.oracles import numpy_cost
+from gradcert.oracles.base import OracleGradient, as_float64, columns
 
 NAME = "finite-diff"
 UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2

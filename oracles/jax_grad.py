@@ -5,8 +5,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-
-from oracles.base import OracleGradient, as_float64, columns
+from gradcert.oracles.base import OracleGradient, as_float64, columns
 
 NAME = "jax"
 

@@ -25,9 +25,8 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-
-from oracles.base import abs_times, columns
-from oracles.numpy_cost import activation
+from gradcert.oracles.base import abs_times, columns
+from gradcert.oracles.numpy_cost import activation
 
 UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
 LARGEST = float(np.finfo(np.float64).max)

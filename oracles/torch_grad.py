@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from oracles.base import OracleGradient, as_float64, columns
+from gradcert.oracles.base import OracleGradient, as_float64, columns
 
 NAME = "torch"
 

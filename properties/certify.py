@@ -17,12 +17,12 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from gradcert.oracles.rounding import rounding_bound
+from gradcert.properties.compare import Comparison, compare
 from hypothesis import HealthCheck, given, settings
 from hypothesis import seed as hypothesis_seed
 
-import oracles
-from oracles.rounding import rounding_bound
-from properties.compare import Comparison, compare
+from gradcert import oracles
 
 FD_MAX_ENTRIES = 2000  # finite differences check a random subset of larger networks
 
@@ -48,7 +48,7 @@ class Disagreement(AssertionError):
 
     def ask_every_oracle(self, names):
         """Judge the (minimal) case again with every oracle, for the report."""
-        from properties.compare import unit_roundoff
+        from gradcert.properties.compare import unit_roundoff
 
         if self.directional:
             return  # a directional verdict stands on its own: an entrywise re-check could take hours
@@ -151,7 +151,7 @@ def assert_gradient(case, candidate_gradient, oracle_names=None, candidate_round
 
 def certify(checker, *, oracle_names, examples=100, seed=0, case_strategy=None) -> Certificate:
     """Run ``checker.check`` on ``examples`` drawn cases; shrink the first failure."""
-    from properties.candidates import CandidateFailure, CannotCheck
+    from gradcert.properties.candidates.calls import CandidateFailure, CannotCheck
 
     names = list(oracle_names)
     cert = Certificate(checker.name, checker.kind, names, examples, seed, {n: Tally(n) for n in names})

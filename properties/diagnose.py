@@ -24,8 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from reference.activations import activation_of_layer
+from gradcert.reference.activations import activation_of_layer
 
 CLOSE = 2.0**-26  # relative: sqrt(eps), see the module docstring
 
@@ -82,7 +81,7 @@ def diagnose(failure) -> Diagnosis:
 
 
 def _reference_oracle(failure):
-    from properties.certify import oracle_gradients
+    from gradcert.properties.certify import oracle_gradients
 
     names = [c.oracle for c in failure.comparisons]
     preferred = [n for n in ("torch", "jax", "complex-step", "finite-diff") if n in names]

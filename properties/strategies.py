@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
+from gradcert.reference.architecture import ACTIVATIONS, COSTS, ELEMENTWISE, Architecture, ArchitectureError
+from gradcert.reference.network import Network
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
-
-from reference.architecture import ACTIVATIONS, COSTS, ELEMENTWISE, Architecture, ArchitectureError
-from reference.network import Network
 
 __all__ = ["SIMPLEST_FIRST", "Case", "architectures", "batches", "case_from_seed", "cases", "parameters"]
 

@@ -16,8 +16,7 @@ Adding an activation means adding one class here and its name to
 """
 
 import numpy as np
-
-from reference.architecture import LEAKY_SLOPE
+from gradcert.reference.architecture import LEAKY_SLOPE
 
 
 class Elementwise:

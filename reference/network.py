@@ -13,11 +13,10 @@ Python lists count weight layers from 0, so ``weights[0]`` is the book's w^2.
 """
 
 import numpy as np
-
-from reference.activations import activation_of_layer
-from reference.architecture import Architecture
-from reference.batchnorm import normalise, normalise_vjp
-from reference.costs import COST_CLASSES
+from gradcert.reference.activations import activation_of_layer
+from gradcert.reference.architecture import Architecture
+from gradcert.reference.batchnorm import normalise, normalise_vjp
+from gradcert.reference.costs import COST_CLASSES
 
 
 class Network:

@@ -12,10 +12,9 @@ import json
 import sys
 
 import pytest
-
-from properties import assumptions
-from properties.strategies import case_from_seed
-from reference import Architecture
+from gradcert.properties.assumptions import map as assumptions
+from gradcert.properties.strategies import case_from_seed
+from gradcert.reference import Architecture
 
 EXAMPLES = 25  # per column; the command's default is 200
 KEYS = {"assumption", "activation", "cost", "feature", "holds", "max_rel_error", "counterexample"}

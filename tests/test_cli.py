@@ -10,8 +10,7 @@ import subprocess
 import sys
 
 import pytest
-
-from properties import cli
+from gradcert.properties.frontends import cli
 
 BAD = "tests/candidates/misbehaving.py:"
 ZOO = "tests/zoo/"
@@ -186,7 +185,7 @@ def test_junit_report(capsys, tmp_path):
 
 
 def gradcert(*argv, **kwargs):
-    return subprocess.run([sys.executable, "-m", "properties.cli", *argv], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "gradcert", *argv], capture_output=True, text=True,
                           timeout=300, **kwargs)
 
 
@@ -199,7 +198,7 @@ def test_exit_codes_from_the_command_line():
 
 
 def test_help_and_a_finite_difference_check_import_neither_torch_nor_jax():
-    probe = ("import contextlib, sys\nfrom properties import cli\n"
+    probe = ("import contextlib, sys\nfrom gradcert.properties.frontends import cli\n"
              "with contextlib.suppress(SystemExit):\n    cli.main({argv})\n"
              "print(sorted(m for m in ('torch', 'jax') if m in sys.modules))")
     for argv in (["--help"], ["check", "--examples", "3", "--oracles", "finite-diff"]):

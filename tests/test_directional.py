@@ -7,13 +7,15 @@ import warnings
 
 import numpy as np
 import pytest
+from gradcert.oracles.rounding import rounding_bound
+from gradcert.properties import strategies
+from gradcert.properties.directional import check as directional
+from gradcert.properties.directional import directions, forward_mode, landscape
+from gradcert.properties.directional.check import directional_check
+from gradcert.reference import Architecture
 from hypothesis import given
 
-import oracles
-from oracles.rounding import rounding_bound
-from properties import directional, directions, forward_mode, landscape, strategies
-from properties.directional import directional_check
-from reference import Architecture
+from gradcert import oracles
 
 AD_ORACLES = [name for name in ("torch", "jax") if name in oracles.installed()]
 

@@ -15,15 +15,15 @@ import dataclasses
 import pathlib
 
 import numpy as np
+from gradcert.properties.candidates.kinds import FunctionChecker, LayerChecker, NetworkChecker, Options
+from gradcert.properties.candidates.targets import load
+from gradcert.properties.certify import assert_gradient
+from gradcert.properties.directional.check import directional_check
+from gradcert.properties.strategies import architectures, cases
 from hypothesis import given
 from hypothesis import strategies as st
 
-import oracles
-from properties.certify import assert_gradient
-from properties.directional import directional_check
-from properties.kinds import FunctionChecker, LayerChecker, NetworkChecker, Options
-from properties.strategies import architectures, cases
-from properties.targets import load
+from gradcert import oracles
 
 ORACLES = tuple(n for n in oracles.installed() if n != "jax")
 ZOO = pathlib.Path(__file__).parent / "zoo" / "correct"

@@ -13,15 +13,15 @@ import itertools
 
 import numpy as np
 import pytest
+from gradcert.oracles import complex_step, finite_diff, numpy_cost
+from gradcert.oracles.rounding import gamma, rounding_bound
+from gradcert.properties.compare import compare
+from gradcert.properties.strategies import Case, architectures, case_from_seed, cases
+from gradcert.reference.architecture import Architecture
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import oracles
-from oracles import complex_step, finite_diff, numpy_cost
-from oracles.rounding import gamma, rounding_bound
-from properties.compare import compare
-from properties.strategies import Case, architectures, case_from_seed, cases
-from reference.architecture import Architecture
+from gradcert import oracles
 
 INSTALLED = oracles.installed()
 needs_torch = pytest.mark.skipif("torch" not in INSTALLED, reason="torch is not installed")
@@ -433,7 +433,7 @@ def test_abs_products_in_blocks_equal_the_whole_abs_matrix(shape):
     # Each result is a sum of n non-negative terms (n = n_in, or n_out for the transposed
     # product), which any order of summation gets to within gamma_n ~ n u relative of the
     # exact sum (Higham 3.1): the blocked and the whole computations within 2 n u.
-    from oracles.base import abs_row_sums, abs_times
+    from gradcert.oracles.base import abs_row_sums, abs_times
 
     rng = np.random.default_rng(1)
     w = rng.standard_normal(shape)

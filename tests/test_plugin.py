@@ -52,7 +52,7 @@ def test_the_plugin_module_loads_without_numpy_torch_or_jax(pytester):
     pytester.makepyfile(test_probe=(
         "import sys\n"
         "def test_lean():\n"
-        "    assert 'properties.plugin' in sys.modules\n"
+        "    assert 'gradcert.properties.frontends.plugin' in sys.modules\n"
         "    assert not {'torch', 'jax', 'hypothesis.extra.numpy'} & set(sys.modules)\n"))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)

@@ -34,17 +34,17 @@ import dataclasses
 
 import numpy as np
 import pytest
+from gradcert.oracles import numpy_cost
+from gradcert.oracles.finite_diff import cost_rounding_bound, measured_noise
+from gradcert.oracles.rounding import gamma, rounding_bound
+from gradcert.properties.assumptions import map as assumptions
+from gradcert.properties.certify import assert_gradient, oracle_gradients
+from gradcert.properties.compare import compare_tensor
+from gradcert.properties.strategies import SIMPLEST_FIRST, architectures, case_from_seed, cases
 from hypothesis import Phase, assume, find, given, settings
 from hypothesis import strategies as st
 
-import oracles
-from oracles import numpy_cost
-from oracles.finite_diff import cost_rounding_bound, measured_noise
-from oracles.rounding import gamma, rounding_bound
-from properties import assumptions
-from properties.certify import assert_gradient, oracle_gradients
-from properties.compare import compare_tensor
-from properties.strategies import SIMPLEST_FIRST, architectures, case_from_seed, cases
+from gradcert import oracles
 
 INSTALLED = oracles.installed()
 ORACLE = "torch" if "torch" in INSTALLED else "finite-diff"  # see the module docstring

@@ -6,13 +6,13 @@ activation and every valid cost appears at least once by construction.
 
 import numpy as np
 import pytest
+from gradcert.properties.certify import assert_gradient
+from gradcert.properties.strategies import case_from_seed
+from gradcert.reference import Architecture, ArchitectureError, Network
+from gradcert.reference.architecture import ACTIVATIONS, ELEMENTWISE
+from gradcert.reference.costs import SaturationWarning
 
-import oracles
-from properties.certify import assert_gradient
-from properties.strategies import case_from_seed
-from reference import Architecture, ArchitectureError, Network
-from reference.architecture import ACTIVATIONS, ELEMENTWISE
-from reference.costs import SaturationWarning
+from gradcert import oracles
 
 INSTALLED = oracles.installed()
 
@@ -65,7 +65,7 @@ def test_batch_norm_and_modified_neuron(oracle, m):
 
 @pytest.mark.parametrize("activation", ELEMENTWISE)
 def test_elementwise_form_equals_backprop_for_elementwise_activations(activation):
-    from oracles.rounding import rounding_bound
+    from gradcert.oracles.rounding import rounding_bound
 
     arch = Architecture.build([3, 4, 2], activation, "quadratic", 0.2, batch_norm=[True, False])
     case = case_from_seed(arch, 4, seed=3)
@@ -110,7 +110,7 @@ def test_update_mini_batch_is_a_gradient_step(oracle, l2):
     # The oracle's mean-cost gradient is (1/m) sum_x nabla C_x (+ l2 w), so the step is
     # w - eta * g.  Tolerance: one gradient's rounding bound times eta, plus the
     # oracle's own error (finite differences) times eta, plus one rounding of the subtraction.
-    from oracles.rounding import rounding_bound
+    from gradcert.oracles.rounding import rounding_bound
 
     rounding = rounding_bound(arch, case.weights, case.biases, case.x, case.y)
     bound_b, bound_w = rounding.bound_b, rounding.bound_w

@@ -2,11 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, find, given, settings
-from hypothesis import strategies as st
-from hypothesis.errors import InvalidArgument
-
-from properties.strategies import (
+from gradcert.properties.strategies import (
     SIMPLEST_FIRST,
     Case,
     architectures,
@@ -15,7 +11,16 @@ from properties.strategies import (
     cases,
     parameters,
 )
-from reference.architecture import ACTIVATIONS, COSTS, ELEMENTWISE, UNIT_INTERVAL_OUTPUTS, Architecture
+from gradcert.reference.architecture import (
+    ACTIVATIONS,
+    COSTS,
+    ELEMENTWISE,
+    UNIT_INTERVAL_OUTPUTS,
+    Architecture,
+)
+from hypothesis import HealthCheck, find, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
 # No example database: the tests leave no files behind and see the same kind of run every time.
 SETTINGS = settings(max_examples=40, deadline=None, database=None,

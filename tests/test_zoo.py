@@ -9,15 +9,14 @@ report's diagnosis must name it too.
 import pathlib
 
 import pytest
-
-from properties import report
-from properties.selftest import check_argv, load_catalogue
+from gradcert.properties.frontends import report
+from gradcert.properties.frontends.selftest import check_argv, load_catalogue
 
 CATALOGUE, ROOT = load_catalogue(pathlib.Path(__file__).parent / "zoo" / "catalogue.py")
 
 
 def certify(entry, directional=False):
-    from properties import cli
+    from gradcert.properties.frontends import cli
 
     argv = check_argv(entry, directional=directional)
     argv[1] = str(ROOT / entry["target"])
@@ -72,7 +71,7 @@ def test_the_directional_mode_certifies_correct_implementations(entry):
 
 
 def test_selftest_prints_the_kill_table(capsys, tmp_path):
-    from properties import cli
+    from gradcert.properties.frontends import cli
 
     zoo = pathlib.Path(__file__).parent / "zoo"
     catalogue = tmp_path / "tests" / "zoo" / "catalogue.py"

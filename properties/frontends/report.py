@@ -58,7 +58,7 @@ def _case_record(case):
 
 
 def _failure_record(cert):
-    from properties.candidates import CandidateFailure
+    from gradcert.properties.candidates.calls import CandidateFailure
 
     failure = cert.failure
     if isinstance(failure, CandidateFailure):
@@ -77,7 +77,7 @@ def _failure_record(cert):
     record["first_disagreement"] = _tensor_record(first)
     record["agreeing_oracles"] = [c.oracle for c in failure.comparisons if not c.agrees]
     if cert.kind in ("network", "function", "reference") and not failure.directional:
-        from properties.diagnose import diagnose
+        from gradcert.properties.diagnose import diagnose
 
         d = diagnose(failure)
         record["equation"], record["signature"] = d.equation, d.signature

@@ -51,8 +51,8 @@ def check_argv(entry, seed=0, directional=False):
 
 def run_entry(entry, root, seed=0, directional=False):
     """Check one entry as ``gradcert check`` would; return its row of the table."""
-    from properties import cli
-    from properties.candidates import CandidateFailure
+    from gradcert.properties.candidates.calls import CandidateFailure
+    from gradcert.properties.frontends import cli
 
     argv = check_argv(entry, seed, directional)
     argv[1] = str(root / entry["target"].split(":")[0]) + ":" + entry["target"].split(":")[1]
@@ -74,7 +74,7 @@ def run_entry(entry, root, seed=0, directional=False):
 
 
 def run(args) -> int:
-    from properties.cli import UsageError
+    from gradcert.properties.frontends.cli import UsageError
 
     try:
         catalogue, root = load_catalogue(args.zoo)

@@ -81,12 +81,11 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-
-from oracles import complex_step
-from oracles.rounding import gamma, rounding_bound
-from properties import forward_mode
-from properties.directions import DISTRIBUTIONS, Directions, Parameters
-from properties.landscape import NOISE_STEPS, Landscape
+from gradcert.oracles import complex_step
+from gradcert.oracles.rounding import gamma, rounding_bound
+from gradcert.properties.directional import forward_mode
+from gradcert.properties.directional.directions import DISTRIBUTIONS, Directions, Parameters
+from gradcert.properties.directional.landscape import NOISE_STEPS, Landscape
 
 __all__ = ["DirectionRecord", "DirectionalResult", "TaylorRecord", "directional_check"]
 

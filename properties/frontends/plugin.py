@@ -60,8 +60,8 @@ class GradcertItem(pytest.Item):
         self.argv = argv
 
     def runtest(self):
-        from properties import cli, report
-        from properties.candidates import CannotCheck
+        from gradcert.properties.candidates.calls import CannotCheck
+        from gradcert.properties.frontends import cli, report
 
         try:
             args = cli._parser().parse_args(self.argv)

@@ -36,9 +36,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
-from oracles.base import ABS_CHUNK_ENTRIES, abs_row_sums
-from oracles.rounding import gamma
+from gradcert.oracles.base import ABS_CHUNK_ENTRIES, abs_row_sums
+from gradcert.oracles.rounding import gamma
 
 UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
 DISTRIBUTIONS = ("rademacher", "gaussian")

@@ -36,10 +36,9 @@ import functools
 import math
 
 import numpy as np
-
-from oracles import finite_diff, numpy_cost
-from oracles.base import columns
-from properties.directions import _draw, single
+from gradcert.oracles import finite_diff, numpy_cost
+from gradcert.oracles.base import columns
+from gradcert.properties.directional.directions import _draw, single
 
 UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
 PIECEWISE = ("relu", "leaky_relu")  # activations with a kink at z = 0

@@ -108,12 +108,12 @@ def _parser():
     assumptions = commands.add_parser(
         "assumptions", help="map where the textbook's assumptions hold and where they break")
     try:
-        from properties import assumptions as assumptions_module
+        from gradcert.properties.assumptions import map as assumptions_module
     except ImportError:  # pragma: no cover - the module ships with gradcert
         assumptions_module = None
     if assumptions_module is not None:
         assumptions_module.add_arguments(assumptions)
-    from properties import selftest
+    from gradcert.properties.frontends import selftest
 
     selftest.add_arguments(commands.add_parser(
         "selftest", help="measure the kill rate and false alarms on the mutant zoo (from a clone)"))
@@ -121,7 +121,7 @@ def _parser():
 
 
 def _oracle_names(names, kind):
-    import oracles
+    from gradcert import oracles
 
     if names is None:
         installed = oracles.installed()
@@ -143,8 +143,8 @@ def _oracle_names(names, kind):
 
 def options_from(args, kind):
     """The ``Options`` a check runs with, from parsed arguments, validated."""
-    from properties.kinds import Options
-    from reference.architecture import ACTIVATIONS, COSTS
+    from gradcert.properties.candidates.kinds import Options
+    from gradcert.reference.architecture import ACTIVATIONS, COSTS
 
     for name in args.cost or ():
         if name not in COSTS:
@@ -175,13 +175,12 @@ def options_from(args, kind):
 
 def _pinned_case(checker, args):
     """The one case ``--case-seed`` names, as a Hypothesis strategy of one value."""
+    from gradcert.properties.strategies import case_from_seed
     from hypothesis import strategies as st
-
-    from properties.strategies import case_from_seed
 
     if checker.kind == "layer":
         return st.just(checker._case(args.sizes[0], args.batch, args.case_seed))
-    from reference.architecture import Architecture
+    from gradcert.reference.architecture import Architecture
 
     o = checker.options
     activation = o.activation * (len(o.sizes) - 1) if len(o.activation) == 1 else o.activation
@@ -198,9 +197,9 @@ def _pinned_case(checker, args):
 
 
 def run_check(args):
-    from properties import targets
-    from properties.certify import certify
-    from properties.kinds import ReferenceChecker, checker_for
+    from gradcert.properties.candidates import targets
+    from gradcert.properties.candidates.kinds import ReferenceChecker, checker_for
+    from gradcert.properties.certify import certify
 
     if args.target is None:
         checker = ReferenceChecker(options_from(args, "reference"))
@@ -227,11 +226,11 @@ def main(argv=None):
             parser.print_help()
             return EXIT_CANNOT_CHECK
         if args.command == "assumptions":
-            from properties import assumptions
+            from gradcert.properties.assumptions import map as assumptions
 
             return assumptions.run(args)
         if args.command == "selftest":
-            from properties import selftest
+            from gradcert.properties.frontends import selftest
 
             return selftest.run(args)
         return _check(args, argv)
@@ -243,8 +242,8 @@ def main(argv=None):
 def _check(args, argv):
     import json
 
-    from properties import report
-    from properties.candidates import CannotCheck
+    from gradcert.properties.candidates.calls import CannotCheck
+    from gradcert.properties.frontends import report
 
     try:
         cert = run_check(args)

@@ -16,8 +16,7 @@ import math
 import warnings
 
 import numpy as np
-
-from oracles.base import columns
+from gradcert.oracles.base import columns
 
 TANGENT_BUDGET_BYTES = 256 * 2**20  # stacked tangents of the directions vmapped together
 
@@ -154,7 +153,7 @@ def torch_cost(arch, x, y):
 @functools.lru_cache(maxsize=64)
 def _jax_jvp(arch):
     """jit(vmap(jvp)) of the JAX oracle's cost, compiled once per architecture and shapes."""
-    from oracles import jax_grad
+    from gradcert.oracles import jax_grad
 
     jax = jax_grad._jax()
     cost = jax_grad.cost_function(arch)
@@ -167,7 +166,7 @@ def _jax_jvp(arch):
 
 def _jax_slopes(arch, theta, x, y, drawn):
     """dC/dtheta . d for every d, by JAX forward-mode AD (``jax.jvp``) on the JAX oracle's cost."""
-    from oracles import jax_grad
+    from gradcert.oracles import jax_grad
 
     jnp = jax_grad._jax().numpy
     params = ([jnp.asarray(w) for w in theta.weights], [jnp.asarray(b) for b in theta.biases])

@@ -47,17 +47,17 @@ from dataclasses import dataclass
 from random import Random
 
 import numpy as np
+from gradcert.oracles.rounding import rounding_bound
+from gradcert.properties.certify import oracle_gradients
+from gradcert.properties.compare import Comparison, compare
+from gradcert.properties.strategies import SIMPLEST_FIRST, Case, architectures, cases
+from gradcert.reference.architecture import COSTS
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import seed as given_seed
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument, NoSuchExample
 
-import oracles
-from oracles.rounding import rounding_bound
-from properties.certify import oracle_gradients
-from properties.compare import Comparison, compare
-from properties.strategies import SIMPLEST_FIRST, Case, architectures, cases
-from reference.architecture import COSTS
+from gradcert import oracles
 
 __all__ = ["ASSUMPTIONS", "FEATURES", "Assumption", "Finding", "add_arguments", "assumption_map",
            "breaks", "columns", "discover", "measure", "run", "torch_threads", "with_l2"]

@@ -20,14 +20,13 @@ import inspect
 from dataclasses import dataclass
 
 import numpy as np
+from gradcert.oracles.finite_diff import UNIT_ROUNDOFF, step_sizes
+from gradcert.properties import strategies
+from gradcert.properties.candidates.calls import CandidateFailure, call, changed, copies, gradient_arrays
+from gradcert.properties.certify import FD_MAX_ENTRIES, Disagreement, judge
+from gradcert.properties.compare import Comparison, TensorComparison, compare_tensor, unit_roundoff
+from gradcert.reference.architecture import Architecture
 from hypothesis import strategies as st
-
-from oracles.finite_diff import UNIT_ROUNDOFF, step_sizes
-from properties import strategies
-from properties.candidates import CandidateFailure, call, changed, copies, gradient_arrays
-from properties.certify import FD_MAX_ENTRIES, Disagreement, judge
-from properties.compare import Comparison, TensorComparison, compare_tensor, unit_roundoff
-from reference.architecture import Architecture
 
 ETA = 0.5  # the learning rate of the checked update_mini_batch step
 DIRECTIONAL_ABOVE = 100_000  # parameters: larger networks are checked along directions by default
@@ -64,7 +63,7 @@ def judge_gradient(case, gradient, options, roundoff, extra_error=None):
 
 def _directional_comparison(case, gradient, options, roundoff, extra_error=None):
     """directional_check's dot-product tests as a Comparison (one row per direction)."""
-    from properties.directional import directional_check
+    from gradcert.properties.directional.check import directional_check
 
     # The complex step (NumPy, every direction in one pass) unless --oracles leaves it out;
     # then forward-mode AD, or central differences along each direction.
@@ -295,7 +294,7 @@ class LayerChecker:
         return out
 
     def check(self, case):
-        from properties.candidates import as_array
+        from gradcert.properties.candidates.calls import as_array
 
         layer = self._layer(case)
         parameters = _float_arrays(layer)  # set by the constructor: the layer's own parameters

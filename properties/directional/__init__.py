@@ -1,0 +1,1 @@
+"""Directional mode: certify a gradient by its projections along directions (dot-product and Taylor tests)."""
