@@ -123,6 +123,8 @@ def architectures(
     l2: bool | float = True,
     batch_norm: bool = False,
     modified_neuron: bool = False,
+    hidden_activations: tuple[str, ...] | None = None,
+    output_activations: tuple[str, ...] | None = None,
 ) -> st.SearchStrategy[Architecture]:
     """Return a strategy for valid ``Architecture`` descriptions.
 
@@ -142,6 +144,9 @@ def architectures(
     * ``modified_neuron``: False means none; True draws either none or one
       neuron of an elementwise layer given another elementwise activation from
       ``activations`` (Nielsen's "single modified neuron").
+    * ``hidden_activations`` and ``output_activations``, if given, replace
+      ``activations`` for the hidden layers and for the output layer alone
+      (a family such as "tanh hidden layers, a softmax output").
     """
     _check_int(min_depth, "min_depth", minimum=1)
     _check_int(max_depth, "max_depth", minimum=1)
@@ -150,23 +155,27 @@ def architectures(
     _check_int(max_width, "max_width", minimum=1)
     _check_interval(min_width, max_width, "min_width", "max_width")
     activations = _check_names(activations, ACTIVATIONS, "activations")
+    hidden = activations if hidden_activations is None else _check_names(
+        hidden_activations, ACTIVATIONS, "hidden_activations")
+    outputs = activations if output_activations is None else _check_names(
+        output_activations, ACTIVATIONS, "output_activations")
     costs = _check_names(costs, COSTS, "costs")
     costs_for = {}  # output activation -> the costs that accept it, in the given order
-    for name in activations:
+    for name in outputs:
         fitting = tuple(cost for cost in costs if _fits(Architecture, (1, 1), (name,), cost)
                         and _least_output_width(name, cost, min_width) <= max_width)
         if fitting:
             costs_for[name] = fitting
     if not costs_for:
         raise InvalidArgument(
-            f"costs={costs!r} accept none of activations={activations!r} at the output: cross-entropy "
+            f"costs={costs!r} accept none of activations={outputs!r} at the output: cross-entropy "
             "needs sigmoid, or softmax with max_width >= 2; log-likelihood needs softmax; add "
             "'quadratic' to costs, or a fitting activation to activations"
         )
     l2s = _l2s(l2)
     _check_bool(batch_norm, "batch_norm")
     _check_bool(modified_neuron, "modified_neuron")
-    neuron_activations = tuple(name for name in activations if name in ELEMENTWISE)
+    neuron_activations = tuple(name for name in dict.fromkeys(hidden + outputs) if name in ELEMENTWISE)
     if modified_neuron and len(neuron_activations) < 2:
         raise InvalidArgument(
             f"modified_neuron=True needs two elementwise activations in activations={activations!r}, "
@@ -175,7 +184,7 @@ def architectures(
     return _architectures(
         depths=st.integers(min_depth, max_depth),
         widths=st.integers(min_width, max_width),
-        hidden_activations=st.sampled_from(activations),
+        hidden_activations=st.sampled_from(hidden),
         output_activations=st.sampled_from(tuple(costs_for)),
         costs_for={name: st.sampled_from(fitting) for name, fitting in costs_for.items()},
         output_widths={

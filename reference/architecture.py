@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gradcert.properties.errors import ArchitectureError
+
 # Activation names.  softmax is the one coupled activation: a_j depends on
 # every z_k of its layer, so its Jacobian is not diagonal.
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "linear", "softmax")
@@ -25,10 +27,6 @@ UNIT_INTERVAL_OUTPUTS = ("sigmoid", "softmax")
 
 LEAKY_SLOPE = 0.01  # leaky_relu(z) = z for z > 0, LEAKY_SLOPE * z otherwise
 BN_EPSILON = 1e-5  # batch norm: (z - mean) / sqrt(var + BN_EPSILON), as torch's default
-
-
-class ArchitectureError(ValueError):
-    """A network description that cannot be built; the message says how to fix it."""
 
 
 @dataclass(frozen=True)
