@@ -291,3 +291,81 @@ def _layer_derivatives(trace, layer, is_weight, indices, y_rows, decay, noise, t
                                   terms)
         value[idx], error[idx], _ = estimate(centre, c, h, e_c, kinks)
     return value, error
+
+
+# --- Black boxes: a layer's forward, a model's loss (one estimator for every kind of target)
+
+class Estimate:
+    """Finite-difference derivatives of a black box: ``value``, ``error`` (a bound on how far the
+    value may be from the derivative), ``kink`` (where the function has a kink) and, for ``vjp``
+    when input and output have one shape, ``diagonal``: the estimated d out_i / d base_i."""
+
+    def __init__(self, value, error, kink, diagonal=None):
+        self.value, self.error, self.kink, self.diagonal = value, error, kink, diagonal
+
+
+def _stencil_points(base):
+    """f(0) and f(+h), f(-h), f(+2h), f(-2h) along every entry: points (1 + 4 n, *shape) and h."""
+    flat = base.reshape(-1)
+    h = step_sizes(flat)
+    points = np.repeat(base[None], 1 + 4 * flat.size, axis=0).reshape(1 + 4 * flat.size, -1)
+    for k, s in enumerate(STENCIL):
+        rows = 1 + k * flat.size + np.arange(flat.size)
+        points[rows, np.arange(flat.size)] += s * h
+    return points.reshape((-1, *base.shape)), h
+
+
+def _from_values(f, n, h, noise, kinks, shape):
+    centre = np.full(n, f[0])
+    costs = np.stack([f[1 + k * n:1 + (k + 1) * n] for k in range(len(STENCIL))], axis=1)
+    finite = np.all(np.isfinite(costs), axis=1) & np.isfinite(centre)
+    value, error, kink = estimate(centre, costs, h, np.full(n, noise), kinks)
+    value = np.where(finite, value, np.nan)
+    return value.reshape(shape), error.reshape(shape), kink.reshape(shape)
+
+
+def derivative(values, base, *, kinks=True):
+    """The gradient at ``base`` of a scalar black box, entry by entry (see ``estimate``).
+
+    ``values(points)`` takes an array (P, *base.shape) and returns the function's P values.  The
+    rounding of one value is bounded by the larger of 2^6 u |f| and the noise measured along a
+    random direction (Moré and Wild), as ``measured_noise`` does for the network's cost.
+    """
+    base = np.array(base, dtype=np.float64)
+    points, h = _stencil_points(base)
+    rng = np.random.default_rng(0)
+    direction = rng.choice([-1.0, 1.0], size=base.shape) * NOISE_SPACING * np.maximum(1.0, np.abs(base))
+    side = np.arange(1, NOISE_POINTS + 1)
+    offsets = np.concatenate([-side[::-1], side])
+    probe = base[None] + offsets.reshape((-1,) + (1,) * base.ndim) * direction[None]
+    f = np.asarray(values(np.concatenate([points, probe])), dtype=np.float64).reshape(-1)
+    f, noise_values = f[:len(points)], f[len(points):]
+    measured = 0.0
+    if np.all(np.isfinite(noise_values)):
+        differences = np.diff(noise_values.reshape(2, NOISE_POINTS), n=NOISE_ORDER, axis=1)
+        measured = float(np.sqrt(np.min(np.mean(differences**2, axis=1)) / 924.0))
+    # 2^6 u |f|: a few dozen roundings of numbers of f's size, the least a loss of a few operations has.
+    noise = max(64 * UNIT_ROUNDOFF * abs(float(f[0])), NOISE_SIGMAS * measured)
+    return Estimate(*_from_values(f, base.size, h, noise, kinks, base.shape))
+
+
+def vjp(outputs, base, dout, *, kinks=True):
+    """d/dbase of sum(forward(base) * dout), entry by entry; ``outputs(points)`` returns the forward
+    outputs (P, *out_shape) at P points (P, *base.shape).  Each value sums out * dout over the output:
+    its rounding is at most (size + 1) u sum |out * dout|, the bound of an n-term sum."""
+    base = np.array(base, dtype=np.float64)
+    dout = np.asarray(dout, dtype=np.float64)
+    points, h = _stencil_points(base)
+    out = np.asarray(outputs(points), dtype=np.float64).reshape(len(points), *dout.shape)
+    flat_out, flat_dout = out.reshape(len(points), -1), dout.reshape(-1)
+    f = flat_out @ flat_dout
+    noise = (dout.size + 1) * UNIT_ROUNDOFF * float(np.max(np.abs(flat_out) @ np.abs(flat_dout)))
+    value, error, kink = _from_values(f, base.size, h, noise, kinks, base.shape)
+    diagonal = None
+    if out.shape[1:] == base.shape:
+        n = base.size
+        flat = out.reshape(len(points), n)
+        index = np.arange(n)
+        up, down = flat[1 + index, index], flat[1 + n + index, index]
+        diagonal = ((up - down) / (2 * h)).reshape(base.shape)
+    return Estimate(value, error, kink, diagonal)

@@ -11,11 +11,10 @@ NAME = "jax"
 
 
 def available() -> bool:
-    try:
-        import jax  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether jax is installed, without importing it (that takes seconds)."""
+    import importlib.util
+
+    return importlib.util.find_spec("jax") is not None
 
 
 def _jax():

@@ -10,11 +10,10 @@ NAME = "torch"
 
 
 def available() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether torch is installed, without importing it (that takes seconds)."""
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
 
 
 def _activation(torch, name, z, slope):

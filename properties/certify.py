@@ -1,26 +1,19 @@
-"""The certification runner: Hypothesis draws cases, oracles judge a candidate.
+"""Judging one gradient on one case against the oracles: ``judge`` and ``assert_gradient``.
 
-A *checker* (``properties.kinds``) knows how to drive one kind of candidate:
-it offers a strategy of cases and ``check(case) -> list[Comparison]``,
-raising ``Disagreement`` on a gradient bug and ``CandidateFailure`` when the
-candidate misbehaves.  On the first failure Hypothesis shrinks the case to a
-minimal one, which the certificate carries.
-
-``judge`` and ``assert_gradient`` are the small Python API for writing one's
-own gradient properties against the oracles.
+``judge`` compares a candidate's ``(nabla_b, nabla_w)`` with every named oracle, tensor by
+tensor (``properties.compare``); ``assert_gradient`` is the same as an assertion, for one's own
+Hypothesis properties.  ``Disagreement`` is how a checker reports a gradient bug to the runner
+(``properties.runner``), which shrinks the case and writes the certificate.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
-from dataclasses import dataclass, field
 
 import numpy as np
 from gradcert.oracles.rounding import rounding_bound
 from gradcert.properties.compare import Comparison, compare
-from hypothesis import HealthCheck, given, settings
-from hypothesis import seed as hypothesis_seed
+from gradcert.properties.errors import GradientMismatch
 
 from gradcert import oracles
 
@@ -55,40 +48,6 @@ class Disagreement(AssertionError):
         if isinstance(self.gradient, tuple):
             roundoff = unit_roundoff(self.dtype)
             self.comparisons = judge(self.case, self.gradient, names, roundoff, self.extra_error)
-
-
-@dataclass
-class Tally:
-    """What one oracle saw over all cases."""
-
-    oracle: str
-    cases: int = 0
-    worst_rel_error: float = 0.0
-    worst_case: str = ""
-
-    def add(self, comparison: Comparison, case):
-        self.cases += 1
-        if comparison.max_rel_error >= self.worst_rel_error:
-            self.worst_rel_error, self.worst_case = comparison.max_rel_error, case.describe()
-
-
-@dataclass
-class Certificate:
-    candidate: str
-    kind: str
-    oracles: list[str]
-    examples: int
-    seed: int
-    tallies: dict[str, Tally] = field(default_factory=dict)
-    failure: Exception | None = None  # a Disagreement or a CandidateFailure
-    failing_case: object = None
-    examples_run: int = 0
-    first_failure_at: int | None = None  # how many cases had run when the first failure showed
-    seconds: float = 0.0
-
-    @property
-    def certified(self) -> bool:
-        return self.failure is None
 
 
 def oracle_gradients(case, names, fd_max_entries=FD_MAX_ENTRIES):
@@ -141,52 +100,9 @@ def assert_gradient(case, candidate_gradient, oracle_names=None, candidate_round
     bad = [c for c in comparisons if not c.agrees]
     if bad:
         t = bad[0].first_disagreement
-        raise AssertionError(
+        raise GradientMismatch(
             f"{t.name} disagrees with the {bad[0].oracle} oracle on {case.describe()}: "
             f"at {t.worst_index} candidate {t.candidate_value!r} vs oracle {t.oracle_value!r}, "
             f"|difference| {t.max_abs_error:.3e} > tolerance {t.tolerance:.3e} "
             f"(disagreeing oracles: {', '.join(c.oracle for c in bad)})")
     return comparisons
-
-
-def certify(checker, *, oracle_names, examples=100, seed=0, case_strategy=None) -> Certificate:
-    """Run ``checker.check`` on ``examples`` drawn cases; shrink the first failure."""
-    from gradcert.properties.candidates.calls import CandidateFailure, CannotCheck
-
-    names = list(oracle_names)
-    cert = Certificate(checker.name, checker.kind, names, examples, seed, {n: Tally(n) for n in names})
-    start = time.perf_counter()
-    broken = []  # a misbehaving candidate is reported as first met: no shrinking through hangs
-
-    @hypothesis_seed(seed)
-    @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
-              suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
-    @given(checker.strategy() if case_strategy is None else case_strategy)
-    def run(case):
-        if broken:
-            raise broken[0]
-        cert.examples_run += 1
-        try:
-            comparisons = checker.check(case)
-        except (CandidateFailure, CannotCheck) as failure:
-            cert.failing_case = case
-            cert.first_failure_at = cert.first_failure_at or cert.examples_run
-            broken.append(failure)
-            raise
-        except Disagreement:
-            cert.first_failure_at = cert.first_failure_at or cert.examples_run
-            raise
-        for comparison in comparisons:
-            cert.tallies.setdefault(comparison.oracle, Tally(comparison.oracle)).add(comparison, case)
-
-    try:
-        run()
-    except Disagreement as failure:  # Hypothesis re-raises the shrunk, minimal case
-        failure.ask_every_oracle(names)
-        cert.failure, cert.failing_case = failure, failure.outer
-    except CandidateFailure as failure:
-        cert.failure = failure
-    except CannotCheck:
-        raise  # not a verdict on the candidate: the caller reports it (exit code 2)
-    cert.seconds = time.perf_counter() - start
-    return cert

@@ -38,6 +38,7 @@ SIGNATURES = {
     "sigma_prime_missing": "sigma'(z) is missing: delta lacks its factor sigma'(z)",
     "sigma_prime_extra": "sigma'(z) is applied once too often",
     "sigma_prime_at_a": "sigma' is taken at the activation a instead of at z",
+    "order_swapped": "it returned (nabla_w, nabla_b): gradcert expects (nabla_b, nabla_w), in network.py's order",
 }
 
 
@@ -47,6 +48,7 @@ class Diagnosis:
     equation: str | None  # "BP1".."BP4", or None when not determined
     signature: str | None  # a key of SIGNATURES
     reference_oracle: str
+    suggestion: str | None = None  # e.g. "matches cross-entropy: rerun with --cost cross-entropy"
 
     @property
     def explanation(self):
@@ -74,10 +76,36 @@ def diagnose(failure) -> Diagnosis:
     equation = None
     if failure.part == "backprop":
         equation = bp_equation(failure.case, nabla_b, nabla_w, oracle)
+    if all(close(b, ow) and close(w, ob) for b, w, ob, ow in zip(nabla_b, nabla_w, oracle.nabla_b, oracle.nabla_w)):
+        return Diagnosis(first.name, None, "order_swapped", oracle.name)
     signature = _signature(failure, first, oracle)
     if signature is None and equation == "BP2" and _untransposed_bp2(failure.case, nabla_b):
         signature = "bp2_untransposed"
-    return Diagnosis(first.name, equation, signature, oracle.name)
+    return Diagnosis(first.name, equation, signature, oracle.name, _other_cost(failure))
+
+
+def _other_cost(failure):
+    """"matches COST: rerun with --cost COST" when the gradient is another supported cost's."""
+    import dataclasses
+
+    from gradcert.properties.certify import judge
+    from gradcert.reference.architecture import COSTS
+
+    case = failure.case
+    for cost in COSTS:
+        if cost == case.arch.cost:
+            continue
+        try:
+            other = dataclasses.replace(case, arch=dataclasses.replace(case.arch, cost=cost))
+        except ValueError:  # that cost does not fit this output layer
+            continue
+        if other.arch.cost == "log-likelihood" and not np.all(np.isin(case.y, (0.0, 1.0))):
+            continue  # the log-likelihood needs one-hot targets
+        names = [c.oracle for c in failure.comparisons][:1]
+        if all(c.agrees for c in judge(other, failure.gradient, names, failure.extra_error and None)):
+            return f"the gradient is exactly that of the {cost} cost: if that is the cost it implements, " \
+                   f"rerun with --cost {cost}"
+    return None
 
 
 def _reference_oracle(failure):

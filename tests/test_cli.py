@@ -1,8 +1,8 @@
-"""gradcert check end to end: every target kind, every exit code, every misbehaving candidate.
+"""gradcert check end to end: every target style, every exit code, every misbehaving candidate.
 
-Most tests call ``cli.main`` in-process (the same code the console script
-runs); a few run the installed command in a subprocess to prove the exit codes
-and the absence of tracebacks where it matters.
+Most tests call ``cli.main`` in-process (the same code the console script runs; the candidate
+runs in its worker process either way); a few run the installed command in a subprocess to prove
+the exit codes, the quiet ends and the absence of tracebacks where it matters.
 """
 
 import json
@@ -53,7 +53,7 @@ def test_the_bundled_reference_is_certified_in_directional_mode(capsys):
     ("tests/candidates/affine.py:Affine", []),
     ("tests/candidates/affine.py:AffineDict", []),
 ])
-def test_correct_targets_of_every_kind_are_certified(capsys, target, extra):
+def test_correct_targets_of_every_style_are_certified(capsys, target, extra):
     code, record = run_json(capsys, "check", target, *FAST, *extra)
     assert code == 0, record["failure"]
     assert record["certified"]
@@ -73,16 +73,22 @@ def test_a_float32_candidate_is_judged_at_float32_precision(capsys, mode):
     ("ReturnsNaN", "invalid output", "has nan at"),
     ("ReturnsComplex", "invalid output", "is complex"),
     ("ReturnsIntegers", "invalid output", "integer dtype"),
-    ("WrongOrder", "invalid output", "returned (nabla_w, nabla_b)"),
-    ("MutatesInput", "mutated inputs", "wrote into the x or y"),
+    ("MutatesInput", "mutated inputs", "wrote into the x it was given"),
     ("MutatesWeights", "mutated weights", "changed the network's own weights"),
 ])
 def test_misbehaving_candidates_get_a_verdict_not_a_traceback(capsys, name, verdict, words):
     code, out, err = run(capsys, "check", BAD + name, "--timeout", "0.5", *FAST)
     assert code == 1
     assert f"{verdict.upper()}: " in out and words in out
+    assert sum(line.startswith(f"{verdict.upper()}: ") for line in out.splitlines()) == 1
     assert "Traceback" not in out + err
     assert "reproduce: gradcert check " in out
+
+
+def test_gradients_in_the_wrong_order_are_named(capsys):
+    # Told apart by their shapes where they differ, by their values where they coincide ([1, 1]).
+    code, out, err = run(capsys, "check", BAD + "WrongOrder", *FAST)
+    assert code == 1 and "returned (nabla_w, nabla_b)" in out and "Traceback" not in out + err
 
 
 def test_verbose_shows_the_candidates_traceback(capsys):
@@ -116,16 +122,19 @@ def test_the_reproduce_command_reproduces_the_minimal_case(capsys):
 
 
 def test_a_layer_bug_is_found_with_a_minimal_case(capsys):
-    code, record = run_json(capsys, "check", ZOO + "mutants/softmax_elementwise.py:SoftmaxShortcut")
+    # The zoo's layers take Nielsen's columns (D, N); a softmax over one unit is constant: D = 2 is minimal.
+    code, record = run_json(capsys, "check", ZOO + "mutants/softmax_elementwise.py:SoftmaxShortcut", "--columns")
     assert code == 1
-    assert record["failure"]["case"]["width"] == 2  # softmax of one unit is constant: 2 is minimal
+    assert record["failure"]["case"]["dims"] == {"D": 2, "N": 1}
+    assert record["failure"]["signature"] == "elementwise_jacobian"
 
 
-@pytest.mark.parametrize("name, tensor", [("AffineBiasBug", "db"), ("AffineTransposedW", "dW")])
+@pytest.mark.parametrize("name, tensor", [("AffineBiasBug", "db"), ("AffineTransposedW", "grads['W']")])
 def test_a_layers_parameter_gradients_are_checked(capsys, name, tensor):
     # W/dW attributes, or params/grads dicts: both conventions are read.
     code, record = run_json(capsys, "check", f"tests/candidates/affine.py:{name}")
     assert code == 1 and record["failure"]["first_disagreement"]["tensor"] == tensor
+    assert {"dx", tensor} <= {t.split(" ")[0] for t in record["tensors_checked"]}
 
 
 def test_row_major_layers(capsys, tmp_path):
@@ -150,8 +159,10 @@ def test_row_major_layers(capsys, tmp_path):
         "        return self.s * (dout - (self.s * dout).sum(axis=1, keepdims=True))\n")
     assert run(capsys, "check", f"{layer}:Tanh", "--rows", *FAST)[0] == 0
     assert run(capsys, "check", f"{layer}:Softmax", "--rows", *FAST)[0] == 0
-    # Without --rows the batch arrives as columns (n, m), which this layer refuses.
-    code, out, _ = run(capsys, "check", f"{layer}:Softmax", "--sizes", "3", "--batch", "2", *FAST)
+    code, out, _ = run(capsys, "check", f"{layer}:Softmax", *FAST)  # inferred: rows
+    assert code == 0 and "batches as rows" in out
+    # Declared as columns (D, N), the batch arrives in the shape this layer refuses.
+    code, out, _ = run(capsys, "check", f"{layer}:Softmax", "--columns", *FAST)
     assert code == 1 and "examples are rows" in out
 
 
@@ -159,14 +170,17 @@ def test_row_major_layers(capsys, tmp_path):
     (["check", "no_such_module_xyz:Net"], "cannot import no_such_module_xyz"),
     (["check", "tests/nowhere.py:Net"], "no file tests/nowhere.py"),
     (["check", BAD + "Missing"], "has no attribute 'Missing'"),
-    (["check", BAD + "NotACandidate"], "none of the three kinds"),
+    (["check", BAD + "NotACandidate"], "gradcert checks a network class"),
     (["check", "justaname"], "package.module:Name"),
     (["check", "--cost", "hinge"], "unknown cost 'hinge'"),
     (["check", "--oracles", "tensorflow"], "unknown oracle 'tensorflow'"),
     (["check", "--examples", "0"], "not a positive whole number"),
+    (["check", "--case-seed", "-1", "--sizes", "2,2"], "must be at least 0"),
+    (["check", "--timeout", "inf"], "not a finite number"),
+    (["check", "--sizes", "100000,100000,100000"], "GiB to check"),
     (["check", "--sizes", "3,x"], "whole numbers separated by commas"),
     (["check", "--no-such-flag"], "unrecognized arguments"),
-    (["check", BAD + "grad_not_implemented"], "NotImplementedError: only sigmoid"),
+    (["check", BAD + "grad_not_implemented"], "declined all"),
     (["check", ZOO + "correct/nielsen_network.py:Network", "--cost", "quadratic,cross-entropy"], "one cost"),
 ])
 def test_cannot_check_exits_2_with_one_line(capsys, argv, words):
@@ -177,11 +191,37 @@ def test_cannot_check_exits_2_with_one_line(capsys, argv, words):
 
 
 def test_junit_report(capsys, tmp_path):
-    path = tmp_path / "gradcert.xml"
+    path = tmp_path / "reports" / "deeper" / "gradcert.xml"  # directories made, as pytest's --junitxml
     code, _, _ = run(capsys, "check", ZOO + "mutants/sign_error_bias.py:Network", "--junit", str(path))
     assert code == 1
     xml = path.read_text()
     assert 'failures="1"' in xml and "gradient bug" in xml and "reproduce" not in xml.split("<failure")[0]
+    assert 'classname="gradcert.network"' in xml
+
+
+@pytest.mark.parametrize("where", ["a directory", "under a file"])
+def test_a_junit_path_that_cannot_be_written_is_exit_2(capsys, tmp_path, where):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    path = tmp_path if where == "a directory" else blocker / "gradcert.xml"
+    code, out, err = run(capsys, "check", "--examples", "2", "--oracles", "finite-diff", "--junit", str(path))
+    assert code == 2 and err.startswith("gradcert: --junit") and err.count("\n") == 1 and not out
+
+
+def test_json_is_strict_even_for_an_infinite_error(capsys):
+    # A batch-norm mutant on a batch of one: the true gradient is exactly 0, so its relative error is inf.
+    code, out, _ = run(capsys, "check", ZOO + "mutants/batchnorm_missing_mean_terms.py:BatchNormLayer", "--json")
+    record = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in gradcert's JSON"))
+    assert code == 1 and record["failure"]["first_disagreement"]["max_rel_error"] is None
+    assert record["failure"]["first_disagreement"]["max_rel_error_note"] == "infinite"
+
+
+def test_version(capsys):
+    import gradcert
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"gradcert {gradcert.__version__}"
 
 
 def gradcert(*argv, **kwargs):
@@ -205,3 +245,25 @@ def test_help_and_a_finite_difference_check_import_neither_torch_nor_jax():
         result = subprocess.run([sys.executable, "-c", probe.format(argv=argv)], capture_output=True,
                                 text=True, timeout=300)
         assert result.stdout.strip().endswith("[]"), result.stdout + result.stderr
+
+
+def test_a_closed_pipe_ends_quietly_with_the_verdicts_code(tmp_path):
+    # `gradcert check ... | head -1`: the reader goes away; no traceback, the verdict's exit code.
+    script = (f"{sys.executable} -m gradcert check {ZOO}mutants/wrong_cost_derivative.py:Network "
+              "--oracles finite-diff --verbose | head -1; echo \"code ${PIPESTATUS[0]}\"")
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.stdout.splitlines()[-1] == "code 1" and "Traceback" not in result.stderr, result.stderr
+
+
+def test_ctrl_c_ends_quietly_with_130(tmp_path):
+    import signal
+    import time
+
+    # A pytest-xdist worker ignores SIGINT, and a child inherits that: give it the default back.
+    process = subprocess.Popen([sys.executable, "-m", "gradcert", "check", BAD + "Hangs", "--timeout", "60"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(3)  # long enough to be inside the candidate's hang
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in err and "interrupted" in err, err

@@ -15,9 +15,10 @@ import dataclasses
 import pathlib
 
 import numpy as np
-from gradcert.properties.candidates.kinds import FunctionChecker, LayerChecker, NetworkChecker, Options
-from gradcert.properties.candidates.targets import load
+import pytest
 from gradcert.properties.certify import assert_gradient
+from gradcert.properties.options import Options
+from gradcert.properties.runner import checker_for
 from gradcert.properties.directional.check import directional_check
 from gradcert.properties.strategies import architectures, cases
 from hypothesis import given
@@ -67,21 +68,36 @@ def test_the_directional_mode_on_kinks_and_saturation(case, seed):
     assert result.verdict != "bug", f"{case!r}\n{result.describe()}"
 
 
-@given(hard_cases(activations=("sigmoid",), costs=("quadratic",), batch_norm=False, l2=False))
-def test_nielsens_network_py_on_saturated_sigmoids(case):
-    checker = NetworkChecker(load(f"{ZOO / 'nielsen_network.py'}:Network"), Options(oracles=ORACLES))
-    checker.check(case)  # raises on any disagreement or misbehaviour
+@pytest.fixture(scope="module")
+def nielsen():
+    with checker_for(f"{ZOO / 'nielsen_network.py'}:Network", Options.build(oracles=ORACLES)) as checker:
+        yield checker
 
 
-@given(hard_cases(activations=("linear", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "softmax"),
-                  batch_norm=False))
-def test_a_functional_gradient_on_kinks_and_saturation(case):
-    options = Options(costs=("quadratic", "cross-entropy", "log-likelihood"), oracles=ORACLES)
-    FunctionChecker(load(f"{ZOO / 'functional_grad.py'}:grad"), options).check(case)
+@pytest.fixture(scope="module")
+def functional():
+    with checker_for(f"{ZOO / 'functional_grad.py'}:grad", Options.build(oracles=ORACLES)) as checker:
+        yield checker
 
 
-@given(st.sampled_from(["ReLULayerZero", "ReLULayerOne"]), st.data())
-def test_relu_layers_with_either_subgradient_at_zero(name, data):
-    checker = LayerChecker(load(f"{ZOO / 'layers_correct.py'}:{name}"), Options())
-    case = data.draw(checker.strategy(), label="layer case")
-    checker.check(case)
+@pytest.fixture(scope="module", params=["ReLULayerZero", "ReLULayerOne"])
+def relu_layer(request):
+    with checker_for(f"{ZOO / 'layers_correct.py'}:{request.param}") as checker:
+        yield checker
+
+
+@given(case=hard_cases(activations=("sigmoid",), costs=("quadratic",), batch_norm=False, l2=False))
+def test_nielsens_network_py_on_saturated_sigmoids(nielsen, case):
+    nielsen.check(case)  # raises on any disagreement or misbehaviour
+
+
+@given(case=hard_cases(activations=("linear", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "softmax"),
+                       batch_norm=False))
+def test_a_functional_gradient_on_kinks_and_saturation(functional, case):
+    functional.check(case)
+
+
+@given(data=st.data())
+def test_relu_layers_with_either_subgradient_at_zero(relu_layer, data):
+    case = data.draw(relu_layer.strategy(), label="layer case")
+    relu_layer.check(case)

@@ -1,27 +1,28 @@
 """Detection power, measured: every mutant rejected, every correct implementation certified.
 
-Each entry of the zoo (tests/zoo/catalogue.py) is checked exactly as
-``gradcert check`` checks it by default (``gradcert selftest`` prints the same
-run as a table), and where the catalogue names the bug's signature, the
-report's diagnosis must name it too.
+Each entry of the zoo (tests/zoo/catalogue.py) is checked exactly as ``gradcert check`` checks it
+with the options its entry declares (``gradcert selftest`` prints the same run as a table); where
+the catalogue names the bug's signature, the certificate's diagnosis must name it too, and the
+report's ``reproduce:`` command must re-run to the same verdict on the same case.
 """
 
 import pathlib
+import shlex
 
 import pytest
-from gradcert.properties.frontends import report
-from gradcert.properties.frontends.selftest import check_argv, load_catalogue
+from gradcert.properties import runner
+from gradcert.properties.frontends import cli
+from gradcert.properties.frontends.selftest import entry_options, entry_style, entry_target, load_catalogue
 
 CATALOGUE, ROOT = load_catalogue(pathlib.Path(__file__).parent / "zoo" / "catalogue.py")
 
 
-def certify(entry, directional=False):
-    from gradcert.properties.frontends import cli
+def entry_id(entry):
+    return entry["target"].split("/")[-1]
 
-    argv = check_argv(entry, directional=directional)
-    argv[1] = str(ROOT / entry["target"])
-    cert = cli.run_check(cli._parser().parse_args(argv))
-    return cert, report.to_json(cert, argv)
+
+def certify(entry, directional=False):
+    return runner.run(entry_target(entry, ROOT), entry_options(entry, directional=directional))
 
 
 def test_the_zoo_is_big_enough():
@@ -29,60 +30,70 @@ def test_the_zoo_is_big_enough():
     assert len(CATALOGUE.MUTANTS) >= 20 and len(CATALOGUE.CORRECT) >= 6
 
 
-@pytest.mark.parametrize("entry", CATALOGUE.CORRECT, ids=lambda e: e["target"].split("/")[-1])
+@pytest.mark.parametrize("entry", CATALOGUE.CORRECT, ids=entry_id)
 def test_correct_implementations_are_certified(entry):
-    cert, record = certify(entry)
-    assert cert.certified, record["failure"]
+    cert = certify(entry)
+    assert cert.certified, cert.failure
 
 
-@pytest.mark.parametrize("entry", CATALOGUE.MUTANTS, ids=lambda e: e["target"].split("/")[-1])
-def test_every_mutant_is_killed_and_diagnosed(entry):
-    cert, record = certify(entry)
+@pytest.mark.parametrize("entry", CATALOGUE.MUTANTS, ids=entry_id)
+def test_every_mutant_is_killed_diagnosed_and_reproduced(entry, capsys):
+    cert = certify(entry)
     assert not cert.certified, f"{entry['target']} ({entry['bug']}) was certified"
-    failure = record["failure"]
+    failure = cert.failure
     if entry["shows_via"] == "mutation":
-        assert failure["verdict"].replace(" ", "_") == entry["signature"]
-    elif entry["kind"] != "layer":
-        assert failure["verdict"] == "gradient bug"
-        assert failure["part"] == entry["shows_via"]
-        assert failure["signature"] == entry["signature"]
+        assert failure.verdict.replace(" ", "_") == entry["signature"]
+    else:
+        assert failure.verdict == "gradient bug", failure
+        if entry_style(entry) in ("network", "function", "step"):
+            assert failure.part == entry["shows_via"]
+        if entry.get("signature") is not None or entry_style(entry) in ("network", "function"):
+            assert failure.signature == entry["signature"], failure
+    # The printed command re-runs, and finds the same verdict on the same case.
+    argv = shlex.split(cert.reproduce)
+    assert argv[:2] == ["gradcert", "check"]
+    argv[2] = entry_target(entry, ROOT) if argv[2] == entry["target"] else argv[2]
+    code = cli.main(argv[1:] + ["--json"])
+    again = __import__("json").loads(capsys.readouterr().out)
+    assert code == 1 and again["verdict"] == cert.verdict
+    assert again["failure"]["case"] == failure.case
+    if failure.first_disagreement is not None:
+        assert again["failure"]["first_disagreement"]["tensor"] == failure.first_disagreement["tensor"]
 
 
 # The directional mode on part of the zoo (`gradcert selftest --directional` runs all of
-# it: 26/26, 0/15): the update-step mutants, the subtlest backprop ones, two correct ones.
+# it): the update-step mutants, the subtlest backprop ones, two correct ones.
 DIRECTIONAL = ("update_sum_not_mean.py", "update_mean_twice.py", "batch_one_only.py", "tiny_single_entry.py",
                "missing_transpose_bp2.py", "functional_softmax_hadamard.py")
 
 
-@pytest.mark.parametrize("entry", [e for e in CATALOGUE.MUTANTS if e["target"].split("/")[-1].split(":")[0]
-                                   in DIRECTIONAL], ids=lambda e: e["target"].split("/")[-1])
+@pytest.mark.parametrize("entry", [e for e in CATALOGUE.MUTANTS if entry_id(e).split(":")[0] in DIRECTIONAL],
+                         ids=entry_id)
 def test_the_directional_mode_kills_mutants_too(entry):
-    cert, record = certify(entry, directional=True)
+    cert = certify(entry, directional=True)
     assert not cert.certified, f"{entry['target']} ({entry['bug']}) was certified in directional mode"
-    assert record["failure"]["part"] == entry["shows_via"]
-    assert any("(directional)" in c["oracle"] for c in record["failure"]["comparisons"]), record["failure"]
+    assert cert.failure.part == entry["shows_via"]
+    assert any("(directional)" in c["oracle"] for c in cert.failure.comparisons), cert.failure
 
 
-@pytest.mark.parametrize("entry", [e for e in CATALOGUE.CORRECT if e["kind"] != "layer"][:2],
-                         ids=lambda e: e["target"].split("/")[-1])
+@pytest.mark.parametrize("entry", [e for e in CATALOGUE.CORRECT if entry_style(e) in ("network", "function")][:2],
+                         ids=entry_id)
 def test_the_directional_mode_certifies_correct_implementations(entry):
-    cert, record = certify(entry, directional=True)
-    assert cert.certified, record["failure"]
+    cert = certify(entry, directional=True)
+    assert cert.certified, cert.failure
 
 
 def test_selftest_prints_the_kill_table(capsys, tmp_path):
-    from gradcert.properties.frontends import cli
-
     zoo = pathlib.Path(__file__).parent / "zoo"
-    catalogue = tmp_path / "tests" / "zoo" / "catalogue.py"
-    catalogue.parent.mkdir(parents=True)
+    catalogue = tmp_path / "catalogue.py"
     catalogue.write_text(
-        f"MUTANTS = [{{'target': '{zoo}/mutants/sign_error_bias.py:Network', 'kind': 'network', "
-        "'cost': 'quadratic', 'activation': 'sigmoid', 'bug': 'nabla_b = -delta'}]\n"
-        f"CORRECT = [{{'target': '{zoo}/correct/matrix_form.py:Network', 'kind': 'network', "
-        "'cost': 'quadratic', 'activation': 'sigmoid', 'bug': None}]\n")
+        f"ROOT = {str(zoo.parents[1])!r}\n"
+        "MUTANTS = [{'target': 'tests/zoo/mutants/sign_error_bias.py:Network', 'style': 'network', "
+        "'options': {}, 'bug': 'nabla_b = -delta'}]\n"
+        "CORRECT = [{'target': 'tests/zoo/correct/matrix_form.py:Network', 'style': 'network', "
+        "'options': {}, 'bug': None}]\n")
     assert cli.main(["selftest", "--zoo", str(catalogue)]) == 0
     out = capsys.readouterr().out
     assert "kill rate 1/1 = 100%; false alarms 0/1" in out
-    assert "rejected" in out and "certified" in out
+    assert "network" in out and "certified" in out and "gradient bug" in out
     assert cli.main(["selftest", "--zoo", str(tmp_path / "nowhere.py")]) == 2

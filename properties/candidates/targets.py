@@ -1,91 +1,116 @@
-"""Find a plug-in target and tell which of the three kinds it is.
+"""Where a target lives, and how its worker imports it: the way pytest and uvicorn load user code.
 
-A target is ``package.module:Name`` or ``path/to/file.py:Name``.  The kind is
-found by duck typing, most specific first:
+A target is written ``package.module:Name`` or ``path/to/file.py:Name``:
 
-* ``network``  -- a class with ``backprop`` (network.py's interface);
-* ``layer``    -- a class with ``forward`` and ``backward``;
-* ``function`` -- a callable named anything, taking
-  ``(arch, weights, biases, x, y)`` and returning ``(nabla_b, nabla_w)``.
+* ``package.module:Name`` is imported with the current directory first on ``sys.path`` (as
+  ``python -m`` and uvicorn's default ``--app-dir .`` do), so ``gradcert check mynn.network:Network``
+  works from the project's root;
+* ``path/to/file.py:Name`` is imported under its real dotted name, found as pytest's ``prepend``
+  import mode finds it: from the file's directory up, every directory with an ``__init__.py`` is a
+  package, and the first one without is put on ``sys.path``.  So a file inside a package can use
+  relative imports.  The module that this resolves to must be the file named: if another module
+  of that name wins (one already imported, an installed package), gradcert refuses in one line
+  rather than check the wrong code.  A file whose name is no Python identifier (``my-net.py``) is
+  imported from its location alone.
+* ``Name`` may be dotted (``Outer.Inner``); for a forward/backward function pair it is the
+  common stem: ``layers.py:affine`` names ``affine_forward`` and ``affine_backward``.
+
+Parsing happens here, in gradcert's process; importing happens in the worker (``worker.Server.load``),
+under the same deadline as every other call into user code.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import inspect
-import sys
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-
-class TargetError(Exception):
-    """The target cannot be loaded or is none of the three kinds (exit code 2)."""
+from gradcert.properties.errors import TargetError
 
 
 @dataclass(frozen=True)
-class Target:
-    spec: str
-    obj: object
-    kind: str  # "network", "layer" or "function"
+class TargetSpec:
+    text: str  # as the user wrote it
+    module: str  # the dotted module name the worker imports
+    attr: str  # the attribute path inside the module
+    sys_path: str  # the directory put first on sys.path
+    file: str | None = None  # the file named, which the imported module must be
+    by_location: bool = False  # import from the file's location under a made-up name
 
-    @property
-    def name(self) -> str:
-        return self.spec
-
-
-def load(spec: str) -> Target:
-    module_part, sep, name = spec.rpartition(":")
-    if not sep or not module_part or not name:
-        raise TargetError(f"target {spec!r}: write it as package.module:Name or path/to/file.py:Name")
-    module = _import(module_part, spec)
-    obj = module
-    for part in name.split("."):
-        if not hasattr(obj, part):
-            raise TargetError(f"target {spec!r}: {module_part} has no attribute {part!r}")
-        obj = getattr(obj, part)
-    return Target(spec, obj, kind_of(obj, spec))
+    def load_request(self) -> dict:
+        return {"op": "load", "module": self.module, "attr": self.attr, "sys_path": self.sys_path,
+                "file": self.file, "by_location": self.by_location}
 
 
-def kind_of(obj, spec="target") -> str:
-    if inspect.isclass(obj) and callable(getattr(obj, "backprop", None)):
-        return "network"
-    if inspect.isclass(obj) and callable(getattr(obj, "forward", None)) and callable(
-            getattr(obj, "backward", None)):
-        return "layer"
-    if callable(obj) and not inspect.isclass(obj):
-        return "function"
-    raise TargetError(
-        f"{spec} is none of the three kinds gradcert checks: a network class with backprop(x, y) "
-        "(network.py's interface), a layer class with forward(x) and backward(dout), or a function "
-        "grad(arch, weights, biases, x, y) -> (nabla_b, nabla_w)")
-
-
-def _import(module_part, spec):
-    if module_part.endswith(".py") or "/" in module_part or "\\" in module_part:
-        path = Path(module_part)
+def parse(text, cwd=None) -> TargetSpec:
+    """The ``TargetSpec`` for ``text``; a TargetError says how to write it when it cannot be one."""
+    if not isinstance(text, str):
+        raise TargetError(f"target {text!r}: give a string package.module:Name or path/to/file.py:Name")
+    module_part, sep, attr = text.rpartition(":")
+    if not sep or not module_part or not attr:
+        raise TargetError(f"target {text!r}: write it as package.module:Name or path/to/file.py:Name")
+    if not all(part.isidentifier() for part in attr.split(".")):
+        raise TargetError(f"target {text!r}: {attr!r} is not a Python name")
+    cwd = Path(cwd or os.getcwd())
+    if module_part.endswith(".py") or "/" in module_part or os.sep in module_part:
+        path = (cwd / module_part).resolve() if not os.path.isabs(module_part) else Path(module_part).resolve()
+        if path.is_dir() and (path / "__init__.py").is_file():
+            path = path / "__init__.py"
         if not path.is_file():
-            raise TargetError(f"target {spec!r}: no file {module_part}")
-        module_name = f"_gradcert_target_{abs(hash(str(path.resolve())))}"
-        if module_name in sys.modules:
-            return sys.modules[module_name]
-        loader_spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(loader_spec)
-        sys.path.insert(0, str(path.resolve().parent))  # so the file can import its neighbours
-        try:
-            loader_spec.loader.exec_module(module)
-        except Exception as error:
-            raise TargetError(f"target {spec!r}: importing {module_part} failed: "
-                              f"{type(error).__name__}: {error}") from error
-        finally:
-            sys.path.pop(0)
-        sys.modules[module_name] = module
-        return module
-    try:
-        return importlib.import_module(module_part)
-    except ImportError as error:
-        raise TargetError(f"target {spec!r}: cannot import {module_part} ({error}); "
-                          "is it installed, or on PYTHONPATH?") from error
-    except Exception as error:
-        raise TargetError(f"target {spec!r}: importing {module_part} failed: "
-                          f"{type(error).__name__}: {error}") from error
+            raise TargetError(f"target {text!r}: no file {module_part}")
+        if path.suffix != ".py":
+            raise TargetError(f"target {text!r}: {module_part} is not a .py file")
+        module, root = dotted_name(path)
+        by_location = not all(part.isidentifier() for part in module.split("."))
+        if by_location:
+            module = "_gradcert_target_" + "".join(c if c.isalnum() else "_" for c in path.stem)
+        return TargetSpec(text, module, attr, str(root), str(path), by_location)
+    if not all(part.isidentifier() for part in module_part.split(".")):
+        raise TargetError(f"target {text!r}: {module_part!r} is neither a module name nor a path to a .py file")
+    return TargetSpec(text, module_part, attr, str(cwd))
+
+
+def dotted_name(path: Path) -> tuple[str, Path]:
+    """(dotted module name, the directory to put on sys.path) of a .py file, as pytest finds them."""
+    parts = [] if path.name == "__init__.py" else [path.stem]
+    directory = path.parent
+    while (directory / "__init__.py").is_file():
+        parts.insert(0, directory.name)
+        directory = directory.parent
+    return ".".join(parts), directory
+
+
+def load_failure(spec: TargetSpec, reply: dict) -> Exception:
+    """The error for a load request that did not return the target (exit code 2, or a verdict)."""
+    from gradcert.properties.candidates.verdicts import CandidateFailure
+
+    status = reply.get("status")
+    where = spec.file or spec.module
+    if status == "shadowed":
+        return TargetError(f"target {spec.text!r}: the module {spec.module!r} resolves to {reply.get('file')}, "
+                           f"not {where}: another module of that name comes first; rename the file or "
+                           "name it by its path")
+    if status == "missing":
+        names = reply.get("names") or []
+        hint = f" (it defines {', '.join(names[:12])})" if names else ""
+        return TargetError(f"target {spec.text!r}: {where} has no attribute {spec.attr!r}{hint}")
+    if status != "raised":
+        return TargetError(f"target {spec.text!r}: importing {where} failed: {reply!r}")
+    kind, message = reply.get("type"), reply.get("message", "")
+    if kind == "SyntaxError":
+        if reply.get("python2"):
+            return TargetError(f"target {spec.text!r}: {where} is Python 2 code ({message} at "
+                               f"{reply.get('where')}); port it to Python 3 (print(), range, "
+                               "`except E as e`) and check it again")
+        return TargetError(f"target {spec.text!r}: {where} does not compile: {message} ({reply.get('where')})")
+    if kind in ("ModuleNotFoundError", "ImportError"):
+        missing = message.split("'")[1] if message.count("'") >= 2 else None
+        if spec.file is None and missing and spec.module.startswith(missing):
+            return TargetError(f"target {spec.text!r}: cannot import {spec.module} ({message}); run gradcert "
+                               "from the directory that holds it, or name it by its path (path/to/file.py:Name)")
+        return TargetError(f"target {spec.text!r}: importing {where} failed: {kind}: {message}")
+    if kind == "SystemExit":
+        return CandidateFailure("exited", f"importing {where} called sys.exit({reply.get('exit_code')}) "
+                                "(a script without an `if __name__ == \"__main__\":` guard?)",
+                                reply.get("traceback", ""))
+    return CandidateFailure("crashed", f"importing {where} raised {kind}: {message}", reply.get("traceback", ""))

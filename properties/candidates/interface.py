@@ -1,0 +1,214 @@
+"""Which interface style a target is written in, told from its signatures before the first call.
+
+The worker describes the target as plain data (``worker.describe``): what it is (class, function,
+instance), its call signature and its methods' signatures.  From that alone this module picks the
+style and what to call, so an interface gradcert cannot drive is refused (exit code 2) with what
+it found and what it expected -- never a crash verdict from calling it the wrong way.
+
+=========  ==========================================================================
+network    network.py / network2.py: ``Name(sizes)`` with ``backprop(x, y)``; or a
+           one-argument factory (a function, a ``functools.partial``) returning one
+step       a network with ``update_mini_batch`` but no ``backprop``
+layer      ``forward``/``backward``, ``forward_pass``/``backward_pass``, ``__call__`` +
+           ``backward``; a stateless ``backward(x, dout)`` too
+pair       cs231n's ``NAME_forward(x, ...) -> (out, cache)`` and ``NAME_backward(dout, cache)``
+model      ``loss(X, y) -> (loss, grads)`` with a ``params`` dict
+function   ``grad(arch, weights, biases, x, y) -> (nabla_b, nabla_w)``
+=========  ==========================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gradcert.properties.errors import TargetError
+
+FORWARDS = ("forward", "forward_pass", "fprop", "__call__")
+BACKWARDS = ("backward", "backward_pass", "bprop")
+LEARNING_RATES = ("lr", "learning_rate", "eta", "alpha", "step_size", "rate")
+INPUT_NAMES = ("x", "X", "input", "inputs", "input_", "a", "a_prev", "x_in", "inp", "bottom", "data")
+UPSTREAM_NAMES = ("dout", "grad", "grad_output", "grad_out", "dy", "dY", "delta", "top_diff", "dA", "da",
+                  "output_grad", "out_grad", "upstream", "gradient", "d_out", "dz", "error", "top_grad")
+GRAD_FUNCTION = ("arch", "weights", "biases", "x", "y")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    kind: str  # inspect's kind name: POSITIONAL_ONLY, POSITIONAL_OR_KEYWORD, VAR_POSITIONAL, ...
+    has_default: bool
+
+    @property
+    def positional(self):
+        return self.kind in ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD")
+
+    @property
+    def required(self):
+        return self.positional and not self.has_default
+
+
+def parameters(signature):
+    """The worker's signature data as Parameters (None: Python could not tell)."""
+    if signature is None:
+        return None
+    return [Parameter(name, kind, has_default) for name, kind, has_default, _ in signature]
+
+
+def required(signature):
+    params = parameters(signature)
+    return None if params is None else [p for p in params if p.required]
+
+
+def accepts(signature, count):
+    """Whether a callable with this signature can be called with ``count`` positional arguments."""
+    params = parameters(signature)
+    if params is None:
+        return True
+    if any(p.kind == "VAR_POSITIONAL" for p in params):
+        return len([p for p in params if p.required]) <= count
+    positional = [p for p in params if p.positional]
+    return len([p for p in positional if p.required]) <= count <= len(positional)
+
+
+@dataclass(frozen=True)
+class Interface:
+    """The detected style and what gradcert calls: method names, argument orders."""
+
+    style: str
+    description: dict
+    forward: str | None = None  # layer: the forward method
+    backward: str | None = None  # layer: the backward method
+    backward_takes: tuple = ("dout",)  # layer: what backward is given, in order (dout, x, lr)
+    factory: bool = False  # network: the target is a one-argument callable returning the network
+    pair: tuple | None = None  # pair: (forward name, backward name)
+    notes: tuple = field(default_factory=tuple)
+
+    @property
+    def name(self):
+        return self.description.get("name")
+
+
+def detect(loaded, forced=None) -> Interface:
+    """The style of a loaded target (the worker's ``load`` reply value); TargetError if none fits."""
+    if loaded.get("pair"):
+        forward, backward = loaded["describe"]
+        return Interface("pair", forward, pair=tuple(loaded["pair"]))
+    description = loaded["describe"]
+    found = _detect(description)
+    if forced and found is not None and found.style != forced and not (forced == "step" and found.style in
+                                                                        ("network", "layer")):
+        raise TargetError(f"{description['name']} looks like {_WHAT[found.style]}, not {_WHAT[forced]}; "
+                          f"leave --style out, or name the right target")
+    if found is None:
+        raise TargetError(_refusal(description))
+    if forced == "step" and found.style in ("network", "layer"):
+        return Interface("step", description, found.forward, found.backward, found.backward_takes,
+                         found.factory, notes=found.notes)
+    return found
+
+
+def _detect(d):
+    methods = d.get("methods") or {}
+    what = d["what"]
+    if what in ("class", "instance"):
+        if "backprop" in methods and not _has_layer_forward(methods):
+            return Interface("network", d)
+        if "update_mini_batch" in methods and "backprop" not in methods:
+            return Interface("step", d)
+        if "loss" in methods and not _has_layer_forward(methods):
+            return Interface("model", d)
+        layer = _layer(d, methods)
+        if layer is not None:
+            return layer
+        return None
+    if what == "function":
+        call = parameters(d.get("call"))
+        if call is None:
+            return None
+        names = [p.name for p in call if p.positional]
+        needed = [p for p in call if p.required]
+        if len(needed) == 5 or names[:5] == list(GRAD_FUNCTION):
+            return Interface("function", d)
+        if len(needed) == 1:
+            return Interface("network", d, factory=True)
+    return None
+
+
+def _has_layer_forward(methods):
+    return any(name in methods for name in FORWARDS[:-1]) and any(name in methods for name in BACKWARDS)
+
+
+def _layer(d, methods):
+    forward = next((name for name in FORWARDS if name in methods), None)
+    backward = next((name for name in BACKWARDS if name in methods), None)
+    if backward is None and forward in FORWARDS[:-1] and "backprop" in methods:
+        backward = "backprop"  # forward + backprop(dout): a layer, not network.py's backprop(x, y)
+    if forward is None or backward is None:
+        return None
+    takes = _backward_arguments(methods.get(backward), d["name"], backward)
+    return Interface("layer", d, forward, backward, takes)
+
+
+def _backward_arguments(signature, name, method):
+    """What backward is given, in order: dout alone, (x, dout) or (dout, x) for a stateless one, and
+    a learning rate when it applies its own step."""
+    params = parameters(signature)
+    if params is None:
+        return ("dout",)
+    if params and params[0].name == "self":
+        params = params[1:]
+    needed = [p for p in params if p.required]
+    takes = []
+    for p in needed:
+        if p.name in LEARNING_RATES:
+            takes.append("lr")
+        elif p.name in INPUT_NAMES:
+            takes.append("x")
+        elif p.name in UPSTREAM_NAMES:
+            takes.append("dout")
+        else:
+            takes.append(p.name)
+    if not takes:
+        return ("dout",)
+    if len(takes) == 1 and takes[0] not in ("dout", "x", "lr"):
+        return ("dout",)  # one argument, whatever its name: the upstream gradient
+    if takes.count("dout") == 0 and len(takes) == 2 and "x" in takes:
+        takes[takes.index(next(t for t in takes if t != "x"))] = "dout"
+    unknown = [t for t in takes if t not in ("dout", "x", "lr")]
+    if unknown:
+        raise TargetError(f"{name}.{method}{_shown(signature)}: gradcert cannot tell what to pass as "
+                          f"{', '.join(unknown)}; it passes the upstream gradient (dout), the layer's input "
+                          "(x) for a stateless backward, and a learning rate (lr)")
+    return tuple(takes)
+
+
+def _shown(signature):
+    params = parameters(signature) or []
+    return "(" + ", ".join(p.name for p in params) + ")"
+
+
+_WHAT = {"network": "a network.py-style network", "step": "a network or layer that applies its own step",
+         "layer": "a layer", "pair": "a forward/backward function pair", "model": "a model with a loss method",
+         "function": "a grad(arch, weights, biases, x, y) function", "reference": "the bundled reference"}
+
+_EXPECTED = (
+    "a network class Name(sizes) with backprop(x, y) (network.py), or a one-argument factory of one; "
+    "a layer class with forward/backward (or forward_pass/backward_pass, __call__ + backward); "
+    "a cs231n pair module:NAME with NAME_forward and NAME_backward; a model with loss(X, y) -> (loss, grads) "
+    "and a params dict; or a function grad(arch, weights, biases, x, y)")
+
+
+def _refusal(d):
+    methods = sorted(n for n in (d.get("methods") or {}) if not n.startswith("_") or n == "__call__")
+    if d["what"] == "function":
+        params = parameters(d.get("call"))
+        shown = "(" + ", ".join(p.name for p in params) + ")" if params is not None else "(?)"
+        found = f"a function {d['name']}{shown}"
+        if params is not None and len([p for p in params if p.required]) == 2:
+            found += (": a backward function alone cannot be checked -- gradcert needs its forward "
+                      "too (name the pair as module:NAME for NAME_forward/NAME_backward)")
+    elif d["what"] in ("class", "instance"):
+        found = f"a {d['what']} {d['name']} with methods {', '.join(methods) or 'none'}"
+    else:
+        found = f"a {d['what']} {d.get('type')}"
+    return f"{found}; gradcert checks {_EXPECTED}"

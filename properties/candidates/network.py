@@ -1,0 +1,266 @@
+"""network.py and network2.py, as Nielsen wrote them: ``Name(sizes)``, ``backprop(x, y)``, ``update_mini_batch``.
+
+gradcert builds the candidate as ``Name(sizes)`` (or calls a one-argument factory with ``sizes``),
+assigns its ``weights`` and ``biases``, and reads them back: what the candidate *holds* after its
+own setter (float32, say) is what the oracles differentiate at and what a mutation is measured
+against.  ``backprop`` is judged on single columns, as network.py calls it.
+
+The update step, when there is one:
+
+* ``update_mini_batch(mini_batch, eta)`` (network.py):  w -> w - (eta/m) sum_x nabla_w C_x;
+* ``update_mini_batch(mini_batch, eta, lmbda, n)`` (network2.py): w -> (1 - eta lmbda/n) w -
+  (eta/m) sum_x nabla_w C_x, b -> b - (eta/m) sum_x nabla_b C_x.  (w - w')/eta is then the
+  gradient of the mean cost plus (lmbda/n)/2 |w|^2: the oracles' cost with l2 = lmbda/n.  Checked at
+  lmbda = 0 and lmbda > 0 (a signature with defaults for lmbda and n gets both calls too).
+
+Any other signature of ``update_mini_batch`` is left unchecked, and the report says so.  A network
+with ``update_mini_batch`` and no ``backprop`` is the *step* style: only the step is checked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import numpy as np
+from gradcert.oracles.base import OracleGradient
+from gradcert.oracles.rounding import rounding_bound
+from gradcert.properties import strategies
+from gradcert.properties.candidates.base import (
+    ETA,
+    Checker,
+    agrees,
+    architectures_for,
+    check_memory,
+    judge_gradient,
+    network_reproduce,
+    pinned_arch,
+)
+from gradcert.properties.candidates.interface import accepts, parameters
+from gradcert.properties.candidates.remote import TARGET, Remote
+from gradcert.properties.candidates.verdicts import CandidateFailure, as_array, changed, gradient_arrays
+from gradcert.properties.certify import Disagreement
+from gradcert.properties.compare import compare, unit_roundoff
+from gradcert.properties.errors import TargetError
+
+LAMBDAS = ("lmbda", "lmbd", "lam", "lamda", "lambda_", "lambd", "l2", "reg", "weight_decay", "decay")
+TRAINING_SIZES = ("n", "n_train", "num_examples", "n_examples", "training_size", "n_samples", "N")
+DECAY = (0.5, 5)  # (lmbda, n) of the decayed step: l2 = lmbda / n = 0.1, a decay the step shows clearly
+COST_NAMES = (("crossentropy", "cross-entropy"), ("quadratic", "quadratic"), ("meansquare", "quadratic"),
+              ("mse", "quadratic"), ("loglikelihood", "log-likelihood"), ("nll", "log-likelihood"))
+
+
+class NetworkChecker(Checker):
+    style = "network"
+
+    def __init__(self, options, name, remote: Remote, interface, *, step_only=False):
+        self.style = "step" if step_only else "network"
+        super().__init__(options, name)
+        self.remote, self.interface, self.step_only = remote, interface, step_only
+        self._check_constructor(interface.description)
+        probe = self._probe()  # the built object's description: its methods, its cost
+        methods = probe.get("methods") or {}
+        if not step_only and not accepts(methods.get("backprop"), 2):
+            raise TargetError(f"{name}.backprop{_shown(methods.get('backprop'))} cannot be called as "
+                              "backprop(x, y), network.py's interface")
+        self.variants = self._update_variants(methods)
+        if step_only and not self.variants:
+            raise TargetError(f"{name} has neither backprop(x, y) nor an update_mini_batch gradcert can call "
+                              f"(found update_mini_batch{_shown(methods.get('update_mini_batch'))})")
+        if options.cost is None:
+            inferred = _infer_cost(probe)
+            if inferred is not None:
+                attribute, shown, cost = inferred
+                self.options = options = dataclasses.replace(options, cost=(cost,))
+                self.note(f"cost inferred from {name}.{attribute} = {shown}: {cost} (give --cost to override)")
+        self.backprop_roundoff = None
+
+    # -- set-up, before any case: signatures first, then one object built to look at
+    def _check_constructor(self, description):
+        call = description.get("call")
+        given = set(self.options.init or {})
+        params = parameters(call)
+        if params is None:
+            return
+        missing = [p.name for p in params[1:] if p.required and p.name not in given]
+        if not params or not params[0].positional or missing:
+            what = "factory" if self.interface.factory else "constructor"
+            raise TargetError(f"{self.name}{_shown(call)}: gradcert builds a network as {self.name}(sizes)"
+                              + (f"; give {', '.join(missing)} with --init (JSON), or write a one-argument "
+                                 "factory" if missing else f", but its {what} takes no sizes"))
+
+    def _probe(self):
+        sizes = [2, 3, 2]
+        net = self.remote.call(TARGET, None, [sizes], self.options.init, keep="handle",
+                               what=f"{self.name}({sizes})")
+        description = self.remote.describe(net, what=f"describing {self.name}({sizes})")
+        if self.interface.factory and not {"backprop", "update_mini_batch"} & set(description.get("methods") or {}):
+            raise TargetError(f"{self.name}(sizes) returned a {description.get('type')}, which has neither "
+                              "backprop(x, y) nor update_mini_batch: not a network.py-style network")
+        self.remote.release(net)
+        return description
+
+    def _update_variants(self, methods):
+        """The calls of update_mini_batch to check: [(lmbda, n)], None for network.py's two arguments."""
+        if "update_mini_batch" not in methods:
+            return []
+        params = parameters(methods["update_mini_batch"])
+        if params is None:
+            self.note("update_mini_batch's signature is unknown: the update step was not checked")
+            return []
+        positional = [p for p in params if p.positional]
+        needed = [p for p in positional if p.required]
+        names = [p.name for p in positional]
+        decayed = len(positional) >= 4 and names[2] in LAMBDAS and names[3] in TRAINING_SIZES
+        if len(needed) == 2:
+            return [None, DECAY] if decayed else [None]
+        if len(needed) == 4 and decayed:
+            return [(0.0, DECAY[1]), DECAY]
+        self.note(f"update_mini_batch{_shown(methods['update_mini_batch'])} is neither network.py's "
+                  "(mini_batch, eta) nor network2's (mini_batch, eta, lmbda, n): the update step was not checked")
+        return []
+
+    # -- cases
+    def strategy(self):
+        archs = architectures_for(self.options, self.style)
+        return strategies.cases(architectures=archs, max_batch=self.options.batch)
+
+    def pinned(self, seed):
+        arch = pinned_arch(self.options, self.style)
+        check_memory(arch)
+        return strategies.case_from_seed(arch, self.options.batch, seed)
+
+    def reproduce(self, case):
+        return network_reproduce(case, self.options, keep_features=False)
+
+    def _build(self, case):
+        """The candidate built for ``case``, and the case as the candidate holds it after its setters."""
+        sizes = list(case.arch.sizes)
+        net = self.remote.call(TARGET, None, [sizes], self.options.init, keep="handle",
+                               what=f"{self.name}({sizes})")
+        for attribute, values in (("weights", case.weights), ("biases", case.biases)):
+            self.remote.set(net, [("a", attribute)], [np.array(v) for v in values],
+                            what=f"setting {self.name}.{attribute}")
+        held = {}
+        for attribute in ("weights", "biases"):
+            value = self.remote.get(net, [("a", attribute)], what=f"reading {self.name}.{attribute}")
+            held[attribute] = _held(value, getattr(case, attribute), f"{self.name}.{attribute} after assignment")
+        judged = dataclasses.replace(case, weights=tuple(np.asarray(w, np.float64) for w in held["weights"]),
+                                     biases=tuple(np.asarray(b, np.float64) for b in held["biases"]))
+        return net, judged, held
+
+    def check(self, case):
+        net, judged, held = self._build(case)
+        comparisons = []
+        if not self.step_only:
+            for j, (x, y) in enumerate(judged.columns()):
+                single = dataclasses.replace(judged, x=x, y=y, seed=None)
+                gradient, dtype = self._backprop(net, single, held)
+                if j == 0:
+                    again, _ = self._backprop(net, single, held)
+                    deterministic(single, gradient, again, unit_roundoff(dtype), f"{self.name}.backprop")
+                found = judge_gradient(single, gradient, self.options, self.oracles, unit_roundoff(dtype))
+                if not agrees(found):
+                    raise Disagreement(single, found, outer=case, gradient=gradient, dtype=dtype)
+                comparisons += found
+                self.backprop_roundoff = max(self.backprop_roundoff or 0.0, unit_roundoff(dtype))
+        self.remote.release(net)
+        if self.variants and case.m >= 2:
+            for variant in self.variants:
+                comparisons += self._check_update(case, variant)
+        self.checked(*(f"nabla_{k}[{i}]" for i in range(case.arch.depth) for k in "bw"))
+        return comparisons
+
+    def _backprop(self, net, single, held):
+        what = f"{self.name}.backprop"
+        result = self.remote.call(net, "backprop", [single.x, single.y], what=what, names=("x", "y"))
+        self._unchanged(net, held, "backprop")
+        nabla_b, nabla_w, dtype = gradient_arrays(result, single.arch, what)
+        return (nabla_b, nabla_w), dtype
+
+    def _unchanged(self, net, held, method):
+        for attribute in ("weights", "biases"):
+            now = self.remote.get(net, [("a", attribute)], what=f"reading {self.name}.{attribute} after {method}")
+            if not isinstance(now, (list, tuple)) or changed(held[attribute], now) is not None:
+                raise CandidateFailure("mutated weights", f"{self.name}.{method} changed the network's own "
+                                       f"{attribute}; backprop must leave them as they were",
+                                       output=self.remote.worker.output_tail())
+
+    def _check_update(self, case, variant):
+        net, judged, held = self._build(case)
+        batch = [(x, y) for x, y in judged.columns()]
+        args = [batch, ETA] + ([] if variant is None else list(variant))
+        what = f"{self.name}.update_mini_batch" + ("" if variant is None else f"(..., lmbda={variant[0]}, "
+                                                                           f"n={variant[1]})")
+        self.remote.call(net, "update_mini_batch", args, what=what, names=["mini-batch"] * (2 * len(batch)))
+        after = {a: _held(self.remote.get(net, [("a", a)], what=f"reading {self.name}.{a} after the step"),
+                          getattr(case, a), f"{self.name}.{a} after update_mini_batch")
+                 for a in ("weights", "biases")}
+        self.remote.release(net)
+        decay = 0.0 if variant is None else variant[0] / variant[1]
+        step_case = dataclasses.replace(judged, arch=dataclasses.replace(judged.arch, l2=decay))
+        # The gradient the step implies: (before - after) / eta; with the decay, (w - w') / eta is
+        # nabla_w + (lmbda / n) w, the gradient of the cost with l2 = lmbda / n.
+        before_b, before_w = judged.biases, judged.weights
+        after_b = [np.asarray(b, np.float64) for b in after["biases"]]
+        after_w = [np.asarray(w, np.float64) for w in after["weights"]]
+        implied_b = [(old - new) / ETA for old, new in zip(before_b, after_b)]
+        implied_w = [(old - new) / ETA for old, new in zip(before_w, after_w)]
+        # Judged at the precision of the gradient the step was built from (the lower of backprop's and
+        # the weights'), with the rounding of the step itself added: w - eta g and its subtraction back
+        # cost u (|w| + |w'|) per entry, the decay's product (1 - eta lmbda / n) w another u |w|.
+        dtype = np.result_type(*after["weights"], *after["biases"])
+        u = max(unit_roundoff(dtype), self.backprop_roundoff or 0.0)
+        extra_b = [u * (np.abs(old) + np.abs(new)) / ETA for old, new in zip(before_b, after_b)]
+        extra_w = [u * ((2.0 if decay else 1.0) * np.abs(old) + np.abs(new)) / ETA
+                   for old, new in zip(before_w, after_w)]
+        found = judge_gradient(step_case, (implied_b, implied_w), self.options, self.oracles, u,
+                               (extra_b, extra_w))
+        if not agrees(found):
+            raise Disagreement(step_case, found, part="update_mini_batch", outer=case,
+                               gradient=(implied_b, implied_w), dtype=dtype, extra_error=(extra_b, extra_w))
+        return found
+
+
+def deterministic(case, first, second, roundoff, what):
+    """Two calls on the same input must agree within the rounding of two correct computations
+    (2 gamma_N M at the candidate's precision, the comparison's own allowance for two orders of
+    summation); otherwise the candidate is non-deterministic."""
+    bound = rounding_bound(case.arch, case.weights, case.biases, case.x, case.y)
+    again = OracleGradient.exact("a second call", list(second[0]), list(second[1]))
+    comparison = compare(first, again, bound, roundoff)
+    if not comparison.agrees:
+        worst = comparison.first_disagreement
+        raise CandidateFailure("non-deterministic", f"{what}: two calls on the same input differ by "
+                               f"{worst.max_abs_error:.3g} in {worst.name} (allowed {worst.tolerance:.2g}: "
+                               "rounding); a gradient must be a function of its input")
+
+
+def _held(value, expected, what):
+    """The arrays a candidate holds, checked against the shapes it was given."""
+    if not isinstance(value, (list, tuple)) or len(value) != len(expected):
+        raise CandidateFailure("invalid output", f"{what} is not a list of {len(expected)} arrays")
+    arrays = [as_array(v, f"{what}[{i}]") for i, v in enumerate(value)]
+    for i, (a, e) in enumerate(zip(arrays, expected)):
+        if a.shape != e.shape:
+            raise CandidateFailure("invalid output", f"{what}[{i}] has shape {a.shape}; it was given {e.shape}")
+    return arrays
+
+
+def _infer_cost(description):
+    """(attribute, what it holds, cost name) when the network names its cost (network2's self.cost)."""
+    attributes = description.get("attributes") or {}
+    for attribute in ("cost", "loss", "cost_function", "loss_function", "criterion"):
+        shown = attributes.get(attribute)
+        if shown is None:
+            continue
+        key = re.sub(r"[^a-z]", "", shown.lower())
+        for pattern, cost in COST_NAMES:
+            if pattern in key:
+                return attribute, shown, cost
+    return None
+
+
+def _shown(signature):
+    params = parameters(signature) or []
+    return "(" + ", ".join(p.name for p in params) + ")"

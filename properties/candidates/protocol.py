@@ -1,0 +1,123 @@
+"""The wire between gradcert and its worker process: length-prefixed pickles over two pipes.
+
+Standard library only: the worker imports this module before anything else.
+
+The parent trusts what it sends and nothing it receives.  A reply is read
+with ``SafeUnpickler``, which rebuilds plain data only (numbers, strings,
+containers, NumPy arrays and dtypes, and this module's ``Opaque`` and
+``Ref``): a candidate that wrote its own pickle into the pipe could otherwise
+run code in the parent and forge the verdict.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import struct
+
+HEADER = struct.Struct("!Q")  # the length of the pickle that follows
+MAX_MESSAGE = 2**34  # 16 GiB: a length beyond this is a corrupted channel, not a message
+
+
+class Ref:
+    """A handle to an object that lives in the worker (a constructed layer, a cs231n cache)."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, id):
+        self.id = id
+
+    def __reduce__(self):
+        return Ref, (self.id,)
+
+    def __repr__(self):
+        return f"Ref({self.id})"
+
+
+class Opaque:
+    """Something the worker could not turn into plain data: its type and a short repr."""
+
+    __slots__ = ("type_name", "text")
+
+    def __init__(self, type_name, text):
+        self.type_name, self.text = type_name, text
+
+    def __reduce__(self):
+        return Opaque, (self.type_name, self.text)
+
+    def __repr__(self):
+        return f"<{self.type_name}: {self.text}>"
+
+
+def send(fd, message):
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    _write_all(fd, HEADER.pack(len(data)))
+    _write_all(fd, data)
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def read_exactly(fd, size):
+    """``size`` bytes from ``fd`` (blocking), or None at end of file."""
+    chunks, remaining = [], size
+    while remaining:
+        chunk = os.read(fd, min(remaining, 2**20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def receive(fd):
+    """The next message on ``fd`` (blocking; the worker's side), or None at end of file."""
+    header = read_exactly(fd, HEADER.size)
+    if header is None:
+        return None
+    (size,) = HEADER.unpack(header)
+    data = read_exactly(fd, size)
+    return None if data is None else pickle.loads(data)
+
+
+# What a reply may be built from.  NumPy pickles an array as a call to one of a few
+# reconstructors (their module moved from numpy.core to numpy._core in NumPy 2).
+_ALLOWED = {
+    ("builtins", name) for name in ("complex", "set", "frozenset", "slice", "range", "bytearray")
+} | {
+    (module, name)
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+    for name in ("_reconstruct", "scalar")
+} | {
+    (module, "_frombuffer") for module in ("numpy.core.numeric", "numpy._core.numeric")
+} | {
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("gradcert.properties.candidates.protocol", "Ref"), ("gradcert.properties.candidates.protocol", "Opaque"),
+}
+
+
+class ChannelError(Exception):
+    """The worker's reply is not a message gradcert sent for: the channel was written to by something else."""
+
+
+class SafeUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) in _ALLOWED:
+            return super().find_class(module, name)
+        if module == "numpy.dtypes":  # NumPy 2 may name a dtype's class, e.g. numpy.dtypes.Float64DType
+            return super().find_class(module, name)
+        raise ChannelError(f"the worker's reply asks for {module}.{name}, which no reply of gradcert's holds")
+
+
+def loads_safely(data):
+    try:
+        return SafeUnpickler(io.BytesIO(data)).load()
+    except ChannelError:
+        raise
+    except Exception as error:  # truncated or garbled bytes
+        raise ChannelError(f"the worker's reply could not be read ({type(error).__name__}: {error})") from None
