@@ -67,6 +67,7 @@ YANDEX = "Yandex SDA Practical_DL numpy seminar: backward(input, grad_output)"
 TORCH_NAMES = "torch.nn BatchNorm1d/LayerNorm names, in numpy"
 CS189 = "UC Berkeley CS189/289A neural-network homework and numpy-ml: parameters/gradients dicts, lazy"
 CONV = "numpy CNN-from-scratch conventions: direct and im2col/col2im convolution, (N, C, H, W)"
+STOCHASTIC = "dropout/noise layers holding their own np.random.Generator, RandomState or random.Random"
 ADJOINT = "reverse-mode AD adjoint ('bar') notation, e.g. Giles, matrix derivative results"
 
 
@@ -163,6 +164,11 @@ CORRECT = [
           source=TORCH_NAMES + ", rank-3 input"),
     entry(_S + "softmax_layers.py:SoftmaxJacobian", "layer"),
     entry(_S + "softmax_layers.py:SoftmaxShortcut", "layer"),
+    # randomness from generators the layer holds
+    entry(_S + "stochastic_layers.py:Dropout", "layer", source=STOCHASTIC),
+    entry(_S + "stochastic_layers.py:LegacyDropout", "layer", source=STOCHASTIC),
+    entry(_S + "stochastic_layers.py:GaussianNoise", "layer", source=STOCHASTIC),
+    entry(_S + "stochastic_layers.py:NoisyScale", "layer", source=STOCHASTIC),
     # rank-4 inputs
     entry(_S + "conv_layers.py:Conv2D", "layer", _CONV2D, source=CONV),
     entry(_S + "conv_layers.py:Conv2DIm2col", "layer",
@@ -346,6 +352,11 @@ MUTANTS = [
           bug="row softmax backward takes the Jacobian's diagonal only", signature="elementwise_jacobian"),
     entry(_M + "softmax_buggy.py:SoftmaxWrongAxis", "layer",
           bug="softmax backward's sum runs over the batch axis", needs="a batch of N >= 2"),
+    entry(_M + "stochastic_buggy.py:DropoutRedrawsMask", "layer",
+          bug="dropout backward draws a fresh mask instead of forward's", source=STOCHASTIC),
+    entry(_M + "stochastic_buggy.py:NoisyScaleIgnoresNoise", "layer",
+          bug="multiplicative noise layer's backward ignores the drawn scale", signature="mask_not_applied",
+          source=STOCHASTIC),
     entry(_M + "conv_buggy.py:Conv2DKernelNotFlipped", "layer", _CONV2D,
           bug="conv dx correlates dout with the kernel unrotated", source=CONV),
     entry(_M + "conv_buggy.py:MaxPool2DMaskIgnored", "layer", {"init": {"pool_size": 2}, "shape": "N,C,4,6"},
