@@ -2,21 +2,11 @@
 
 x has one example per column, shape (n, m).  ``forward`` keeps what
 ``backward`` needs; ``backward`` returns dC/dx given dout = dC/d(out) and
-never writes into dout.  TAKES_SIZE says which constructors take the layer
-width n (only BatchNormLayer, torch-style); the others take no argument.
+never writes into dout.  Only BatchNormLayer's constructor takes an argument,
+the layer width n (torch-style); the others take none.
 """
 
 import numpy as np
-
-TAKES_SIZE = {
-    "SigmoidLayer": False,
-    "TanhLayer": False,
-    "ReLULayerZero": False,
-    "ReLULayerOne": False,
-    "SoftmaxJacobian": False,
-    "SoftmaxShortcut": False,
-    "BatchNormLayer": True,
-}
 
 
 class SigmoidLayer:

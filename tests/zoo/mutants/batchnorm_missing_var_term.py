@@ -6,8 +6,6 @@ Mutant of BatchNormLayer in tests/zoo/correct/layers_correct.py.
 
 import numpy as np
 
-TAKES_SIZE = {"BatchNormLayer": True}
-
 
 class BatchNormLayer:
     eps = 1e-5

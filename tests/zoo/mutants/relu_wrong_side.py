@@ -5,8 +5,6 @@ Mutant of ReLULayerZero in tests/zoo/correct/layers_correct.py.
 
 import numpy as np
 
-TAKES_SIZE = {"ReLULayerZero": False}
-
 
 class ReLULayerZero:
     def forward(self, x):

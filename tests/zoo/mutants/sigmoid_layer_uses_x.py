@@ -6,8 +6,6 @@ Mutant of SigmoidLayer in tests/zoo/correct/layers_correct.py.
 
 import numpy as np
 
-TAKES_SIZE = {"SigmoidLayer": False}
-
 
 def _sigmoid(x):
     return np.exp(-np.logaddexp(0.0, -x))

@@ -5,8 +5,6 @@ Mutant of SoftmaxShortcut in tests/zoo/correct/layers_correct.py.
 
 import numpy as np
 
-TAKES_SIZE = {"SoftmaxShortcut": False}
-
 
 class SoftmaxShortcut:
     def forward(self, x):

@@ -1,0 +1,57 @@
+"""Wrong gradients that try to forge their verdict from inside the candidate's process.
+
+* ``PatchesJudge`` -- replaces gradcert.properties.certify.judge with one that
+  reports no disagreement, at import and again in every backprop.
+* ``PatchesCompare`` -- replaces gradcert.properties.compare.compare (and the name
+  certify imported) with one whose comparisons all agree.
+* ``forges_arch`` -- a grad function that rewrites the frozen architecture it is
+  handed with object.__setattr__ (a larger l2) and returns the gradient of that
+  architecture, hoping the judge reads the rewritten one.
+
+All three return a wrong gradient: each must be "gradient bug".
+"""
+
+from . import _base
+
+
+def _patch_judge():
+    try:
+        from gradcert.properties import certify
+    except ImportError:
+        return
+    certify.judge = lambda *args, **kwargs: []
+
+
+def _patch_compare():
+    try:
+        from gradcert.properties import certify, compare
+    except ImportError:
+        return
+
+    def agreeing(candidate, oracle, rounding, candidate_roundoff=None):
+        return compare.Comparison(getattr(oracle, "name", "forged"), [])
+
+    compare.compare = agreeing
+    if hasattr(certify, "compare"):
+        certify.compare = agreeing
+
+
+_patch_judge()
+_patch_compare()
+
+
+class PatchesJudge(_base.Network):
+    def backprop(self, x, y):
+        _patch_judge()
+        return _base.wrong(*super().backprop(x, y))
+
+
+class PatchesCompare(_base.Network):
+    def backprop(self, x, y):
+        _patch_compare()
+        return _base.wrong(*super().backprop(x, y))
+
+
+def forges_arch(arch, weights, biases, x, y):
+    object.__setattr__(arch, "l2", arch.l2 + 1.0)
+    return _base.grad(arch, weights, biases, x, y)
