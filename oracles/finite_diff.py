@@ -324,47 +324,62 @@ def _from_values(f, n, h, noise, kinks, shape):
     return value.reshape(shape), error.reshape(shape), kink.reshape(shape)
 
 
-def derivative(values, base, *, kinks=True):
-    """The gradient at ``base`` of a scalar black box, entry by entry (see ``estimate``).
-
-    ``values(points)`` takes an array (P, *base.shape) and returns the function's P values.  The
-    rounding of one value is bounded by the larger of 2^6 u |f| and the noise measured along a
-    random direction (Moré and Wild), as ``measured_noise`` does for the network's cost.
-    """
-    base = np.array(base, dtype=np.float64)
-    points, h = _stencil_points(base)
+def _noise_points(base):
+    """Points along a random direction, 1e-6 apart, on each side of base (base itself left out):
+    their sixth differences measure the rounding noise of a value (Moré and Wild)."""
     rng = np.random.default_rng(0)
     direction = rng.choice([-1.0, 1.0], size=base.shape) * NOISE_SPACING * np.maximum(1.0, np.abs(base))
     side = np.arange(1, NOISE_POINTS + 1)
     offsets = np.concatenate([-side[::-1], side])
-    probe = base[None] + offsets.reshape((-1,) + (1,) * base.ndim) * direction[None]
+    return base[None] + offsets.reshape((-1,) + (1,) * base.ndim) * direction[None]
+
+
+def _measured_noise(values):
+    if not np.all(np.isfinite(values)):
+        return 0.0
+    differences = np.diff(values.reshape(2, NOISE_POINTS), n=NOISE_ORDER, axis=1)
+    return float(np.sqrt(np.min(np.mean(differences**2, axis=1)) / 924.0))  # 924 = C(12, 6)
+
+
+def derivative(values, base, *, kinks=True):
+    """The gradient at ``base`` of a scalar black box, entry by entry (see ``estimate``).
+
+    ``values(points)`` takes an array (P, *base.shape) and returns the function's P values.  The
+    rounding of one value is bounded by the larger of 2^6 u |f| and 4 standard deviations of the
+    noise measured along a random direction (Moré and Wild), as ``measured_noise`` does for the
+    network's cost.
+    """
+    base = np.array(base, dtype=np.float64)
+    points, h = _stencil_points(base)
+    probe = _noise_points(base)
     f = np.asarray(values(np.concatenate([points, probe])), dtype=np.float64).reshape(-1)
     f, noise_values = f[:len(points)], f[len(points):]
-    measured = 0.0
-    if np.all(np.isfinite(noise_values)):
-        differences = np.diff(noise_values.reshape(2, NOISE_POINTS), n=NOISE_ORDER, axis=1)
-        measured = float(np.sqrt(np.min(np.mean(differences**2, axis=1)) / 924.0))
     # 2^6 u |f|: a few dozen roundings of numbers of f's size, the least a loss of a few operations has.
-    noise = max(64 * UNIT_ROUNDOFF * abs(float(f[0])), NOISE_SIGMAS * measured)
+    noise = max(64 * UNIT_ROUNDOFF * abs(float(f[0])), NOISE_SIGMAS * _measured_noise(noise_values))
     return Estimate(*_from_values(f, base.size, h, noise, kinks, base.shape))
 
 
 def vjp(outputs, base, dout, *, kinks=True):
     """d/dbase of sum(forward(base) * dout), entry by entry; ``outputs(points)`` returns the forward
-    outputs (P, *out_shape) at P points (P, *base.shape).  Each value sums out * dout over the output:
-    its rounding is at most (size + 1) u sum |out * dout|, the bound of an n-term sum."""
+    outputs (P, *out_shape) at P points (P, *base.shape).  Each value's rounding is bounded by the
+    larger of (size + 1) u sum |out * dout| (an n-term sum of the outputs) and the noise measured
+    along a random direction, which also sees the forward's own rounding (out = x w + b cancelling)."""
     base = np.array(base, dtype=np.float64)
     dout = np.asarray(dout, dtype=np.float64)
     points, h = _stencil_points(base)
-    out = np.asarray(outputs(points), dtype=np.float64).reshape(len(points), *dout.shape)
-    flat_out, flat_dout = out.reshape(len(points), -1), dout.reshape(-1)
-    f = flat_out @ flat_dout
-    noise = (dout.size + 1) * UNIT_ROUNDOFF * float(np.max(np.abs(flat_out) @ np.abs(flat_dout)))
+    probe = _noise_points(base)
+    out = np.asarray(outputs(np.concatenate([points, probe])), dtype=np.float64)
+    out = out.reshape(len(points) + len(probe), *dout.shape)
+    flat_out, flat_dout = out.reshape(len(out), -1), dout.reshape(-1)
+    values = flat_out @ flat_dout
+    f, noise_values = values[:len(points)], values[len(points):]
+    static = (dout.size + 1) * UNIT_ROUNDOFF * float(np.max(np.abs(flat_out[:len(points)]) @ np.abs(flat_dout)))
+    noise = max(static, NOISE_SIGMAS * _measured_noise(noise_values))
     value, error, kink = _from_values(f, base.size, h, noise, kinks, base.shape)
     diagonal = None
     if out.shape[1:] == base.shape:
         n = base.size
-        flat = out.reshape(len(points), n)
+        flat = flat_out[:len(points)]
         index = np.arange(n)
         up, down = flat[1 + index, index], flat[1 + n + index, index]
         diagonal = ((up - down) / (2 * h)).reshape(base.shape)

@@ -309,9 +309,10 @@ SPECS = (
          "or the bundled reference; network2's decay is checked through update_mini_batch)", "LAMBDA"),
     Spec("batch_norm", _batch_norm, ("reference", "function"), "the target normalises over the batch: "
          "draw it, or fix it per layer, e.g. 1,0", "FLAGS"),
-    Spec("layout", _layout, ("layer",), "a layer's batches: rows (N, D) or columns (D, N) (default: inferred)",
+    Spec("layout", _layout, ("layer", "step"), "a layer's batches: rows (N, D) or columns (D, N) (default: inferred)",
          "rows|columns"),
-    Spec("shape", _shape, ("layer",), "a layer's input shape as letters (drawn) or numbers, e.g. N,C,H,W",
+    Spec("shape", _shape, ("layer", "model", "step"), "a layer's (or a model's X's) input shape as letters "
+         "(drawn) or numbers, e.g. N,C,H,W",
          "DIMS"),
     Spec("inputs", _inputs, ("pair", "model"), "the inputs of a function pair (or a model's X), each as "
          "name=LETTERS, e.g. \"x=N,D w=D,M b=M\"", "SPEC"),
@@ -322,7 +323,8 @@ SPECS = (
          "as JSON, e.g. '{\"conv_param\": {\"stride\": 1, \"pad\": 1}}'", "JSON"),
     Spec("params", _params, ("layer", "step"), "where a layer's parameters and their gradients "
          "are, when gradcert cannot find them: W:dW,b:db", "P:G,..."),
-    Spec("lr", _lr, ("step",), "the learning rate of a target that applies its gradient itself", "ETA"),
+    Spec("lr", _lr, ("step", "layer"), "the learning rate of a target that applies its gradient itself",
+         "ETA"),
     Spec("style", _style, ALL, "force the interface style instead of detecting it", "STYLE"),
     Spec("batch", _positive_int, ALL, "the largest batch drawn (default 4)", "M"),
     Spec("examples", _positive_int, ALL, "the number of drawn cases (default 100)", "N"),

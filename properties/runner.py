@@ -144,7 +144,6 @@ def _checker(interface, options, name, remote):
     if style in ("layer", "pair", "model") or (style == "step" and interface.forward):
         from gradcert.properties.candidates import blackbox
 
-        remote.worker.request({"op": "hold", "value": True}, what="holding randomness fixed")
         return blackbox.checker(interface, options, name, remote)
     if style == "step":
         return NetworkChecker(options, name, remote, interface, step_only=True)
@@ -187,7 +186,7 @@ def _search(checker, options, cert, progress, start):
     try:
         body()
     except Disagreement as failure:  # Hypothesis re-raises the shrunk, minimal case
-        if checker.style in ("network", "function", "reference", "step"):
+        if hasattr(failure.case, "arch"):  # a network's case: every oracle is asked about it
             failure.ask_every_oracle(checker.oracles)
         cert.verdict = "gradient bug"
         cert.failure = _bug_record(checker, failure)
@@ -237,8 +236,7 @@ def _bug_record(checker, failure):
         first_disagreement=tensor_record(first), comparisons=[comparison_record(c) for c in failure.comparisons],
         oracles_against=[c.oracle for c in bad], dtype=str(failure.dtype))
     diagnosis = getattr(failure, "diagnosis", None)
-    if diagnosis is None and checker.style in ("network", "function", "reference", "step") \
-            and not failure.directional:
+    if diagnosis is None and hasattr(failure.case, "arch") and not failure.directional:
         from gradcert.properties.diagnose import diagnose
 
         diagnosis = diagnose(failure)

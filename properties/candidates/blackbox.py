@@ -47,6 +47,7 @@ LETTER_RANGE_ND = (1, 4)  # ... and of inputs of rank 3 or more (a 4-D input of 
 # Two calls on the same input may differ by a reordered sum: at most 2^10 ulps of the largest entry
 # (far above any reordering of a few hundred terms of that size, far below a random perturbation).
 REPEAT_ULPS = 2.0**10
+STEP_LR = 0.5  # the learning rate gradcert passes to a backward(dout, lr) that applies its own step
 PARAM_DICTS = ("params", "parameters", "param", "weights", "_params", "_parameters", "variables")
 GRAD_DICTS = ("grads", "gradients", "grad", "dparams", "_grads", "_gradients", "param_grads", "d_params",
               "grad_params")
@@ -144,6 +145,9 @@ class BlackBox(Checker):
     def verdict(self, case, tensors, gradient, dtype, diagnose):
         """The comparisons, or a Disagreement naming the first failing tensor and, where one of the
         classic bugs fits, its signature (``diagnose(name)``, computed only for a failure)."""
+        for what in sorted(self.remote.mutated):
+            self.note(f"{what} writes into the arrays it is given (in place): harmless here, gradcert hands "
+                      "every call arrays of its own")
         comparison = Comparison("finite-diff", tensors)
         if not comparison.agrees:
             failure = Disagreement(case, [comparison], part=self.part, gradient=gradient, dtype=dtype)
@@ -187,12 +191,18 @@ class LayerChecker(BlackBox):
         super().__init__(options, name, remote, interface)
         self.forward, self.backward = interface.forward, interface.backward
         self.takes = interface.backward_takes
+        # A learning rate passed to backward is gradcert's to choose, as eta is for update_mini_batch;
+        # one given to the constructor must be declared (--lr), to read the step.
+        self.lr = options.lr if options.lr is not None else (STEP_LR if "lr" in self.takes else None)
         self.instance = interface.description.get("what") == "instance"
         self.found = self._probe()
         self.letters = self.found.letters + tuple(c for c in self.found.constructor if c not in self.found.letters)
+        if options.lr is not None and not (self.found.steps or "lr" in self.takes):
+            raise UsageError(f"--lr: {name}.{self.backward} does not change the layer's parameters, so it applies "
+                             "no step of its own; leave --lr out")
         if self.found.steps or "lr" in self.takes:
             self.style, self.part = "step", "backward (its own step)"
-            if options.lr is None:
+            if self.lr is None:
                 changed = ", ".join(path_text(p) for p in self.found.parameters) or "its parameters"
                 raise UsageError(f"{name}.{self.backward} changes {changed} itself (it applies its own step): "
                                  "declare the learning rate it uses with --lr (and pass it to the constructor "
@@ -234,15 +244,16 @@ class LayerChecker(BlackBox):
                                 what=f"{self.name}({', '.join(map(str, args))})")
 
     def call_forward(self, layer, x):
-        out = self.remote.call(layer, self.forward, [x], self.kwargs, what=f"{self.name}.{self.forward}")
+        out = self.remote.call(layer, self.forward, [x], self.kwargs, what=f"{self.name}.{self.forward}",
+                               fresh=True, mutable=True)
         return _real_output(out, f"{self.name}.{self.forward}")
 
     def _backward_args(self, x, dout):
-        return [{"dout": dout, "x": x, "lr": self.options.lr}[t] for t in self.takes]
+        return [{"dout": dout, "x": x, "lr": self.lr}[t] for t in self.takes]
 
     def call_backward(self, layer, x, dout):
         what = f"{self.name}.{self.backward}"
-        result = self.remote.call(layer, self.backward, self._backward_args(x, dout), what=what)
+        result = self.remote.call(layer, self.backward, self._backward_args(x, dout), what=what, mutable=True)
         extras = []
         if isinstance(result, (tuple, list)) and result and not isinstance(result[0], (float, int)):
             result, extras = result[0], list(result[1:])
@@ -404,7 +415,7 @@ class LayerChecker(BlackBox):
         return path_text(where) if isinstance(where, tuple) else f"d{path_text(path)}"
 
     def _check_step(self, case, layer, x, dout, fd_x, fd, holds):
-        lr = self.options.lr
+        lr = self.lr
         self.call_forward(layer, x)
         dx, _ = self.call_backward(layer, x, dout)
         after = self.remote.snapshot(layer, what=f"reading {self.name}'s parameters after its step")
@@ -470,8 +481,9 @@ def _partner(path, later, before):
     else:
         options = []
         if head and head[0][0] == "a" and len(head) == 1:
-            for grads in GRAD_DICTS:
-                options.append((("a", grads), (step, key)))
+            for grads in GRAD_DICTS:  # grads['W'], grads['dW'], grads['grad_W'] beside params['W']
+                options += [(("a", grads), (step, key)), (("a", grads), (step, f"d{key}")),
+                            (("a", grads), (step, f"grad_{key}"))]
             options.append(tuple(head) + ((step, f"d{key}"),))  # params['W'] with params['dW']
     for option in options:
         if option in later and option != path and (shape is None or later[option].shape == shape):
@@ -534,12 +546,14 @@ class PairChecker(BlackBox):
     def check(self, case):
         arrays = [drawn(case, shape_of(shape, case.dims), i) for i, (_, shape) in enumerate(self.inputs)]
         forward = f"{self.name} ({self.forward_name})"
-        out, cache = self.remote.call(TARGET, None, arrays, self.kwargs, keep="pair", what=forward)
+        out, cache = self.remote.call(TARGET, None, arrays, self.kwargs, keep="pair", what=forward, fresh=True,
+                                      mutable=True)
         out = _real_output(out, forward)
         dout = drawn(case, out.shape, len(arrays), zeros=False)
         backward = f"{self.name} ({self.backward_name})"
         grads = self._backward(dout, cache, len(arrays), backward)
-        out_again, cache_again = self.remote.call(TARGET, None, arrays, self.kwargs, keep="pair", what=forward)
+        _, cache_again = self.remote.call(TARGET, None, arrays, self.kwargs, keep="pair", what=forward, fresh=True,
+                                          mutable=True)
         again = self._backward(dout, cache_again, len(arrays), backward)
         roundoff = unit_roundoff(np.result_type(*grads))
         self.repeat_agrees(grads, again, backward, roundoff)
@@ -561,7 +575,7 @@ class PairChecker(BlackBox):
         return self.verdict(case, tensors, grads, np.result_type(*grads), diagnose)
 
     def _backward(self, dout, cache, count, what):
-        result = self.remote.call(PARTNER, None, [dout, cache], what=what)
+        result = self.remote.call(PARTNER, None, [dout, cache], what=what, mutable=True)
         if count == 1 and not isinstance(result, (tuple, list)):
             result = [result]
         if not isinstance(result, (tuple, list)) or len(result) != count:
@@ -603,7 +617,9 @@ class ModelChecker(BlackBox):
         declared = _declared_inputs(options.inputs) or {}
         if len(declared) > 1:
             raise UsageError("--inputs: a model takes one array input, X (labels are drawn): e.g. \"X=N,5\"")
-        self.x_letters = next(iter(declared.values()), None)
+        if options.shape and declared:
+            raise UsageError("--shape and --inputs both declare a model's X: give one of them")
+        self.x_letters = parse_letters(options.shape) if options.shape else next(iter(declared.values()), None)
         if self.x_letters is None:
             first = next(held[p] for p in self.params if held[p].ndim == 2)
             self.x_letters = ("N", str(first.shape[0]))
@@ -622,7 +638,8 @@ class ModelChecker(BlackBox):
         X = drawn(ShapeCase(dims, 0), shape_of(self.x_letters, dims), 0)
         loss = parameters((self.interface.description.get("methods") or {}).get("loss")) or []
         if len(loss) >= 2 and loss[1].has_default:
-            scores = as_array(self.remote.call(model, "loss", [X], self.kwargs, what=f"{self.name}.loss(X)"),
+            scores = as_array(self.remote.call(model, "loss", [X], self.kwargs, what=f"{self.name}.loss(X)",
+                                               fresh=True, mutable=True),
                               f"{self.name}.loss(X) (scores)")
             if scores.ndim == 2:
                 return scores.shape[1]
@@ -640,14 +657,14 @@ class ModelChecker(BlackBox):
         X = drawn(case, shape_of(self.x_letters, case.dims), 0)
         y = case.rng(1).integers(0, self.classes, size=X.shape[0])
         what = f"{self.name}.loss"
-        result = self.remote.call(model, "loss", [X, y], self.kwargs, what=what)
+        result = self.remote.call(model, "loss", [X, y], self.kwargs, what=what, fresh=True, mutable=True)
         if not isinstance(result, (tuple, list)) or len(result) != 2 or not isinstance(result[1], dict):
             raise CandidateFailure("invalid output", f"{what}(X, y) returned {type(result).__name__}; expected "
                                    "(loss, grads) with grads a dict")
         loss, grads = result
         as_array(loss, f"{what}: the loss")
         held = self.remote.snapshot(model, what=f"reading {self.name}.params")
-        again = self.remote.call(model, "loss", [X, y], self.kwargs, what=what)
+        again = self.remote.call(model, "loss", [X, y], self.kwargs, what=what, fresh=True, mutable=True)
         tensors, judged = [], []
         for path in self.params:
             key = path[1][1]

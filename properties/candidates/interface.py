@@ -158,16 +158,7 @@ def _backward_arguments(signature, name, method):
     if params and params[0].name == "self":
         params = params[1:]
     needed = [p for p in params if p.required]
-    takes = []
-    for p in needed:
-        if p.name in LEARNING_RATES:
-            takes.append("lr")
-        elif p.name in INPUT_NAMES:
-            takes.append("x")
-        elif p.name in UPSTREAM_NAMES:
-            takes.append("dout")
-        else:
-            takes.append(p.name)
+    takes = [_role(p.name) for p in needed]
     if not takes:
         return ("dout",)
     if len(takes) == 1 and takes[0] not in ("dout", "x", "lr"):
@@ -180,6 +171,20 @@ def _backward_arguments(signature, name, method):
                           f"{', '.join(unknown)}; it passes the upstream gradient (dout), the layer's input "
                           "(x) for a stateless backward, and a learning rate (lr)")
     return tuple(takes)
+
+
+def _role(name):
+    """What a parameter of backward is, from its name: the learning rate, the layer's input, the
+    upstream gradient -- or unknown (its own name)."""
+    lowered = name.lower()
+    if name in LEARNING_RATES or "learning" in lowered or lowered in ("lrate", "step"):
+        return "lr"
+    if name in INPUT_NAMES:
+        return "x"
+    if name in UPSTREAM_NAMES or "grad" in lowered or "delta" in lowered or "err" in lowered or \
+            (lowered.startswith("d") and len(lowered) <= 5):
+        return "dout"
+    return name
 
 
 def _shown(signature):

@@ -88,7 +88,6 @@ class Worker:
         self._server = None  # in_process: the Server itself
         self._popen = None
         self.loaded = None  # the load request, replayed after a restart
-        self.hold = False
         self.starts = 0
 
     @property
@@ -153,9 +152,7 @@ class Worker:
         """A fresh worker in the state the run had set up: randomness held, the target imported."""
         self.kill()
         self.start()
-        loaded, hold = self.loaded, self.hold
-        if hold:
-            self.request({"op": "hold", "value": True}, what="holding randomness fixed")
+        loaded = self.loaded
         if loaded is not None:
             reply = self.request(loaded, what="importing the target again")
             if reply.get("status") != "ok":
@@ -243,8 +240,6 @@ class Worker:
                 break
         if message["op"] == "load" and reply.get("status") == "ok":
             self.loaded = message  # replayed after a restart
-        elif message["op"] == "hold":
-            self.hold = bool(message["value"])
         return reply
 
     def _request_in_process(self, message):

@@ -26,11 +26,14 @@ def path_text(path):
 class Remote:
     def __init__(self, worker):
         self.worker = worker
+        self.mutated = set()  # calls that wrote into an argument where that is allowed (a layer's dout)
 
-    def _value(self, reply, what, *, names=None):
+    def _value(self, reply, what, *, names=None, mutable=False):
         status = reply.get("status")
         if status == "ok":
-            if reply.get("mutated"):
+            if reply.get("mutated") and mutable:
+                self.mutated.add(what)
+            elif reply.get("mutated"):
                 mutated = [names[i] if names and i < len(names) else f"argument {i}" for i in reply["mutated"]]
                 raise CandidateFailure("mutated inputs", f"{what} wrote into the {' and '.join(dict.fromkeys(mutated))} "
                                        "it was given: copy an input before changing it",
@@ -51,11 +54,13 @@ class Remote:
                                    reply.get("traceback", ""), self.worker.output_tail())
         raise CandidateFailure("crashed", f"{what}: unexpected reply {status!r}", output=self.worker.output_tail())
 
-    def call(self, target, method=None, args=(), kwargs=None, *, keep="plain", what, names=None):
-        """``names``: what to call each array among the arguments (in order), for a mutation verdict."""
+    def call(self, target, method=None, args=(), kwargs=None, *, keep="plain", what, names=None, fresh=False,
+             mutable=False):
+        """``names``: what to call each array among the arguments (in order), for a mutation verdict;
+        ``mutable``: writing into them is allowed (noted); ``fresh``: randomness held fixed for this call."""
         reply = self.worker.request({"op": "call", "target": target, "method": method, "args": list(args),
-                                     "kwargs": kwargs or {}, "keep": keep}, what=what)
-        return self._value(reply, what, names=names)
+                                     "kwargs": kwargs or {}, "keep": keep, "fresh": fresh}, what=what)
+        return self._value(reply, what, names=names, mutable=mutable)
 
     def get(self, target, path, *, what):
         return self._value(self.worker.request({"op": "get", "target": target, "path": path}, what=what), what)

@@ -21,10 +21,11 @@ request at a time (``serve``):
 
 Every reply says what happened: ``ok`` with a value, ``raised`` (the exception's type, message
 and traceback; SystemExit included), or ``invalid`` (a value that is not plain data).  An argument
-the candidate wrote into is reported (``mutated``).  Before every call into a stochastic-style
-target (layers, function pairs, models) NumPy's and Python's global generators are seeded and the
-generators the target holds are put back to their first state, so a dropout mask is the same at
-every call: its randomness is held fixed.
+the candidate wrote into is reported (``mutated``).  Before a call that asks for it (``fresh``: a
+forward pass of a layer, a function pair or a model, and every finite-difference probe) NumPy's and
+Python's global generators are seeded and the generators the target holds are put back to their
+first state, so a dropout mask is the same at every forward pass: its randomness is held fixed.
+A backward pass is not reseeded: one that draws a mask of its own instead of forward's is seen.
 """
 
 from __future__ import annotations
@@ -229,8 +230,7 @@ class Server:
         self.objects = dict(objects or {})
         self.next_id = max(self.objects, default=-1) + 1
         self.pid = os.getpid()
-        self.generators = []  # (generator, its first state): put back before every held call
-        self.hold = False
+        self.generators = []  # (generator, its first state): put back before every forward call
 
     # -- randomness
     def _collect_generators(self, *holders):
@@ -245,8 +245,6 @@ class Server:
                     self.generators.append((value, value.getstate()))
 
     def _fix_randomness(self):
-        if not self.hold:
-            return
         np.random.seed(SEED)
         random.seed(SEED)
         for generator, state in self.generators:
@@ -320,9 +318,6 @@ class Server:
         if op == "release":
             self.objects.pop(message["target"].id, None)
             return {"status": "ok", "value": None}
-        if op == "hold":
-            self.hold = bool(message["value"])
-            return {"status": "ok", "value": None}
         if op == "call":
             return self.call(message)
         if op == "get":
@@ -330,7 +325,6 @@ class Server:
             return self._reply(lambda: plain(get_path(obj, message["path"])))
         if op == "set":
             obj = self._resolve(message["target"])
-            self._fix_randomness()
             set_path(obj, message["path"], self._resolve(message["value"]))
             return {"status": "ok", "value": None}
         if op == "arrays":
@@ -373,7 +367,7 @@ class Server:
             for part in attr.split("."):
                 obj = getattr(obj, part)
         except AttributeError:
-            forward, backward = f"{attr}_forward", f"{attr}_backward"
+            forward, backward = f"{attr}_forward", f"{attr}_backward"  # module:affine
             if "." not in attr and hasattr(module, forward) and hasattr(module, backward):
                 self.objects[0], self.objects[1] = getattr(module, forward), getattr(module, backward)
                 self.next_id = max(self.next_id, 2)
@@ -385,11 +379,11 @@ class Server:
         self.objects[0] = obj
         self.next_id = max(self.next_id, 1)
         value = {"pair": None, "file": found, "describe": describe(obj)}
-        if attr.endswith("_forward") and hasattr(module, attr[: -len("_forward")] + "_backward"):
-            partner = attr[: -len("_forward")] + "_backward"
-            self.objects[1] = getattr(module, partner)
+        pair = _pair_names(attr)  # affine_forward -> affine_backward, conv_forward_naive -> conv_backward_naive
+        if pair is not None and inspect.isroutine(obj) and all(hasattr(module, n) for n in pair):
+            self.objects[0], self.objects[1] = (getattr(module, n) for n in pair)
             self.next_id = max(self.next_id, 2)
-            value.update(pair=[attr, partner], describe=[describe(obj), describe(self.objects[1])])
+            value.update(pair=list(pair), describe=[describe(self.objects[0]), describe(self.objects[1])])
         return {"status": "ok", "value": value}
 
     def call(self, message):
@@ -399,7 +393,8 @@ class Server:
         kwargs = self._resolve(message.get("kwargs", {}))
         given = _arrays_in(args) + _arrays_in(kwargs)
         before = [a.copy() for a in given]
-        self._fix_randomness()
+        if message.get("fresh"):
+            self._fix_randomness()
         result = function(*args, **kwargs)
         mutated = [i for i, (a, b) in enumerate(zip(given, before))
                    if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True)]
@@ -437,7 +432,7 @@ class Server:
                 else:
                     _assign(target, where, point)
                 self._fix_randomness()
-                result = function(*args, **kwargs)
+                result = function(*copy.deepcopy(args), **copy.deepcopy(kwargs))
                 if select is not None:
                     result = result[select]
                 results.append(plain(result))
@@ -446,6 +441,19 @@ class Server:
             if kind == "param":
                 _assign(target, where, original)
         return {"status": "ok", "value": results}
+
+
+def _pair_names(attr):
+    """(forward, backward) when ``attr`` names one of a cs231n pair: the last 'forward' or 'backward'
+    in the name swapped for the other."""
+    if "." in attr:
+        return None
+    for word, other in (("forward", "backward"), ("backward", "forward")):
+        head, found, tail = attr.rpartition(word)
+        if found:
+            partner = head + other + tail
+            return (attr, partner) if word == "forward" else (partner, attr)
+    return None
 
 
 def _assign(target, path, value):
