@@ -12,8 +12,8 @@ import dataclasses
 
 import numpy as np
 from gradcert.oracles.rounding import rounding_bound
+from gradcert.properties import errors
 from gradcert.properties.compare import Comparison, compare
-from gradcert.properties.errors import GradientMismatch
 
 from gradcert import oracles
 
@@ -35,9 +35,12 @@ class Disagreement(AssertionError):
         self.gradient, self.dtype = gradient, np.dtype(dtype or np.float64)
         self.extra_error = extra_error
         self.directional = any(c.oracle.endswith("(directional)") for c in comparisons)
-        bad = [c for c in comparisons if not c.agrees]
-        worst = bad[0].first_disagreement
-        super().__init__(f"{part}: {worst.name} disagrees with {bad[0].oracle} on {case.describe()}")
+        bad = [c for c in comparisons if c.status == "bug"]
+        if bad:
+            message = f"{bad[0].first_disagreement.name} disagrees with {bad[0].oracle}"
+        else:
+            message = "no oracle could check it"
+        super().__init__(f"{part}: {message} on {case.describe()}")
 
     def ask_every_oracle(self, names):
         """Judge the (minimal) case again with every oracle, for the report."""
@@ -93,14 +96,21 @@ def judge(case, candidate_gradient, names=None, candidate_roundoff=None, extra_e
 def assert_gradient(case, candidate_gradient, oracle_names=None, candidate_roundoff=None):
     """Assert that ``(nabla_b, nabla_w)`` is the gradient of ``case``'s cost, by every oracle.
 
-    The assertion message names the oracle, the tensor, the worst entry and
-    the tolerance it exceeded.  Returns the comparisons.
+    Raises ``GradientMismatch`` (an ``AssertionError``) when an oracle disagrees: the
+    message names the oracle, the tensor, the worst entry and the tolerance it exceeded.
+    Raises ``CannotCheck`` when no oracle disagrees and none could check every tensor
+    (each had a tensor it could compute no entry of).  Returns the comparisons: an
+    oracle that does not apply to the case is left out, and with none left (the
+    complex step alone, asked of a relu network) nothing is asserted.
     """
     comparisons = judge(case, candidate_gradient, oracle_names, candidate_roundoff)
-    bad = [c for c in comparisons if not c.agrees]
+    bad = [c for c in comparisons if c.status == "bug"]
+    if comparisons and not bad and not any(c.status == "pass" for c in comparisons):
+        seen = ", ".join(f"{c.oracle}: {c.status}" for c in comparisons)
+        raise errors.CannotCheck(f"no oracle could check the gradient on {case.describe()} ({seen})")
     if bad:
         t = bad[0].first_disagreement
-        raise GradientMismatch(
+        raise errors.GradientMismatch(
             f"{t.name} disagrees with the {bad[0].oracle} oracle on {case.describe()}: "
             f"at {t.worst_index} candidate {t.candidate_value!r} vs oracle {t.oracle_value!r}, "
             f"|difference| {t.max_abs_error:.3e} > tolerance {t.tolerance:.3e} "

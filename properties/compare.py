@@ -11,7 +11,8 @@ of its own method (zero for automatic differentiation; truncation plus
 rounding for finite differences) and ``underflow`` is N smallest normal
 numbers (each of N roundings may flush that much to zero).  A candidate
 computing in float32 gets the candidate's share scaled by the ratio of the
-two unit roundoffs, 2^-24 / 2^-53, and float32's smallest normal.
+two unit roundoffs, 2^-24 / 2^-53, and float32's smallest normal (the one
+table of precisions is ``oracles.precision``).
 
 No tolerance here is a free constant: each term is derived in the module
 that computes it.
@@ -22,51 +23,97 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from gradcert.oracles import precision
+from gradcert.oracles.precision import ROUNDOFF, unit_roundoff
 
-# The one table of precisions: unit roundoff u = eps / 2 of each floating dtype a
-# candidate may return.  Every tolerance scales with u (see compare_tensor).
-ROUNDOFF = {np.dtype(t): np.finfo(t).eps / 2 for t in (np.float16, np.float32, np.float64, np.longdouble)}
-# ... and the smallest normal number: below it, each operation may lose up to that much
-# absolutely (gradual underflow), whatever the relative precision.
-TINY = {np.finfo(t).eps / 2: np.finfo(t).tiny for t in (np.float16, np.float32, np.float64, np.longdouble)}
+__all__ = ["ROUNDOFF", "Comparison", "TensorComparison", "compare", "compare_tensor", "unit_roundoff"]
 
 
-def unit_roundoff(dtype):
-    """u of a candidate's dtype (float64's for anything not in the table)."""
-    return ROUNDOFF.get(np.dtype(dtype), ROUNDOFF[np.dtype(np.float64)])
+STATUSES = ("pass", "bug", "cannot-check")
 
 
 @dataclass(frozen=True)
 class TensorComparison:
-    """How one gradient tensor (``nabla_w[1]``, say) compares with an oracle."""
+    """How one gradient tensor (``nabla_w[1]``, say) compares with an oracle.
+
+    ``max_rel_error`` is max |c - o| / max |o| over the tensor's checked entries: the
+    largest error relative to the tensor's largest oracle value.  Where that value is
+    itself within the tolerance of zero (a gradient that cancels to zero, as batch
+    normalisation's bias gradient does), it gives no scale and the error is taken
+    relative to the largest magnitude M of the terms that cancelled instead; 0 when
+    there is no error, inf when there is one and M is 0 too.  Beside it ``tolerance``
+    (at the worst entry) says what was allowed there.  ``max_terms_error`` is the same
+    error relative to the larger of max |o| and max M: how far the tensor is from the
+    oracle on the scale its rounding is measured against.  ``checked`` entries
+    were compared, ``unchecked`` ones were asked of the oracle but came back NaN (it
+    could not compute them: "cannot check", never agreement); entries the oracle was not
+    asked for (finite differences on a sample) are neither.  ``kinks`` entries sit at a
+    kink, where the derivative does not exist and the oracle's error spans the one-sided
+    derivatives; ``kink_at_worst`` says the worst entry is one of them, so a report can
+    say "kink" rather than quote its relative error.
+    """
 
     name: str
     layer: int
     max_abs_error: float
-    max_rel_error: float  # max |c - o| / max(|o|, magnitude of its terms) over the tensor
+    max_rel_error: float
     worst_index: tuple
     candidate_value: float
     oracle_value: float
     tolerance: float  # at the worst index
     excess: float  # max over entries of |c - o| / tolerance: > 1 is a disagreement
+    checked: int | None = None  # None: not counted (a row built by hand)
+    max_terms_error: float | None = None  # None: as max_rel_error (a row built by hand)
+    unchecked: int = 0
+    kinks: int = 0
+    kink_at_worst: bool = False
+
+    @property
+    def status(self) -> str:
+        """"bug" if an entry disagrees, "cannot-check" if entries were asked for and none
+        could be computed, else "pass"."""
+        if self.excess > 1.0:
+            return "bug"
+        if self.unchecked and not self.checked:
+            return "cannot-check"
+        return "pass"
 
     @property
     def agrees(self) -> bool:
-        return self.excess <= 1.0
+        return self.status == "pass"
 
 
 @dataclass(frozen=True)
 class Comparison:
+    """One oracle's comparison of a candidate, tensor by tensor."""
+
     oracle: str
     tensors: list[TensorComparison] = field(default_factory=list)
 
     @property
+    def status(self) -> str:
+        """"bug" if a tensor disagrees, else "cannot-check" if a tensor could not be checked at
+        all, else "pass": a comparison with a tensor none of whose entries could be computed
+        does not vouch for that tensor."""
+        statuses = {t.status for t in self.tensors}
+        return "bug" if "bug" in statuses else "cannot-check" if "cannot-check" in statuses else "pass"
+
+    @property
     def agrees(self) -> bool:
-        return all(t.agrees for t in self.tensors)
+        return self.status == "pass"
+
+    @property
+    def unchecked(self) -> int:
+        return sum(t.unchecked for t in self.tensors)
 
     @property
     def max_rel_error(self) -> float:
-        return max((t.max_rel_error for t in self.tensors), default=0.0)
+        """The largest of the tensors' errors relative to the scale of what they sum
+        (``TensorComparison.max_terms_error``): the figure of a comparison as a whole, which
+        the tallies and the assumption map report; a tensor's own ``max_rel_error`` is
+        relative to its values."""
+        return max((t.max_rel_error if t.max_terms_error is None else t.max_terms_error
+                    for t in self.tensors), default=0.0)
 
     @property
     def max_abs_error(self) -> float:
@@ -75,33 +122,43 @@ class Comparison:
     @property
     def first_disagreement(self) -> TensorComparison | None:
         """The disagreeing tensor met first by backpropagation: the highest layer, nabla_b first."""
-        bad = [t for t in self.tensors if not t.agrees]
+        bad = [t for t in self.tensors if t.status == "bug"]
         return max(bad, key=lambda t: (t.layer, t.name.startswith("nabla_b")), default=None)
 
 
-def compare_tensor(name, layer, candidate, oracle, oracle_error, magnitude, gamma, candidate_roundoff=None):
-    """Compare one tensor; NaN entries of the oracle (not computed) are ignored.
+def compare_tensor(name, layer, candidate, oracle, oracle_error, magnitude, gamma, candidate_roundoff=None,
+                   *, checked=None, kink=None):
+    """Compare one tensor.  ``gamma * magnitude`` is the rounding bound of one float64 implementation.
 
-    ``gamma * magnitude`` is the rounding bound of one float64 implementation.
+    NaN entries of the oracle are not compared: where ``checked`` (the entries asked
+    of the oracle; None: all) is True they are counted as ``unchecked``, elsewhere
+    they were not asked for.  ``kink`` marks the oracle's kink entries (None: none).
     """
     candidate = np.asarray(candidate, dtype=np.float64)
-    u64 = ROUNDOFF[np.dtype(np.float64)]
+    oracle = np.asarray(oracle, dtype=np.float64)
+    magnitude = np.asarray(magnitude, dtype=np.float64)
+    u64 = precision.UNIT_ROUNDOFF
     u = u64 if candidate_roundoff is None else candidate_roundoff
     # gamma = N u64: N roundings, each of which may also lose one tiny to underflow.
-    underflow = gamma / u64 * (TINY.get(u, np.finfo(np.float64).tiny) + np.finfo(np.float64).tiny)
+    underflow = gamma / u64 * (precision.smallest_normal(precision.dtype_of_roundoff(u)) + precision.TINY)
     tolerance = (1.0 + u / u64) * gamma * magnitude + np.nan_to_num(oracle_error, nan=0.0) + underflow
     known = ~np.isnan(oracle)
+    asked = np.ones(oracle.shape, dtype=bool) if checked is None else np.asarray(checked, dtype=bool)
     diff = np.where(known, np.abs(candidate - np.where(known, oracle, 0.0)), 0.0)
     diff = np.where(np.isnan(candidate) & known, np.inf, diff)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         excess = np.where(diff == 0, 0.0, diff / tolerance)
     worst = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.size else ()
-    # Relative to the larger of the oracle's value and the magnitude of the terms it
-    # sums (rounding / gamma): a gradient that cancels to ~0 (the bias under batch
-    # normalisation) is then measured against the size of what cancelled.
-    peak = max(np.max(np.abs(np.where(known, oracle, 0.0)), initial=0.0), np.max(magnitude, initial=0.0))
+    peak = float(np.max(np.abs(np.where(known, oracle, 0.0)), initial=0.0))
+    if peak <= float(np.max(np.where(known, tolerance, 0.0), initial=0.0)):
+        # The tensor is zero to rounding (batch normalisation's bias gradient): its values
+        # give no scale, the magnitude of the terms that cancelled does.
+        peak = float(np.max(magnitude, initial=0.0))
     max_abs = float(np.max(diff, initial=0.0))
     rel = max_abs / peak if peak > 0 else (0.0 if max_abs == 0 else np.inf)
+    scale = max(peak, float(np.max(magnitude, initial=0.0)))
+    terms_rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else np.inf)
+    kinks = np.zeros(oracle.shape, dtype=bool) if kink is None else np.asarray(kink, dtype=bool) & known
     return TensorComparison(
         name=name, layer=layer, max_abs_error=max_abs, max_rel_error=float(rel),
         worst_index=tuple(int(i) for i in worst),
@@ -109,6 +166,9 @@ def compare_tensor(name, layer, candidate, oracle, oracle_error, magnitude, gamm
         oracle_value=float(oracle[worst]) if excess.size else 0.0,
         tolerance=float(tolerance[worst]) if excess.size else 0.0,
         excess=float(np.max(excess, initial=0.0)),
+        checked=int(np.count_nonzero(known)), unchecked=int(np.count_nonzero(asked & ~known)),
+        max_terms_error=float(terms_rel),
+        kinks=int(np.count_nonzero(kinks)), kink_at_worst=bool(kinks[worst]) if excess.size else False,
     )
 
 
@@ -118,12 +178,11 @@ def compare(candidate, oracle, rounding, candidate_roundoff=None) -> Comparison:
     ``rounding`` is the ``Rounding`` of ``oracles.rounding.rounding_bound`` for the case.
     """
     nabla_b, nabla_w = candidate
+    given = {"nabla_b": nabla_b, "nabla_w": nabla_w}
+    magnitudes = {"nabla_b": rounding.magnitude_b, "nabla_w": rounding.magnitude_w}
     tensors = []
-    for layer in range(len(nabla_w)):
-        tensors.append(compare_tensor(f"nabla_b[{layer}]", layer, nabla_b[layer], oracle.nabla_b[layer],
-                                      oracle.error_b[layer], rounding.magnitude_b[layer], rounding.gamma,
-                                      candidate_roundoff))
-        tensors.append(compare_tensor(f"nabla_w[{layer}]", layer, nabla_w[layer], oracle.nabla_w[layer],
-                                      oracle.error_w[layer], rounding.magnitude_w[layer], rounding.gamma,
-                                      candidate_roundoff))
+    for name, layer, value, error, checked, kink in oracle.tensors():
+        kind = name[:7]
+        tensors.append(compare_tensor(name, layer, given[kind][layer], value, error, magnitudes[kind][layer],
+                                      rounding.gamma, candidate_roundoff, checked=checked, kink=kink))
     return Comparison(oracle.name, tensors)

@@ -38,7 +38,7 @@ SIGNATURES = {
     "sigma_prime_missing": "sigma'(z) is missing: delta lacks its factor sigma'(z)",
     "sigma_prime_extra": "sigma'(z) is applied once too often",
     "sigma_prime_at_a": "sigma' is taken at the activation a instead of at z",
-    "order_swapped": "it returned (nabla_w, nabla_b): gradcert expects (nabla_b, nabla_w), in network.py's order",
+    "order_swapped": "it returned (nabla_w, nabla_b); gradcert expects network.py's (nabla_b, nabla_w)",
 }
 
 
@@ -76,7 +76,8 @@ def diagnose(failure) -> Diagnosis:
     equation = None
     if failure.part == "backprop":
         equation = bp_equation(failure.case, nabla_b, nabla_w, oracle)
-    if all(close(b, ow) and close(w, ob) for b, w, ob, ow in zip(nabla_b, nabla_w, oracle.nabla_b, oracle.nabla_w)):
+    swapped = zip(nabla_b, nabla_w, oracle.nabla_b, oracle.nabla_w)
+    if all(close(b, ow) and close(w, ob) for b, w, ob, ow in swapped):
         return Diagnosis(first.name, None, "order_swapped", oracle.name)
     signature = _signature(failure, first, oracle)
     if signature is None and equation == "BP2" and _untransposed_bp2(failure.case, nabla_b):

@@ -54,5 +54,12 @@ class GradientMismatch(GradcertError, AssertionError):
     """``assert_gradient``: a gradient disagrees with an oracle beyond its tolerance."""
 
 
-__all__ = ["ArchitectureError", "CannotCheck", "CertificationError", "GradcertError", "GradientMismatch",
-           "TargetError", "UsageError"]
+__all__ = [
+    "ArchitectureError",
+    "CannotCheck",
+    "CertificationError",
+    "GradcertError",
+    "GradientMismatch",
+    "TargetError",
+    "UsageError",
+]

@@ -47,6 +47,7 @@ def _choice(allowed, noun):
             if name not in allowed:
                 raise UsageError(f"{what}: unknown {noun} {name!r}; choose from {', '.join(allowed)}")
         return names
+
     return parse
 
 
@@ -73,8 +74,11 @@ def _int(value, what, minimum):
         raise UsageError(f"{what}: {value!r} is not a whole number")
     if number < minimum:
         adjective = "positive" if minimum == 1 else f"at least {minimum}"
-        raise UsageError(f"{what}: {value!r} is not a {adjective} whole number" if minimum == 1
-                         else f"{what}: {value!r} must be {adjective}")
+        raise UsageError(
+            f"{what}: {value!r} is not a {adjective} whole number"
+            if minimum == 1
+            else f"{what}: {value!r} must be {adjective}"
+        )
     return number
 
 
@@ -145,11 +149,13 @@ def _batch_norm(value, what):
         return False
     flags = value.split(",") if isinstance(value, str) else value
     try:
-        parsed = tuple({"0": False, "1": True, "false": False, "true": True}[str(f).strip().lower()]
-                       for f in flags)
+        parsed = tuple(
+            {"0": False, "1": True, "false": False, "true": True}[str(f).strip().lower()] for f in flags
+        )
     except (KeyError, TypeError, AttributeError):
-        raise UsageError(f"{what}: {value!r}: give one 0 or 1 per weight layer, e.g. 1,0 "
-                         "(or no value, to draw it)") from None
+        raise UsageError(
+            f"{what}: {value!r}: give one 0 or 1 per weight layer, e.g. 1,0 (or no value, to draw it)"
+        ) from None
     if not parsed:
         raise UsageError(f"{what}: give one 0 or 1 per weight layer")
     return parsed
@@ -162,14 +168,17 @@ def _json_object(value, what):
         try:
             obj = json.loads(value)
         except (TypeError, ValueError) as error:
-            raise UsageError(f"{what}: {value!r} is not a JSON object ({error}); e.g. "
-                             "'{\"stride\": 1}'") from None
+            raise UsageError(
+                f"{what}: {value!r} is not a JSON object ({error}); e.g. '{{\"stride\": 1}}'"
+            ) from None
     if not isinstance(obj, dict) or not all(isinstance(k, str) for k in obj):
         raise UsageError(f"{what}: give a JSON object with string keys, e.g. '{{\"n_in\": 4}}'")
     try:
         json.dumps(obj, allow_nan=False)
     except (TypeError, ValueError):
-        raise UsageError(f"{what}: the values must be plain JSON (numbers, strings, lists, objects)") from None
+        raise UsageError(
+            f"{what}: the values must be plain JSON (numbers, strings, lists, objects)"
+        ) from None
     return obj
 
 
@@ -179,8 +188,9 @@ def _letters(text, what):
         text = ",".join(map(str, text))
     parts = tuple(p.strip() for p in text.split(",") if p.strip())
     if not parts or not all(p.isidentifier() or p.isdigit() for p in parts):
-        raise UsageError(f"{what}: {text!r}: give sizes as letters or numbers separated by commas, "
-                         "e.g. N,C,H,W or N,3,8,8")
+        raise UsageError(
+            f"{what}: {text!r}: give sizes as letters or numbers separated by commas, e.g. N,C,H,W or N,3,8,8"
+        )
     return parts
 
 
@@ -197,13 +207,14 @@ def _inputs(value, what):
         for word in value.split():
             name, sep, shape = word.partition("=")
             if not sep or not name.isidentifier():
-                raise UsageError(f"{what}: {word!r}: write each input as name=LETTERS, e.g. "
-                                 "\"x=N,D w=D,M b=M\"")
+                raise UsageError(
+                    f'{what}: {word!r}: write each input as name=LETTERS, e.g. "x=N,D w=D,M b=M"'
+                )
             items.append((name, shape))
     else:
-        raise UsageError(f"{what}: give a string such as \"x=N,D w=D,M b=M\"")
+        raise UsageError(f'{what}: give a string such as "x=N,D w=D,M b=M"')
     if not items:
-        raise UsageError(f"{what}: declare at least one input, e.g. \"x=N,D\"")
+        raise UsageError(f'{what}: declare at least one input, e.g. "x=N,D"')
     return " ".join(f"{name}={','.join(_letters(shape, what))}" for name, shape in items)
 
 
@@ -232,7 +243,9 @@ def _params(value, what):
     """'W:dW,b:db' -> (('W', 'dW'), ('b', 'db'))."""
     if isinstance(value, Mapping):
         pairs = list(value.items())
-    elif isinstance(value, (list, tuple)) and all(isinstance(v, (list, tuple)) and len(v) == 2 for v in value):
+    elif isinstance(value, (list, tuple)) and all(
+        isinstance(v, (list, tuple)) and len(v) == 2 for v in value
+    ):
         pairs = [tuple(v) for v in value]
     else:
         pairs = []
@@ -273,8 +286,9 @@ def _oracles(value, what):
     names = _choice(oracles.NAMES, "oracle")(value, what)
     for name in names:
         if not oracles.load(name).available():
-            raise UsageError(f"{what}: {name} is not installed here; pip install 'gradcert[{name}]' "
-                             "or leave it out")
+            raise UsageError(
+                f"{what}: {name} is not installed here; pip install 'gradcert[{name}]' or leave it out"
+            )
     return names
 
 
@@ -296,47 +310,122 @@ class Spec:
 
 ALL = STYLES
 SPECS = (
-    Spec("cost", _costs, NETWORKS, "the cost the target implements: quadratic, cross-entropy, log-likelihood "
-         "(a network: one, default quadratic; a function: comma-separated, default all)", "COST"),
-    Spec("activation", _activations, NETWORKS, "the activation of every layer (a network: default sigmoid); "
-         "comma-separated for a function, or one per layer with --sizes", "NAME"),
-    Spec("hidden_activation", _activations, NETWORKS, "the hidden layers' activation(s) of a family",
-         "NAME"),
+    Spec(
+        "cost",
+        _costs,
+        NETWORKS,
+        "the cost the target implements: quadratic, cross-entropy, log-likelihood "
+        "(a network: one, default quadratic; a function: comma-separated, default all)",
+        "COST",
+    ),
+    Spec(
+        "activation",
+        _activations,
+        NETWORKS,
+        "the activation of every layer (a network: default sigmoid); "
+        "comma-separated for a function, or one per layer with --sizes",
+        "NAME",
+    ),
+    Spec("hidden_activation", _activations, NETWORKS, "the hidden layers' activation(s) of a family", "NAME"),
     Spec("output_activation", _activations, NETWORKS, "the output layer's activation(s) of a family", "NAME"),
     Spec("depth", _positive_int, NETWORKS, "the number of weight layers (widths still drawn)", "L"),
     Spec("sizes", _sizes, NETWORKS, "fix the architecture, e.g. 784,30,10", "N,N,..."),
-    Spec("l2", _l2, ("reference", "function"), "the L2 coefficient the target implements (a grad function "
-         "or the bundled reference; network2's decay is checked through update_mini_batch)", "LAMBDA"),
-    Spec("batch_norm", _batch_norm, ("reference", "function"), "the target normalises over the batch: "
-         "draw it, or fix it per layer, e.g. 1,0", "FLAGS"),
-    Spec("layout", _layout, ("layer", "step"), "a layer's batches: rows (N, D) or columns (D, N) (default: inferred)",
-         "rows|columns"),
-    Spec("shape", _shape, ("layer", "model", "step"), "a layer's (or a model's X's) input shape as letters "
-         "(drawn) or numbers, e.g. N,C,H,W",
-         "DIMS"),
-    Spec("inputs", _inputs, ("pair", "model"), "the inputs of a function pair (or a model's X), each as "
-         "name=LETTERS, e.g. \"x=N,D w=D,M b=M\"", "SPEC"),
+    Spec(
+        "l2",
+        _l2,
+        ("reference", "function"),
+        "the L2 coefficient the target implements (a grad function "
+        "or the bundled reference; network2's decay is checked through update_mini_batch)",
+        "LAMBDA",
+    ),
+    Spec(
+        "batch_norm",
+        _batch_norm,
+        ("reference", "function"),
+        "the target normalises over the batch: draw it, or fix it per layer, e.g. 1,0",
+        "FLAGS",
+    ),
+    Spec(
+        "layout",
+        _layout,
+        ("layer", "step"),
+        "a layer's batches: rows (N, D) or columns (D, N) (default: inferred)",
+        "rows|columns",
+    ),
+    Spec(
+        "shape",
+        _shape,
+        ("layer", "model", "step"),
+        "a layer's (or a model's X's) input shape as letters (drawn) or numbers, e.g. N,C,H,W",
+        "DIMS",
+    ),
+    Spec(
+        "inputs",
+        _inputs,
+        ("pair", "model"),
+        'the inputs of a function pair (or a model\'s X), each as name=LETTERS, e.g. "x=N,D w=D,M b=M"',
+        "SPEC",
+    ),
     Spec("dims", _dims, BLACK_BOXES + ("step",), "fix letters of --shape/--inputs, e.g. N=2,D=3", "L=N,..."),
-    Spec("init", _json_object, ("network", "layer", "model", "step"), "keyword arguments of the "
-         "target's constructor, as JSON, e.g. '{\"n_in\": 4, \"n_out\": 3}'", "JSON"),
-    Spec("kwargs", _json_object, BLACK_BOXES + ("step",), "keyword arguments of every forward or loss call, "
-         "as JSON, e.g. '{\"conv_param\": {\"stride\": 1, \"pad\": 1}}'", "JSON"),
-    Spec("params", _params, ("layer", "step"), "where a layer's parameters and their gradients "
-         "are, when gradcert cannot find them: W:dW,b:db", "P:G,..."),
-    Spec("lr", _lr, ("step", "layer"), "the learning rate of a target that applies its gradient itself",
-         "ETA"),
+    Spec(
+        "init",
+        _json_object,
+        ("network", "layer", "model", "step"),
+        'keyword arguments of the target\'s constructor, as JSON, e.g. \'{"n_in": 4, "n_out": 3}\'',
+        "JSON",
+    ),
+    Spec(
+        "kwargs",
+        _json_object,
+        BLACK_BOXES + ("step",),
+        "keyword arguments of every forward or loss call, "
+        'as JSON, e.g. \'{"conv_param": {"stride": 1, "pad": 1}}\'',
+        "JSON",
+    ),
+    Spec(
+        "params",
+        _params,
+        ("layer", "step"),
+        "where a layer's parameters and their gradients are, when gradcert cannot find them: W:dW,b:db",
+        "P:G,...",
+    ),
+    Spec(
+        "lr", _lr, ("step", "layer"), "the learning rate of a target that applies its gradient itself", "ETA"
+    ),
     Spec("style", _style, ALL, "force the interface style instead of detecting it", "STYLE"),
     Spec("batch", _positive_int, ALL, "the largest batch drawn (default 4)", "M"),
     Spec("examples", _positive_int, ALL, "the number of drawn cases (default 100)", "N"),
     Spec("seed", _natural, ALL, "the seed of the drawn cases (default 0)", "S"),
-    Spec("case_seed", _natural, ALL, "check the one case built from this seed (with --sizes or --dims and "
-         "--batch): how a report's reproduce command pins its case", "S"),
-    Spec("oracles", _oracles, ALL, "comma-separated among torch, jax, finite-diff, complex-step "
-         "(default: those installed that apply)", "NAMES"),
-    Spec("mode", _mode, NETWORKS + BLACK_BOXES, "auto, exhaustive (every entry by finite differences) or "
-         "directional (projections, the default above 100,000 parameters)", "MODE"),
-    Spec("timeout", _timeout, ALL, "seconds each call into the target may take before it is judged hung "
-         "(default 10)", "SECONDS"),
+    Spec(
+        "case_seed",
+        _natural,
+        ALL,
+        "check the one case built from this seed (with --sizes or --dims and "
+        "--batch): how a report's reproduce command pins its case",
+        "S",
+    ),
+    Spec(
+        "oracles",
+        _oracles,
+        ALL,
+        "comma-separated among torch, jax, finite-diff, complex-step (default: those installed that apply)",
+        "NAMES",
+    ),
+    Spec(
+        "mode",
+        _mode,
+        NETWORKS + BLACK_BOXES,
+        "auto, exhaustive (every entry by finite differences) or "
+        "directional (projections, the default above 100,000 parameters)",
+        "MODE",
+    ),
+    Spec(
+        "timeout",
+        _timeout,
+        ALL,
+        "seconds each call into the target may take before it is judged hung (default 10)",
+        "SECONDS",
+    ),
 )
 BY_NAME = {spec.name: spec for spec in SPECS}
 DEFAULTS = {"batch": 4, "examples": 100, "seed": 0, "mode": "auto", "timeout": 10.0}
@@ -390,46 +479,68 @@ class Options:
     def _check_together(self):
         if self.sizes is not None:
             if self.depth is not None and self.depth != len(self.sizes) - 1:
-                raise UsageError(f"--depth {self.depth} contradicts --sizes {_csv(self.sizes)} "
-                                 f"({len(self.sizes) - 1} weight layers): give one of them")
+                raise UsageError(
+                    f"--depth {self.depth} contradicts --sizes {_csv(self.sizes)} "
+                    f"({len(self.sizes) - 1} weight layers): give one of them"
+                )
             for name in ("activation", "hidden_activation", "output_activation"):
                 value = getattr(self, name)
                 layers = len(self.sizes) - 1
                 if name == "activation" and value is not None and len(value) not in (1, layers):
-                    raise UsageError(f"--activation: with --sizes, give one name, or one per weight layer "
-                                     f"({layers})")
+                    raise UsageError(
+                        f"--activation: with --sizes, give one name, or one per weight layer ({layers})"
+                    )
             if isinstance(self.batch_norm, tuple) and len(self.batch_norm) != len(self.sizes) - 1:
-                raise UsageError(f"--batch-norm: {len(self.batch_norm)} flags for "
-                                 f"{len(self.sizes) - 1} weight layers: give one per layer")
+                raise UsageError(
+                    f"--batch-norm: {len(self.batch_norm)} flags for "
+                    f"{len(self.sizes) - 1} weight layers: give one per layer"
+                )
         if isinstance(self.batch_norm, tuple) and self.sizes is None:
-            raise UsageError("--batch-norm with one flag per layer needs --sizes (or give it no value, "
-                             "to draw it)")
-        if self.case_seed is not None and self.sizes is None and self.dims is None and self.inputs is None \
-                and self.shape is None:
+            raise UsageError(
+                "--batch-norm with one flag per layer needs --sizes (or give it no value, to draw it)"
+            )
+        if (
+            self.case_seed is not None
+            and self.sizes is None
+            and self.dims is None
+            and self.inputs is None
+            and self.shape is None
+        ):
             raise UsageError("--case-seed pins one case: give --sizes (or --dims for a layer) with it")
         if self.activation is not None and (self.hidden_activation or self.output_activation):
-            raise UsageError("--activation names every layer's activation: give it, or "
-                             "--hidden-activation/--output-activation, not both")
+            raise UsageError(
+                "--activation names every layer's activation: give it, or "
+                "--hidden-activation/--output-activation, not both"
+            )
         if self.cost is not None and len(self.cost) > 1 and self.case_seed is not None:
             raise UsageError("--case-seed pins one case: give one --cost with it")
 
     def given(self) -> dict:
         """The options that differ from their defaults, by name."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if getattr(self, f.name) != DEFAULTS.get(f.name)}
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) != DEFAULTS.get(f.name)
+        }
 
     def applicable(self, style):
         """Refuse any option that means nothing for ``style`` (no flag is silently ignored)."""
-        for name, value in self.given().items():
+        for name in self.given():
             spec = BY_NAME[name]
             if style not in spec.styles:
-                raise UsageError(f"{spec.flag} does not apply to {_STYLE_NAMES[style]}: {_advice(name, style)}")
+                raise UsageError(
+                    f"{spec.flag} does not apply to {_STYLE_NAMES[style]}: {_advice(name, style)}"
+                )
         if style in BLACK_BOXES and self.oracles and set(self.oracles) != {"finite-diff"}:
-            raise UsageError(f"--oracles: {_STYLE_NAMES[style]} is judged by differences of its own "
-                             f"{'loss' if style == 'model' else 'forward'}; only finite-diff applies")
+            raise UsageError(
+                f"--oracles: {_STYLE_NAMES[style]} is judged by differences of its own "
+                f"{'loss' if style == 'model' else 'forward'}; only finite-diff applies"
+            )
         if style in BLACK_BOXES and self.mode == "directional":
-            raise UsageError(f"--directional does not apply to {_STYLE_NAMES[style]}: its gradients are "
-                             "checked entry by entry against differences of its own forward")
+            raise UsageError(
+                f"--directional does not apply to {_STYLE_NAMES[style]}: its gradients are "
+                "checked entry by entry against differences of its own forward"
+            )
 
     def replace(self, **changes) -> Options:
         return Options.build(**{**self.given(), **changes})
@@ -462,9 +573,15 @@ class Options:
         return "gradcert " + shlex.join(["check", *([target] if target else []), *self.to_argv()])
 
 
-_STYLE_NAMES = {"reference": "the bundled reference", "network": "a network.py-style network",
-                "layer": "a layer", "pair": "a forward/backward function pair", "model": "a model with a loss "
-                "method", "step": "a target that applies its own step", "function": "a grad function"}
+_STYLE_NAMES = {
+    "reference": "the bundled reference",
+    "network": "a network.py-style network",
+    "layer": "a layer",
+    "pair": "a forward/backward function pair",
+    "model": "a model with a loss method",
+    "step": "a target that applies its own step",
+    "function": "a grad function",
+}
 
 
 def _advice(name, style):

@@ -39,27 +39,64 @@ def run(target=None, options=None, *, progress=None) -> Certificate:
     start = time.perf_counter()
     name = _display_name(target)
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_hypothesis_storage())
         try:
             checker, worker = _open(target, options, name, stack)
         except CandidateFailure as failure:  # the import itself crashed, exited or hung
-            cert = Certificate(name, "?", failure.verdict, examples=options.examples, seed=options.seed,
-                               failure=_misbehaviour_record(failure, None, None))
+            cert = Certificate(
+                name,
+                "?",
+                failure.verdict,
+                examples=options.examples,
+                seed=options.seed,
+                failure=_misbehaviour_record(failure, None, None),
+            )
             cert.reproduce = _reproduce_command(target, options)
             cert.seconds = time.perf_counter() - start
             return cert
-        cert = Certificate(name, checker.style, "certified", examples=options.examples, seed=options.seed,
-                           oracles={n: OracleResult(n) for n in checker.oracles},
-                           isolated=worker is None or worker.isolated)
+        cert = Certificate(
+            name,
+            checker.style,
+            "certified",
+            examples=options.examples,
+            seed=options.seed,
+            oracles={n: OracleResult(n) for n in checker.oracles},
+            isolated=worker is None or worker.isolated,
+        )
         failing = _search(checker, options, cert, progress, start)
+        checker.close()
         cert.notes, cert.tensors = list(checker.notes), list(checker.tensors)
         if worker is not None and not worker.isolated:
-            cert.notes.append("the candidate ran in gradcert's own process (no worker could be started "
-                              "here): a crash or hang of it is not contained")
+            cert.notes.append(
+                "the candidate ran in gradcert's own process (no worker could be started "
+                "here): a crash or hang of it is not contained"
+            )
         if cert.failure is not None:
             # checker.options: a checker may have inferred an option (network2's cost)
             cert.reproduce = _reproduce_command(target, checker.options, checker, failing)
         cert.seconds = time.perf_counter() - start
         return cert
+
+
+@contextlib.contextmanager
+def _hypothesis_storage():
+    """Hypothesis caches what it reads of local source files under ``./.hypothesis``; during a check
+    that cache lives in a temporary directory of gradcert's, removed after, and the caller's setting
+    is put back -- unless the user chose a storage directory (HYPOTHESIS_STORAGE_DIRECTORY)."""
+    import tempfile
+
+    from hypothesis import configuration
+
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        yield
+        return
+    previous = getattr(configuration, "__hypothesis_home_directory", None)  # module-level: not mangled
+    with tempfile.TemporaryDirectory(prefix="gradcert-hypothesis-") as home:
+        configuration.set_hypothesis_home_dir(home)
+        try:
+            yield
+        finally:
+            configuration.set_hypothesis_home_dir(previous)
 
 
 def _display_name(target):
@@ -154,12 +191,22 @@ def _search(checker, options, cert, progress, start):
     """The Hypothesis search; fills ``cert`` (verdict, failure, tallies, counts) and returns the
     failing case (None when there is none)."""
     state = {"broken": None, "case": None}
-    strategy = st.just(checker.pinned(options.case_seed)) if options.case_seed is not None else checker.strategy()
+    strategy = (
+        st.just(checker.pinned(options.case_seed)) if options.case_seed is not None else checker.strategy()
+    )
 
     @hypothesis_seed(options.seed)
-    @settings(max_examples=options.examples, database=None, deadline=None, derandomize=False,
-              suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False,
-              verbosity=Verbosity.quiet, phases=PHASES)
+    @settings(
+        max_examples=options.examples,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+        report_multiple_bugs=False,
+        verbosity=Verbosity.quiet,
+        phases=PHASES,
+    )
     @given(strategy)
     def body(case):
         if state["broken"] is not None:
@@ -197,16 +244,24 @@ def _search(checker, options, cert, progress, start):
         failing = state["case"]
     except Flaky as error:
         cert.verdict = "non-deterministic"
-        cert.failure = Failure("non-deterministic", f"{checker.name} failed on a case and then passed on the "
-                               f"same case ({type(error).__name__}): its result is not a function of its input")
+        cert.failure = Failure(
+            "non-deterministic",
+            f"{checker.name} failed on a case and then passed on the "
+            f"same case ({type(error).__name__}): its result is not a function of its input",
+        )
     ran = cert.examples_run - cert.declined
     if cert.failure is None and ran == 0:
         cert.verdict = "cannot check"
-        cert.failure = Failure("cannot check", f"{checker.name} declined all {cert.declined} drawn cases "
-                               "(NotImplementedError): declare what it supports (--activation, --cost, --l2, "
-                               "--batch-norm, --sizes)")
+        cert.failure = Failure(
+            "cannot check",
+            f"{checker.name} declined all {cert.declined} drawn cases "
+            "(NotImplementedError): declare what it supports (--activation, --cost, --l2, "
+            "--batch-norm, --sizes)",
+        )
     elif cert.declined:
-        checker.note(f"{cert.declined} of {cert.examples_run} drawn cases were declined (NotImplementedError)")
+        checker.note(
+            f"{cert.declined} of {cert.examples_run} drawn cases were declined (NotImplementedError)"
+        )
     return failing
 
 
@@ -220,9 +275,14 @@ def _case_record(case):
 
 
 def _misbehaviour_record(failure, case, checker):
-    return Failure(failure.verdict, failure.message, case=_case_record(case),
-                   case_text=case.describe() if case is not None else "", detail=failure.detail,
-                   output=failure.output)
+    return Failure(
+        failure.verdict,
+        failure.message,
+        case=_case_record(case),
+        case_text=case.describe() if case is not None else "",
+        detail=failure.detail,
+        output=failure.output,
+    )
 
 
 def _bug_record(checker, failure):
@@ -231,10 +291,16 @@ def _bug_record(checker, failure):
     bad = [c for c in failure.comparisons if not c.agrees]
     first = bad[0].first_disagreement
     record = Failure(
-        "gradient bug", f"{failure.part}: {first.name} disagrees with {bad[0].oracle}", part=failure.part,
-        case=_case_record(failure.outer), case_text=failure.outer.describe(),
-        first_disagreement=tensor_record(first), comparisons=[comparison_record(c) for c in failure.comparisons],
-        oracles_against=[c.oracle for c in bad], dtype=str(failure.dtype))
+        "gradient bug",
+        f"{failure.part}: {first.name} disagrees with {bad[0].oracle}",
+        part=failure.part,
+        case=_case_record(failure.outer),
+        case_text=failure.outer.describe(),
+        first_disagreement=tensor_record(first),
+        comparisons=[comparison_record(c) for c in failure.comparisons],
+        oracles_against=[c.oracle for c in bad],
+        dtype=str(failure.dtype),
+    )
     diagnosis = getattr(failure, "diagnosis", None)
     if diagnosis is None and hasattr(failure.case, "arch") and not failure.directional:
         from gradcert.properties.diagnose import diagnose

@@ -44,8 +44,9 @@ def test_the_bundled_reference_is_certified_in_directional_mode(capsys):
 
 @pytest.mark.parametrize("target, extra", [
     (ZOO + "correct/nielsen_network.py:Network", []),
-    (ZOO + "correct/nielsen_network2.py:Network2Quadratic", []),
-    (ZOO + "correct/nielsen_network2.py:Network2CrossEntropy", ["--cost", "cross-entropy"]),
+    (ZOO + "correct/network2_factories.py:Net2Quadratic", []),
+    (ZOO + "correct/nielsen_network2.py:Network", []),  # its cost, CrossEntropyCost, inferred
+    (ZOO + "correct/nielsen_network2.py:Network", ["--cost", "cross-entropy"]),
     (ZOO + "correct/layers_correct.py:SoftmaxJacobian", []),
     (ZOO + "correct/layers_correct.py:BatchNormLayer", []),
     (ZOO + "correct/functional_grad.py:grad", []),
@@ -123,7 +124,8 @@ def test_the_reproduce_command_reproduces_the_minimal_case(capsys):
 
 def test_a_layer_bug_is_found_with_a_minimal_case(capsys):
     # The zoo's layers take Nielsen's columns (D, N); a softmax over one unit is constant: D = 2 is minimal.
-    code, record = run_json(capsys, "check", ZOO + "mutants/softmax_elementwise.py:SoftmaxShortcut", "--columns")
+    target = ZOO + "mutants/softmax_elementwise.py:SoftmaxShortcut"
+    code, record = run_json(capsys, "check", target, "--columns")
     assert code == 1
     assert record["failure"]["case"]["dims"] == {"D": 2, "N": 1}
     assert record["failure"]["signature"] == "elementwise_jacobian"
@@ -210,7 +212,8 @@ def test_a_junit_path_that_cannot_be_written_is_exit_2(capsys, tmp_path, where):
 
 def test_json_is_strict_even_for_an_infinite_error(capsys):
     # A batch-norm mutant on a batch of one: the true gradient is exactly 0, so its relative error is inf.
-    code, out, _ = run(capsys, "check", ZOO + "mutants/batchnorm_missing_mean_terms.py:BatchNormLayer", "--json")
+    target = ZOO + "mutants/batchnorm_missing_mean_terms.py:BatchNormLayer"
+    code, out, _ = run(capsys, "check", target, "--json")
     record = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in gradcert's JSON"))
     assert code == 1 and record["failure"]["first_disagreement"]["max_rel_error"] is None
     assert record["failure"]["first_disagreement"]["max_rel_error_note"] == "infinite"

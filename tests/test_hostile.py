@@ -16,12 +16,12 @@ import time
 import uuid
 
 import pytest
-
-pytest_plugins = ["pytester"]
 from gradcert.properties import runner
 from gradcert.properties.errors import GradcertError
 from gradcert.properties.frontends import report
 from gradcert.properties.options import Options
+
+pytest_plugins = ["pytester"]
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -29,8 +29,18 @@ from hostile.expected import HOSTILE  # noqa: E402
 
 sys.path.pop(0)
 
-VERDICT_LINES = ("CERTIFIED:", "BUG in ", "CRASHED:", "EXITED:", "KILLED:", "TIMED OUT:", "INVALID OUTPUT:",
-                 "MUTATED INPUTS:", "MUTATED WEIGHTS:", "NON-DETERMINISTIC:")
+VERDICT_LINES = (
+    "CERTIFIED:",
+    "BUG in ",
+    "CRASHED:",
+    "EXITED:",
+    "KILLED:",
+    "TIMED OUT:",
+    "INVALID OUTPUT:",
+    "MUTATED INPUTS:",
+    "MUTATED WEIGHTS:",
+    "NON-DETERMINISTIC:",
+)
 
 
 def entry_id(entry):
@@ -88,18 +98,31 @@ def test_a_hostile_candidate_gets_its_verdict_in_time(entry, tagged, tmp_path, m
 
 
 def gradcert(*argv, cwd):
-    return subprocess.run([sys.executable, "-m", "gradcert", "check", *argv], capture_output=True, text=True,
-                          timeout=120, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "gradcert", "check", *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
 
 
 def flags(options):
     return Options.build(**options).to_argv()
 
 
-COMMAND_LINE = ["exits.py:SysExitInBackprop", "exits.py:OsExitInBackprop", "exit_at_import.py:Network",
-                "alarm_games.py:IgnoresAlarmAndHangs", "hanging_import.py:Network", "hard_crashes.py:Segfault",
-                "threads.py:NonDaemonThread", "prints.py:PrintsALot", "forks.py:ForksInBackprop",
-                "usage.py:NoInterface"]
+COMMAND_LINE = [
+    "exits.py:SysExitInBackprop",
+    "exits.py:OsExitInBackprop",
+    "exit_at_import.py:Network",
+    "alarm_games.py:IgnoresAlarmAndHangs",
+    "hanging_import.py:Network",
+    "hard_crashes.py:Segfault",
+    "threads.py:NonDaemonThread",
+    "prints.py:PrintsALot",
+    "forks.py:ForksInBackprop",
+    "usage.py:NoInterface",
+]
 
 
 @pytest.mark.parametrize("entry", [e for e in HOSTILE if entry_id(e) in COMMAND_LINE], ids=entry_id)
@@ -127,11 +150,16 @@ PLUGIN = ["exits.py:SysExitInBackprop", "skip.py:PytestSkipInBackprop", "alarm_g
 @pytest.mark.parametrize("name", PLUGIN)
 def test_under_the_plugin_the_users_tests_still_run(pytester, name):
     entry = next(e for e in HOSTILE if entry_id(e) == name)
-    pytester.makepyfile(test_users_own="def test_one():\n    assert True\n\ndef test_two():\n    assert 1 + 1 == 2\n")
-    options = [f"--gradcert-{flag[2:]}" if flag.startswith("--") else flag for flag in flags(entry["options"])]
+    pytester.makepyfile(
+        test_users_own="def test_one():\n    assert True\n\ndef test_two():\n    assert 1 + 1 == 2\n"
+    )
+    options = [
+        f"--gradcert-{flag[2:]}" if flag.startswith("--") else flag for flag in flags(entry["options"])
+    ]
     start = time.perf_counter()
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--gradcert-target={ROOT / entry['target']}",
-                                           *options)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--gradcert-target={ROOT / entry['target']}", *options
+    )
     assert time.perf_counter() - start <= entry["seconds"] + 15
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([f"*{entry['verdict'].upper()}:*"])

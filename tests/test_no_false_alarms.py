@@ -17,9 +17,9 @@ import pathlib
 import numpy as np
 import pytest
 from gradcert.properties.certify import assert_gradient
+from gradcert.properties.directional.check import directional_check
 from gradcert.properties.options import Options
 from gradcert.properties.runner import checker_for
-from gradcert.properties.directional.check import directional_check
 from gradcert.properties.strategies import architectures, cases
 from hypothesis import given
 from hypothesis import strategies as st

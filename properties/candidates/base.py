@@ -75,17 +75,35 @@ def _directional_comparison(case, gradient, names, roundoff, extra_error=None):
     rows = []
     for r in result.records:
         layer = int(r.label.split("[")[1].split("]")[0]) if "[" in r.label else case.arch.depth
-        rows.append(TensorComparison(
-            name=f"<g, d> {r.label}", layer=layer, max_abs_error=r.difference,
-            # relative to the projection, or to its tolerance when the projection is ~0
-            max_rel_error=r.difference / max(abs(r.oracle), r.tolerance) if r.difference else 0.0,
-            worst_index=(), candidate_value=r.candidate, oracle_value=r.oracle, tolerance=r.tolerance,
-            excess=0.0 if r.status != "bug" else r.excess))
+        rows.append(
+            TensorComparison(
+                name=f"<g, d> {r.label}",
+                layer=layer,
+                max_abs_error=r.difference,
+                # relative to the projection, or to its tolerance when the projection is ~0
+                max_rel_error=r.difference / max(abs(r.oracle), r.tolerance) if r.difference else 0.0,
+                worst_index=(),
+                candidate_value=r.candidate,
+                oracle_value=r.oracle,
+                tolerance=r.tolerance,
+                excess=0.0 if r.status != "bug" else r.excess,
+            )
+        )
     for t in result.taylor:
         if t.status == "bug":
-            rows.append(TensorComparison(
-                name=f"Taylor rate {t.label}", layer=case.arch.depth, max_abs_error=0.0, max_rel_error=0.0,
-                worst_index=(), candidate_value=t.rate, oracle_value=2.0, tolerance=0.0, excess=float("inf")))
+            rows.append(
+                TensorComparison(
+                    name=f"Taylor rate {t.label}",
+                    layer=case.arch.depth,
+                    max_abs_error=0.0,
+                    max_rel_error=0.0,
+                    worst_index=(),
+                    candidate_value=t.rate,
+                    oracle_value=2.0,
+                    tolerance=0.0,
+                    excess=float("inf"),
+                )
+            )
     return Comparison(f"{result.oracle} (directional)", rows)
 
 
@@ -113,13 +131,20 @@ def architectures_for(options, style):
     order = [a for a in strategies.SIMPLEST_FIRST if a in set(hidden) | set(output)]
     depth = {} if options.depth is None else {"min_depth": options.depth, "max_depth": options.depth}
     if options.depth == 1 and options.hidden_activation and not options.output_activation:
-        raise UsageError("--hidden-activation with --depth 1: a network of one weight layer has no hidden layer")
+        raise UsageError(
+            "--hidden-activation with --depth 1: a network of one weight layer has no hidden layer"
+        )
     try:
         return strategies.architectures(
-            activations=tuple(order), costs=tuple(costs), l2=l2, batch_norm=batch_norm is True,
+            activations=tuple(order),
+            costs=tuple(costs),
+            l2=l2,
+            batch_norm=batch_norm is True,
             modified_neuron=style == "reference" and options.activation is None and len(order) > 1,
             hidden_activations=tuple(a for a in order if a in hidden),
-            output_activations=tuple(a for a in order if a in output), **depth)
+            output_activations=tuple(a for a in order if a in output),
+            **depth,
+        )
     except Exception as error:  # hypothesis' InvalidArgument: no declared cost fits the outputs
         raise UsageError(str(error)) from None
 
@@ -148,14 +173,21 @@ def _fixed_sizes(options, costs, default_activations, l2, batch_norm):
         except UsageError:
             continue
     if not valid:
-        raise UsageError(f"no declared cost ({', '.join(costs)}) fits sizes {list(options.sizes)} with "
-                         f"activation {'/'.join(activations)}")
+        raise UsageError(
+            f"no declared cost ({', '.join(costs)}) fits sizes {list(options.sizes)} with "
+            f"activation {'/'.join(activations)}"
+        )
     archs = st.sampled_from(valid)
     if l2 is True:
-        archs = st.builds(lambda arch, decay: dataclasses.replace(arch, l2=decay), archs, st.sampled_from([0.0, 0.1]))
+        archs = st.builds(
+            lambda arch, decay: dataclasses.replace(arch, l2=decay), archs, st.sampled_from([0.0, 0.1])
+        )
     if batch_norm is True:
-        archs = st.builds(lambda arch, fl: dataclasses.replace(arch, batch_norm=tuple(fl)), archs,
-                          st.lists(st.booleans(), min_size=layers, max_size=layers))
+        archs = st.builds(
+            lambda arch, fl: dataclasses.replace(arch, batch_norm=tuple(fl)),
+            archs,
+            st.lists(st.booleans(), min_size=layers, max_size=layers),
+        )
     return archs
 
 
@@ -164,7 +196,8 @@ def pinned_arch(options, style):
     layers = len(options.sizes) - 1
     activations = layer_activations(options, layers) or (
         [(options.hidden_activation or ("sigmoid",))[0]] * (layers - 1)
-        + [(options.output_activation or ("sigmoid",))[0]])
+        + [(options.output_activation or ("sigmoid",))[0]]
+    )
     cost = (options.cost or ("quadratic",))[0]
     flags = options.batch_norm if isinstance(options.batch_norm, tuple) else False
     return Architecture.build(options.sizes, activations, cost, options.l2 or 0.0, batch_norm=flags)
@@ -181,16 +214,27 @@ def check_memory(arch_or_count):
         return
     needed = count * BYTES_PER_PARAMETER
     if needed > available:
-        raise UsageError(f"--sizes: {count:,} parameters need about {needed / 2**30:.0f} GiB to check, and "
-                         f"this machine has {available / 2**30:.0f} GiB; give smaller sizes")
+        raise UsageError(
+            f"--sizes: {count:,} parameters need about {needed / 2**30:.0f} GiB to check, and "
+            f"this machine has {available / 2**30:.0f} GiB; give smaller sizes"
+        )
 
 
 def network_reproduce(case, options, *, keep_features):
     """The options that pin a network case: its architecture, batch and seed."""
     arch = case.arch
-    pinned = {"sizes": list(arch.sizes), "activation": list(arch.activations), "cost": arch.cost,
-              "batch": case.m, "case_seed": case.seed, "examples": None, "seed": None,
-              "hidden_activation": None, "output_activation": None, "depth": None}
+    pinned = {
+        "sizes": list(arch.sizes),
+        "activation": list(arch.activations),
+        "cost": arch.cost,
+        "batch": case.m,
+        "case_seed": case.seed,
+        "examples": None,
+        "seed": None,
+        "hidden_activation": None,
+        "output_activation": None,
+        "depth": None,
+    }
     if keep_features:
         pinned["l2"] = arch.l2 if arch.l2 else None
         pinned["batch_norm"] = list(arch.batch_norm) if any(arch.batch_norm) else None

@@ -36,8 +36,9 @@ class FunctionChecker(Checker):
         self.remote = remote
 
     def strategy(self):
-        return strategies.cases(architectures=architectures_for(self.options, self.style),
-                                max_batch=self.options.batch)
+        return strategies.cases(
+            architectures=architectures_for(self.options, self.style), max_batch=self.options.batch
+        )
 
     def pinned(self, seed):
         arch = pinned_arch(self.options, self.style)
@@ -48,8 +49,13 @@ class FunctionChecker(Checker):
         return network_reproduce(case, self.options, keep_features=True)
 
     def _call(self, case):
-        args = [case.arch, [np.array(w) for w in case.weights], [np.array(b) for b in case.biases],
-                np.array(case.x), np.array(case.y)]
+        args = [
+            case.arch,
+            [np.array(w) for w in case.weights],
+            [np.array(b) for b in case.biases],
+            np.array(case.x),
+            np.array(case.y),
+        ]
         names = ["weights"] * len(case.weights) + ["biases"] * len(case.biases) + ["x", "y"]
         result = self.remote.call(TARGET, None, args, what=self.name, names=names)
         nabla_b, nabla_w, dtype = gradient_arrays(result, case.arch, self.name)
@@ -75,8 +81,9 @@ class ReferenceChecker(Checker):
         super().__init__(options, name)
 
     def strategy(self):
-        return strategies.cases(architectures=architectures_for(self.options, self.style),
-                                max_batch=self.options.batch)
+        return strategies.cases(
+            architectures=architectures_for(self.options, self.style), max_batch=self.options.batch
+        )
 
     def pinned(self, seed):
         arch = pinned_arch(self.options, self.style)

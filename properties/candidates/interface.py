@@ -27,8 +27,26 @@ FORWARDS = ("forward", "forward_pass", "fprop", "__call__")
 BACKWARDS = ("backward", "backward_pass", "bprop")
 LEARNING_RATES = ("lr", "learning_rate", "eta", "alpha", "step_size", "rate")
 INPUT_NAMES = ("x", "X", "input", "inputs", "input_", "a", "a_prev", "x_in", "inp", "bottom", "data")
-UPSTREAM_NAMES = ("dout", "grad", "grad_output", "grad_out", "dy", "dY", "delta", "top_diff", "dA", "da",
-                  "output_grad", "out_grad", "upstream", "gradient", "d_out", "dz", "error", "top_grad")
+UPSTREAM_NAMES = (
+    "dout",
+    "grad",
+    "grad_output",
+    "grad_out",
+    "dy",
+    "dY",
+    "delta",
+    "top_diff",
+    "dA",
+    "da",
+    "output_grad",
+    "out_grad",
+    "upstream",
+    "gradient",
+    "d_out",
+    "dz",
+    "error",
+    "top_grad",
+)
 GRAD_FUNCTION = ("arch", "weights", "biases", "x", "y")
 
 
@@ -95,15 +113,28 @@ def detect(loaded, forced=None) -> Interface:
         return Interface("pair", forward, pair=tuple(loaded["pair"]))
     description = loaded["describe"]
     found = _detect(description)
-    if forced and found is not None and found.style != forced and not (forced == "step" and found.style in
-                                                                        ("network", "layer")):
-        raise TargetError(f"{description['name']} looks like {_WHAT[found.style]}, not {_WHAT[forced]}; "
-                          f"leave --style out, or name the right target")
+    if (
+        forced
+        and found is not None
+        and found.style != forced
+        and not (forced == "step" and found.style in ("network", "layer"))
+    ):
+        raise TargetError(
+            f"{description['name']} looks like {_WHAT[found.style]}, not {_WHAT[forced]}; "
+            f"leave --style out, or name the right target"
+        )
     if found is None:
         raise TargetError(_refusal(description))
     if forced == "step" and found.style in ("network", "layer"):
-        return Interface("step", description, found.forward, found.backward, found.backward_takes,
-                         found.factory, notes=found.notes)
+        return Interface(
+            "step",
+            description,
+            found.forward,
+            found.backward,
+            found.backward_takes,
+            found.factory,
+            notes=found.notes,
+        )
     return found
 
 
@@ -167,9 +198,11 @@ def _backward_arguments(signature, name, method):
         takes[takes.index(next(t for t in takes if t != "x"))] = "dout"
     unknown = [t for t in takes if t not in ("dout", "x", "lr")]
     if unknown:
-        raise TargetError(f"{name}.{method}{_shown(signature)}: gradcert cannot tell what to pass as "
-                          f"{', '.join(unknown)}; it passes the upstream gradient (dout), the layer's input "
-                          "(x) for a stateless backward, and a learning rate (lr)")
+        raise TargetError(
+            f"{name}.{method}{_shown(signature)}: gradcert cannot tell what to pass as "
+            f"{', '.join(unknown)}; it passes the upstream gradient (dout), the layer's input "
+            "(x) for a stateless backward, and a learning rate (lr)"
+        )
     return tuple(takes)
 
 
@@ -181,8 +214,13 @@ def _role(name):
         return "lr"
     if name in INPUT_NAMES:
         return "x"
-    if name in UPSTREAM_NAMES or "grad" in lowered or "delta" in lowered or "err" in lowered or \
-            (lowered.startswith("d") and len(lowered) <= 5):
+    if (
+        name in UPSTREAM_NAMES
+        or "grad" in lowered
+        or "delta" in lowered
+        or "err" in lowered
+        or (lowered.startswith("d") and len(lowered) <= 5)
+    ):
         return "dout"
     return name
 
@@ -192,15 +230,22 @@ def _shown(signature):
     return "(" + ", ".join(p.name for p in params) + ")"
 
 
-_WHAT = {"network": "a network.py-style network", "step": "a network or layer that applies its own step",
-         "layer": "a layer", "pair": "a forward/backward function pair", "model": "a model with a loss method",
-         "function": "a grad(arch, weights, biases, x, y) function", "reference": "the bundled reference"}
+_WHAT = {
+    "network": "a network.py-style network",
+    "step": "a network or layer that applies its own step",
+    "layer": "a layer",
+    "pair": "a forward/backward function pair",
+    "model": "a model with a loss method",
+    "function": "a grad(arch, weights, biases, x, y) function",
+    "reference": "the bundled reference",
+}
 
 _EXPECTED = (
     "a network class Name(sizes) with backprop(x, y) (network.py), or a one-argument factory of one; "
     "a layer class with forward/backward (or forward_pass/backward_pass, __call__ + backward); "
     "a cs231n pair module:NAME with NAME_forward and NAME_backward; a model with loss(X, y) -> (loss, grads) "
-    "and a params dict; or a function grad(arch, weights, biases, x, y)")
+    "and a params dict; or a function grad(arch, weights, biases, x, y)"
+)
 
 
 def _refusal(d):
@@ -210,8 +255,10 @@ def _refusal(d):
         shown = "(" + ", ".join(p.name for p in params) + ")" if params is not None else "(?)"
         found = f"a function {d['name']}{shown}"
         if params is not None and len([p for p in params if p.required]) == 2:
-            found += (": a backward function alone cannot be checked -- gradcert needs its forward "
-                      "too (name the pair as module:NAME for NAME_forward/NAME_backward)")
+            found += (
+                ": a backward function alone cannot be checked -- gradcert needs its forward "
+                "too (name the pair as module:NAME for NAME_forward/NAME_backward)"
+            )
     elif d["what"] in ("class", "instance"):
         found = f"a {d['what']} {d['name']} with methods {', '.join(methods) or 'none'}"
     else:

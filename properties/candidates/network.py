@@ -1,4 +1,4 @@
-"""network.py and network2.py, as Nielsen wrote them: ``Name(sizes)``, ``backprop(x, y)``, ``update_mini_batch``.
+"""network.py and network2.py as Nielsen wrote them: ``Name(sizes)``, ``backprop``, ``update_mini_batch``.
 
 gradcert builds the candidate as ``Name(sizes)`` (or calls a one-argument factory with ``sizes``),
 assigns its ``weights`` and ``biases``, and reads them back: what the candidate *holds* after its
@@ -46,8 +46,14 @@ from gradcert.properties.errors import TargetError
 LAMBDAS = ("lmbda", "lmbd", "lam", "lamda", "lambda_", "lambd", "l2", "reg", "weight_decay", "decay")
 TRAINING_SIZES = ("n", "n_train", "num_examples", "n_examples", "training_size", "n_samples", "N")
 DECAY = (0.5, 5)  # (lmbda, n) of the decayed step: l2 = lmbda / n = 0.1, a decay the step shows clearly
-COST_NAMES = (("crossentropy", "cross-entropy"), ("quadratic", "quadratic"), ("meansquare", "quadratic"),
-              ("mse", "quadratic"), ("loglikelihood", "log-likelihood"), ("nll", "log-likelihood"))
+COST_NAMES = (
+    ("crossentropy", "cross-entropy"),
+    ("quadratic", "quadratic"),
+    ("meansquare", "quadratic"),
+    ("mse", "quadratic"),
+    ("loglikelihood", "log-likelihood"),
+    ("nll", "log-likelihood"),
+)
 
 
 class NetworkChecker(Checker):
@@ -61,18 +67,24 @@ class NetworkChecker(Checker):
         probe = self._probe()  # the built object's description: its methods, its cost
         methods = probe.get("methods") or {}
         if not step_only and not accepts(methods.get("backprop"), 2):
-            raise TargetError(f"{name}.backprop{_shown(methods.get('backprop'))} cannot be called as "
-                              "backprop(x, y), network.py's interface")
+            raise TargetError(
+                f"{name}.backprop{_shown(methods.get('backprop'))} cannot be called as "
+                "backprop(x, y), network.py's interface"
+            )
         self.variants = self._update_variants(methods)
         if step_only and not self.variants:
-            raise TargetError(f"{name} has neither backprop(x, y) nor an update_mini_batch gradcert can call "
-                              f"(found update_mini_batch{_shown(methods.get('update_mini_batch'))})")
+            raise TargetError(
+                f"{name} has neither backprop(x, y) nor an update_mini_batch gradcert can call "
+                f"(found update_mini_batch{_shown(methods.get('update_mini_batch'))})"
+            )
         if options.cost is None:
             inferred = _infer_cost(probe)
             if inferred is not None:
                 attribute, shown, cost = inferred
                 self.options = options = dataclasses.replace(options, cost=(cost,))
-                self.note(f"cost inferred from {name}.{attribute} = {shown}: {cost} (give --cost to override)")
+                self.note(
+                    f"cost inferred from {name}.{attribute} = {shown}: {cost} (give --cost to override)"
+                )
         self.backprop_roundoff = None
 
     # -- set-up, before any case: signatures first, then one object built to look at
@@ -85,18 +97,28 @@ class NetworkChecker(Checker):
         missing = [p.name for p in params[1:] if p.required and p.name not in given]
         if not params or not params[0].positional or missing:
             what = "factory" if self.interface.factory else "constructor"
-            raise TargetError(f"{self.name}{_shown(call)}: gradcert builds a network as {self.name}(sizes)"
-                              + (f"; give {', '.join(missing)} with --init (JSON), or write a one-argument "
-                                 "factory" if missing else f", but its {what} takes no sizes"))
+            raise TargetError(
+                f"{self.name}{_shown(call)}: gradcert builds a network as {self.name}(sizes)"
+                + (
+                    f"; give {', '.join(missing)} with --init (JSON), or write a one-argument factory"
+                    if missing
+                    else f", but its {what} takes no sizes"
+                )
+            )
 
     def _probe(self):
         sizes = [2, 3, 2]
-        net = self.remote.call(TARGET, None, [sizes], self.options.init, keep="handle",
-                               what=f"{self.name}({sizes})")
+        net = self.remote.call(
+            TARGET, None, [sizes], self.options.init, keep="handle", what=f"{self.name}({sizes})"
+        )
         description = self.remote.describe(net, what=f"describing {self.name}({sizes})")
-        if self.interface.factory and not {"backprop", "update_mini_batch"} & set(description.get("methods") or {}):
-            raise TargetError(f"{self.name}(sizes) returned a {description.get('type')}, which has neither "
-                              "backprop(x, y) nor update_mini_batch: not a network.py-style network")
+        if self.interface.factory and not {"backprop", "update_mini_batch"} & set(
+            description.get("methods") or {}
+        ):
+            raise TargetError(
+                f"{self.name}(sizes) returned a {description.get('type')}, which has neither "
+                "backprop(x, y) nor update_mini_batch: not a network.py-style network"
+            )
         self.remote.release(net)
         return description
 
@@ -116,8 +138,10 @@ class NetworkChecker(Checker):
             return [None, DECAY] if decayed else [None]
         if len(needed) == 4 and decayed:
             return [(0.0, DECAY[1]), DECAY]
-        self.note(f"update_mini_batch{_shown(methods['update_mini_batch'])} is neither network.py's "
-                  "(mini_batch, eta) nor network2's (mini_batch, eta, lmbda, n): the update step was not checked")
+        self.note(
+            f"update_mini_batch{_shown(methods['update_mini_batch'])} is neither network.py's "
+            "(mini_batch, eta) nor network2's (mini_batch, eta, lmbda, n): the update step was not checked"
+        )
         return []
 
     # -- cases
@@ -136,17 +160,27 @@ class NetworkChecker(Checker):
     def _build(self, case):
         """The candidate built for ``case``, and the case as the candidate holds it after its setters."""
         sizes = list(case.arch.sizes)
-        net = self.remote.call(TARGET, None, [sizes], self.options.init, keep="handle",
-                               what=f"{self.name}({sizes})")
+        net = self.remote.call(
+            TARGET, None, [sizes], self.options.init, keep="handle", what=f"{self.name}({sizes})"
+        )
         for attribute, values in (("weights", case.weights), ("biases", case.biases)):
-            self.remote.set(net, [("a", attribute)], [np.array(v) for v in values],
-                            what=f"setting {self.name}.{attribute}")
+            self.remote.set(
+                net,
+                [("a", attribute)],
+                [np.array(v) for v in values],
+                what=f"setting {self.name}.{attribute}",
+            )
         held = {}
         for attribute in ("weights", "biases"):
             value = self.remote.get(net, [("a", attribute)], what=f"reading {self.name}.{attribute}")
-            held[attribute] = _held(value, getattr(case, attribute), f"{self.name}.{attribute} after assignment")
-        judged = dataclasses.replace(case, weights=tuple(np.asarray(w, np.float64) for w in held["weights"]),
-                                     biases=tuple(np.asarray(b, np.float64) for b in held["biases"]))
+            held[attribute] = _held(
+                value, getattr(case, attribute), f"{self.name}.{attribute} after assignment"
+            )
+        judged = dataclasses.replace(
+            case,
+            weights=tuple(np.asarray(w, np.float64) for w in held["weights"]),
+            biases=tuple(np.asarray(b, np.float64) for b in held["biases"]),
+        )
         return net, judged, held
 
     def check(self, case):
@@ -180,22 +214,33 @@ class NetworkChecker(Checker):
 
     def _unchanged(self, net, held, method):
         for attribute in ("weights", "biases"):
-            now = self.remote.get(net, [("a", attribute)], what=f"reading {self.name}.{attribute} after {method}")
+            now = self.remote.get(
+                net, [("a", attribute)], what=f"reading {self.name}.{attribute} after {method}"
+            )
             if not isinstance(now, (list, tuple)) or changed(held[attribute], now) is not None:
-                raise CandidateFailure("mutated weights", f"{self.name}.{method} changed the network's own "
-                                       f"{attribute}; backprop must leave them as they were",
-                                       output=self.remote.worker.output_tail())
+                raise CandidateFailure(
+                    "mutated weights",
+                    f"{self.name}.{method} changed the network's own "
+                    f"{attribute}; backprop must leave them as they were",
+                    output=self.remote.worker.output_tail(),
+                )
 
     def _check_update(self, case, variant):
         net, judged, held = self._build(case)
         batch = [(x, y) for x, y in judged.columns()]
         args = [batch, ETA] + ([] if variant is None else list(variant))
-        what = f"{self.name}.update_mini_batch" + ("" if variant is None else f"(..., lmbda={variant[0]}, "
-                                                                           f"n={variant[1]})")
+        what = f"{self.name}.update_mini_batch" + (
+            "" if variant is None else f"(..., lmbda={variant[0]}, n={variant[1]})"
+        )
         self.remote.call(net, "update_mini_batch", args, what=what, names=["mini-batch"] * (2 * len(batch)))
-        after = {a: _held(self.remote.get(net, [("a", a)], what=f"reading {self.name}.{a} after the step"),
-                          getattr(case, a), f"{self.name}.{a} after update_mini_batch")
-                 for a in ("weights", "biases")}
+        after = {
+            a: _held(
+                self.remote.get(net, [("a", a)], what=f"reading {self.name}.{a} after the step"),
+                getattr(case, a),
+                f"{self.name}.{a} after update_mini_batch",
+            )
+            for a in ("weights", "biases")
+        }
         self.remote.release(net)
         decay = 0.0 if variant is None else variant[0] / variant[1]
         step_case = dataclasses.replace(judged, arch=dataclasses.replace(judged.arch, l2=decay))
@@ -209,16 +254,31 @@ class NetworkChecker(Checker):
         # Judged at the precision of the gradient the step was built from (the lower of backprop's and
         # the weights'), with the rounding of the step itself added: w - eta g and its subtraction back
         # cost u (|w| + |w'|) per entry, the decay's product (1 - eta lmbda / n) w another u |w|.
+        # Each tensor's step rounds at the precision the candidate stores it in (a float32 weights
+        # setter rounds w - eta g to float32 whatever the gradient's precision).
         dtype = np.result_type(*after["weights"], *after["biases"])
         u = max(unit_roundoff(dtype), self.backprop_roundoff or 0.0)
-        extra_b = [u * (np.abs(old) + np.abs(new)) / ETA for old, new in zip(before_b, after_b)]
-        extra_w = [u * ((2.0 if decay else 1.0) * np.abs(old) + np.abs(new)) / ETA
-                   for old, new in zip(before_w, after_w)]
-        found = judge_gradient(step_case, (implied_b, implied_w), self.options, self.oracles, u,
-                               (extra_b, extra_w))
+        stored = {a: [max(unit_roundoff(t.dtype), u) for t in after[a]] for a in ("weights", "biases")}
+        extra_b = [
+            s * (np.abs(old) + np.abs(new)) / ETA for s, old, new in zip(stored["biases"], before_b, after_b)
+        ]
+        extra_w = [
+            s * ((2.0 if decay else 1.0) * np.abs(old) + np.abs(new)) / ETA
+            for s, old, new in zip(stored["weights"], before_w, after_w)
+        ]
+        found = judge_gradient(
+            step_case, (implied_b, implied_w), self.options, self.oracles, u, (extra_b, extra_w)
+        )
         if not agrees(found):
-            raise Disagreement(step_case, found, part="update_mini_batch", outer=case,
-                               gradient=(implied_b, implied_w), dtype=dtype, extra_error=(extra_b, extra_w))
+            raise Disagreement(
+                step_case,
+                found,
+                part="step" if self.step_only else "update_mini_batch",
+                outer=case,
+                gradient=(implied_b, implied_w),
+                dtype=dtype,
+                extra_error=(extra_b, extra_w),
+            )
         return found
 
 
@@ -231,9 +291,12 @@ def deterministic(case, first, second, roundoff, what):
     comparison = compare(first, again, bound, roundoff)
     if not comparison.agrees:
         worst = comparison.first_disagreement
-        raise CandidateFailure("non-deterministic", f"{what}: two calls on the same input differ by "
-                               f"{worst.max_abs_error:.3g} in {worst.name} (allowed {worst.tolerance:.2g}: "
-                               "rounding); a gradient must be a function of its input")
+        raise CandidateFailure(
+            "non-deterministic",
+            f"{what}: two calls on the same input differ by "
+            f"{worst.max_abs_error:.3g} in {worst.name} (allowed {worst.tolerance:.2g}: "
+            "rounding); a gradient must be a function of its input",
+        )
 
 
 def _held(value, expected, what):
@@ -243,7 +306,9 @@ def _held(value, expected, what):
     arrays = [as_array(v, f"{what}[{i}]") for i, v in enumerate(value)]
     for i, (a, e) in enumerate(zip(arrays, expected)):
         if a.shape != e.shape:
-            raise CandidateFailure("invalid output", f"{what}[{i}] has shape {a.shape}; it was given {e.shape}")
+            raise CandidateFailure(
+                "invalid output", f"{what}[{i}] has shape {a.shape}; it was given {e.shape}"
+            )
     return arrays
 
 

@@ -40,8 +40,9 @@ from gradcert.properties.candidates.verdicts import CandidateFailure
 # With -c, sys.path[0] is the current directory: taken off before anything is imported, so that a
 # user's numpy.py (or gradcert/) in that directory cannot stand in for the worker's own imports.
 # The target's directory is put back in front by the load request.
-BOOTSTRAP = ("import sys; del sys.path[0]; "
-             "from gradcert.properties.candidates.worker import main; main(sys.argv[1:])")
+BOOTSTRAP = (
+    "import sys; del sys.path[0]; from gradcert.properties.candidates.worker import main; main(sys.argv[1:])"
+)
 STARTUP_TIMEOUT = 120.0  # seconds for the interpreter and NumPy to start: not the candidate's time
 QUIT_GRACE = 1.0  # seconds a quitting worker gets before its group is killed
 TAIL_LINES, TAIL_CHARS = 15, 2000
@@ -55,8 +56,10 @@ def interruptible():
     """Ctrl-C ends a run even when a library swallows the KeyboardInterrupt (``import jax`` prints it
     and carries on): the handler also records it, and every wait for the worker raises it again.
     For gradcert's own command; an ignored SIGINT (a background job) stays ignored."""
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
         yield
         return
 
@@ -109,8 +112,14 @@ class Worker:
             env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
             process = subprocess.Popen(
                 [sys.executable, "-c", BOOTSTRAP, str(to_worker_r), str(from_worker_w)],
-                stdin=subprocess.DEVNULL, stdout=self._output, stderr=self._output,
-                pass_fds=(to_worker_r, from_worker_w), start_new_session=True, cwd=self.cwd, env=env)
+                stdin=subprocess.DEVNULL,
+                stdout=self._output,
+                stderr=self._output,
+                pass_fds=(to_worker_r, from_worker_w),
+                start_new_session=True,
+                cwd=self.cwd,
+                env=env,
+            )
             self.pid = process.pid
             self._popen = process
         else:
@@ -156,7 +165,9 @@ class Worker:
         if loaded is not None:
             reply = self.request(loaded, what="importing the target again")
             if reply.get("status") != "ok":
-                raise CandidateFailure("crashed", f"importing the target again failed: {reply.get('message')}")
+                raise CandidateFailure(
+                    "crashed", f"importing the target again failed: {reply.get('message')}"
+                )
 
     def ensure_running(self):
         if self.mode == "in_process":
@@ -269,8 +280,11 @@ class Worker:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.kill()
-                raise CandidateFailure("timed out", f"{what} did not return within {self.timeout:g} s "
-                                       "(raise the timeout if it is just slow)", output=self.output_tail())
+                raise CandidateFailure(
+                    "timed out",
+                    f"{what} did not return within {self.timeout:g} s (raise the timeout if it is just slow)",
+                    output=self.output_tail(),
+                )
             readable, _, _ = select.select([self._from_worker], [], [], min(left, 1.0))
             if not readable:
                 continue
@@ -297,13 +311,17 @@ class Worker:
         if code < 0:
             name = _signal_name(-code)
             return CandidateFailure("killed", f"{what} was killed by {name}", output=tail)
-        return CandidateFailure("exited", f"{what} ended its process with exit code {code} "
-                                "(os._exit, or a thread calling exit)", output=tail)
+        return CandidateFailure(
+            "exited",
+            f"{what} ended its process with exit code {code} (os._exit, or a thread calling exit)",
+            output=tail,
+        )
 
     def _corrupted(self, what, why):
         self.kill()
-        return CandidateFailure("crashed", f"{what} wrote into gradcert's channel: {why}",
-                                output=self.output_tail())
+        return CandidateFailure(
+            "crashed", f"{what} wrote into gradcert's channel: {why}", output=self.output_tail()
+        )
 
     def output_tail(self, lines=TAIL_LINES, chars=TAIL_CHARS):
         """The last lines the candidate printed (stdout and stderr together)."""
@@ -323,6 +341,11 @@ def _signal_name(number):
         name = signal.Signals(number).name
     except ValueError:
         return f"signal {number}"
-    meaning = {"SIGSEGV": "a segmentation fault", "SIGKILL": "the out-of-memory killer or another process",
-               "SIGABRT": "an abort", "SIGBUS": "a bus error", "SIGFPE": "an arithmetic fault"}.get(name)
+    meaning = {
+        "SIGSEGV": "a segmentation fault",
+        "SIGKILL": "the out-of-memory killer or another process",
+        "SIGABRT": "an abort",
+        "SIGBUS": "a bus error",
+        "SIGFPE": "an arithmetic fault",
+    }.get(name)
     return f"{name} ({meaning})" if meaning else name

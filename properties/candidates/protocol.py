@@ -87,18 +87,21 @@ def receive(fd):
 
 # What a reply may be built from.  NumPy pickles an array as a call to one of a few
 # reconstructors (their module moved from numpy.core to numpy._core in NumPy 2).
-_ALLOWED = {
-    ("builtins", name) for name in ("complex", "set", "frozenset", "slice", "range", "bytearray")
-} | {
-    (module, name)
-    for module in ("numpy.core.multiarray", "numpy._core.multiarray")
-    for name in ("_reconstruct", "scalar")
-} | {
-    (module, "_frombuffer") for module in ("numpy.core.numeric", "numpy._core.numeric")
-} | {
-    ("numpy", "ndarray"), ("numpy", "dtype"),
-    ("gradcert.properties.candidates.protocol", "Ref"), ("gradcert.properties.candidates.protocol", "Opaque"),
-}
+_ALLOWED = (
+    {("builtins", name) for name in ("complex", "set", "frozenset", "slice", "range", "bytearray")}
+    | {
+        (module, name)
+        for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+        for name in ("_reconstruct", "scalar")
+    }
+    | {(module, "_frombuffer") for module in ("numpy.core.numeric", "numpy._core.numeric")}
+    | {
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("gradcert.properties.candidates.protocol", "Ref"),
+        ("gradcert.properties.candidates.protocol", "Opaque"),
+    }
+)
 
 
 class ChannelError(Exception):
@@ -120,4 +123,6 @@ def loads_safely(data):
     except ChannelError:
         raise
     except Exception as error:  # truncated or garbled bytes
-        raise ChannelError(f"the worker's reply could not be read ({type(error).__name__}: {error})") from None
+        raise ChannelError(
+            f"the worker's reply could not be read ({type(error).__name__}: {error})"
+        ) from None

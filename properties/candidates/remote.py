@@ -34,40 +34,81 @@ class Remote:
             if reply.get("mutated") and mutable:
                 self.mutated.add(what)
             elif reply.get("mutated"):
-                mutated = [names[i] if names and i < len(names) else f"argument {i}" for i in reply["mutated"]]
-                raise CandidateFailure("mutated inputs", f"{what} wrote into the {' and '.join(dict.fromkeys(mutated))} "
-                                       "it was given: copy an input before changing it",
-                                       output=self.worker.output_tail())
+                mutated = [
+                    names[i] if names and i < len(names) else f"argument {i}" for i in reply["mutated"]
+                ]
+                raise CandidateFailure(
+                    "mutated inputs",
+                    f"{what} wrote into the {' and '.join(dict.fromkeys(mutated))} "
+                    "it was given: copy an input before changing it",
+                    output=self.worker.output_tail(),
+                )
             return reply.get("value")
         if status == "invalid":
-            raise CandidateFailure("invalid output", f"{what} {reply.get('message')}",
-                                   output=self.worker.output_tail())
+            raise CandidateFailure(
+                "invalid output", f"{what} {reply.get('message')}", output=self.worker.output_tail()
+            )
         if status == "raised":
             kind = reply.get("type")
             if kind == "NotImplementedError":
                 raise Declined(f"{what} raised NotImplementedError: {reply.get('message')}".rstrip(": "))
             if kind == "SystemExit":
-                raise CandidateFailure("exited", f"{what} called sys.exit({reply.get('exit_code')})",
-                                       reply.get("traceback", ""), self.worker.output_tail())
+                raise CandidateFailure(
+                    "exited",
+                    f"{what} called sys.exit({reply.get('exit_code')})",
+                    reply.get("traceback", ""),
+                    self.worker.output_tail(),
+                )
             message = reply.get("message")
-            raise CandidateFailure("crashed", f"{what} raised {kind}" + (f": {message}" if message else ""),
-                                   reply.get("traceback", ""), self.worker.output_tail())
-        raise CandidateFailure("crashed", f"{what}: unexpected reply {status!r}", output=self.worker.output_tail())
+            raise CandidateFailure(
+                "crashed",
+                f"{what} raised {kind}" + (f": {message}" if message else ""),
+                reply.get("traceback", ""),
+                self.worker.output_tail(),
+            )
+        raise CandidateFailure(
+            "crashed", f"{what}: unexpected reply {status!r}", output=self.worker.output_tail()
+        )
 
-    def call(self, target, method=None, args=(), kwargs=None, *, keep="plain", what, names=None, fresh=False,
-             mutable=False):
+    def call(
+        self,
+        target,
+        method=None,
+        args=(),
+        kwargs=None,
+        *,
+        keep="plain",
+        what,
+        names=None,
+        fresh=False,
+        mutable=False,
+    ):
         """``names``: what to call each array among the arguments (in order), for a mutation verdict;
         ``mutable``: writing into them is allowed (noted); ``fresh``: randomness held fixed for this call."""
-        reply = self.worker.request({"op": "call", "target": target, "method": method, "args": list(args),
-                                     "kwargs": kwargs or {}, "keep": keep, "fresh": fresh}, what=what)
+        reply = self.worker.request(
+            {
+                "op": "call",
+                "target": target,
+                "method": method,
+                "args": list(args),
+                "kwargs": kwargs or {},
+                "keep": keep,
+                "fresh": fresh,
+            },
+            what=what,
+        )
         return self._value(reply, what, names=names, mutable=mutable)
 
     def get(self, target, path, *, what):
-        return self._value(self.worker.request({"op": "get", "target": target, "path": path}, what=what), what)
+        return self._value(
+            self.worker.request({"op": "get", "target": target, "path": path}, what=what), what
+        )
 
     def set(self, target, path, value, *, what):
-        return self._value(self.worker.request({"op": "set", "target": target, "path": path, "value": value},
-                                               what=what), what)
+        return self._value(
+            self.worker.request({"op": "set", "target": target, "path": path, "value": value}, what=what),
+            what,
+        )
 
     def arrays(self, target, *, what):
         return self._value(self.worker.request({"op": "arrays", "target": target}, what=what), what)
@@ -84,15 +125,30 @@ class Remote:
 
     def outputs(self, target, method, args, kwargs, vary, points, *, select=None, what):
         """``method`` at every point, one argument or parameter varied (see worker.Server.outputs)."""
-        reply = self.worker.request({"op": "outputs", "target": target, "method": method, "args": list(args),
-                                     "kwargs": kwargs or {}, "vary": vary, "points": points, "select": select},
-                                    what=what)
+        reply = self.worker.request(
+            {
+                "op": "outputs",
+                "target": target,
+                "method": method,
+                "args": list(args),
+                "kwargs": kwargs or {},
+                "vary": vary,
+                "points": points,
+                "select": select,
+            },
+            what=what,
+        )
         return self._value(reply, what)
 
     def release(self, target):
         """Let the worker drop an object of a finished case (a big network's arrays add up)."""
         worker = self.worker
-        if not isinstance(target, Ref) or target.id <= 1 or worker.pid is None or worker.returncode is not None:
+        if (
+            not isinstance(target, Ref)
+            or target.id <= 1
+            or worker.pid is None
+            or worker.returncode is not None
+        ):
             return
         try:
             worker.request({"op": "release", "target": target}, what="releasing an object")

@@ -23,12 +23,13 @@ EXPLANATIONS = {
     "factor_1_over_m": "it is m times too small: divided by the batch size once too often",
     "gradient_missing": "the gradient is zero: it was never computed, or never stored",
     "elementwise_jacobian": "backward keeps only the Jacobian's diagonal: dout * (d out_i / d x_i), as if "
-                            "the layer were elementwise (softmax's -s_i s_j terms left out?)",
+    "the layer were elementwise (softmax's -s_i s_j terms left out?)",
     "mean_terms_missing": "the normalisation's mean terms are missing: dx = dout / std, as if the batch's "
-                          "mean and variance did not depend on x",
-    "mask_not_applied": "the mask is not applied: backward passes dout through unchanged",
+    "mean and variance did not depend on x",
+    "mask_not_applied": "the mask is not applied: backward passes dout through where forward blocked or "
+    "scaled it (a ReLU's, dropout's or max-pool's mask, a drawn scale)",
     "sigma_prime_at_a": "the derivative is taken at the layer's output instead of its input (sigma'(a) for "
-                        "sigma'(z))",
+    "sigma'(z))",
 }
 
 
@@ -52,13 +53,34 @@ def close(a, b):
     return bool(np.all(np.abs(a - b) <= CLOSE * scale + np.finfo(float).tiny))
 
 
-def diagnose(name, candidate, oracle, *, dout=None, x=None, diagonal=None, batch=None, batch_axis=0):
-    """The signature that explains ``candidate`` against ``oracle`` for one tensor, or None."""
+def diagnose(
+    name, candidate, oracle, *, dout=None, x=None, diagonal=None, batch=None, batch_axis=0, kink=None
+):
+    """The signature that explains ``candidate`` against ``oracle`` for one tensor, or None.
+
+    Entries at a kink (``kink``, where any value between the one-sided derivatives is right) are
+    left out of every comparison: there the oracle's value is only the interval's midpoint."""
     c, o = np.asarray(candidate, float), np.asarray(oracle, float)
-    if not np.any(o) or close(c, o):
+    if kink is not None and np.shape(kink) == c.shape and np.any(kink):
+        keep = ~np.asarray(kink, bool)
+        c, o = np.where(keep, c, 0.0), np.where(keep, o, 0.0)
+        if dout is not None and np.shape(dout) == c.shape:
+            dout = np.where(keep, np.asarray(dout, float), 0.0)
+        if diagonal is not None:
+            diagonal = np.where(keep, diagonal, 0.0)
+    if close(c, o) or not np.any(c) and not np.any(o):
         return Diagnosis(name, None)
     if not np.any(c):
         return Diagnosis(name, "gradient_missing")
+    if not np.any(o):  # the true gradient is zero (one example normalised, every unit dropped)
+        if _mask_left_out(c, o):
+            return Diagnosis(
+                name,
+                "mask_not_applied"
+                if dout is None or not _scaled_per_slice(c, dout)
+                else "mean_terms_missing",
+            )
+        return Diagnosis(name, None)
     if close(-c, o):
         return Diagnosis(name, "sign_flipped")
     if c.ndim == 2 and c.shape[0] == c.shape[1] and close(c.T, o):
@@ -67,25 +89,55 @@ def diagnose(name, candidate, oracle, *, dout=None, x=None, diagonal=None, batch
         return Diagnosis(name, "factor_m")
     if batch and batch > 1 and close(c * batch, o):
         return Diagnosis(name, "factor_1_over_m")
+    if _mask_left_out(c, o):
+        return Diagnosis(name, "mask_not_applied")
     if dout is not None and name == "dx":
         dout = np.asarray(dout, float)
-        if dout.shape == c.shape and close(c, dout):
+        if dout.shape == c.shape and _one_scale(c, dout):  # dout passed through (times a constant)
             return Diagnosis(name, "mask_not_applied")
         if diagonal is not None and dout.shape == c.shape and close(c, dout * diagonal):
             return Diagnosis(name, "elementwise_jacobian")
-        if x is not None and dout.shape == c.shape and _divided_by_std(c, dout, np.asarray(x, float), batch_axis):
+        if dout.shape == c.shape and _scaled_per_slice(c, dout):
             return Diagnosis(name, "mean_terms_missing")
     return Diagnosis(name, None)
 
 
-def _divided_by_std(c, dout, x, axis):
-    """Whether c = dout / sqrt(var + eps) per feature, var taken over the batch axis, for some small eps."""
-    if x.shape != c.shape or x.shape[axis] < 2:
+def _mask_left_out(c, o):
+    """A mask not applied: the candidate is nonzero where the true gradient is exactly zero (the
+    masked entries: ReLU's z < 0, dropped units, a max-pool window's other entries) and right
+    everywhere else."""
+    if c.shape != o.shape:
         return False
+    scale = max(float(np.max(np.abs(c))), float(np.max(np.abs(o))))
+    masked = np.abs(o) <= CLOSE * scale
+    leaked = masked & (np.abs(c) > CLOSE * scale)
+    return bool(leaked.any()) and bool(np.all(np.abs(c - o)[~masked] <= CLOSE * scale))
+
+
+def _one_scale(c, dout):
+    """Whether c = s dout for one number s (1, or an inverted dropout's 1 / (1 - p))."""
+    peak = int(np.argmax(np.abs(dout)))
+    if dout.flat[peak] == 0:
+        return False
+    return close(c, dout * (c.flat[peak] / dout.flat[peak]))
+
+
+def _scaled_per_slice(c, dout):
+    """Whether c = dout * k, k constant along some axis (per feature over the batch, as dout / std
+    of a batch norm without its mean terms; per example over the features, as a layer norm's),
+    though the true gradient is not of that form."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(dout != 0, c / dout, np.nan)
-    variance = np.var(x, axis=axis, keepdims=True)
-    expected = 1.0 / np.sqrt(variance + 1e-5)  # the usual eps: 1e-5 (torch's default); 1e-8 is as close
-    known = np.isfinite(ratio)
-    return bool(known.any()) and bool(np.all(np.abs(ratio[known] - np.broadcast_to(expected, ratio.shape)[known])
-                                             <= 1e-3 * np.abs(np.broadcast_to(expected, ratio.shape)[known])))
+        ratio = np.where(np.abs(dout) > 0, c / dout, np.nan)
+    if not np.isfinite(ratio).any():
+        return False
+    for axis in range(c.ndim):
+        if c.shape[axis] < 2:
+            continue
+        centre = np.nanmedian(ratio, axis=axis, keepdims=True)
+        spread = np.abs(ratio - centre)
+        known = np.isfinite(spread)
+        if known.any() and np.all(
+            spread[known] <= CLOSE * np.maximum(1.0, np.abs(np.broadcast_to(centre, ratio.shape)[known]))
+        ):
+            return True
+    return False

@@ -38,8 +38,14 @@ class TargetSpec:
     by_location: bool = False  # import from the file's location under a made-up name
 
     def load_request(self) -> dict:
-        return {"op": "load", "module": self.module, "attr": self.attr, "sys_path": self.sys_path,
-                "file": self.file, "by_location": self.by_location}
+        return {
+            "op": "load",
+            "module": self.module,
+            "attr": self.attr,
+            "sys_path": self.sys_path,
+            "file": self.file,
+            "by_location": self.by_location,
+        }
 
 
 def parse(text, cwd=None) -> TargetSpec:
@@ -53,7 +59,9 @@ def parse(text, cwd=None) -> TargetSpec:
         raise TargetError(f"target {text!r}: {attr!r} is not a Python name")
     cwd = Path(cwd or os.getcwd())
     if module_part.endswith(".py") or "/" in module_part or os.sep in module_part:
-        path = (cwd / module_part).resolve() if not os.path.isabs(module_part) else Path(module_part).resolve()
+        path = (
+            (cwd / module_part).resolve() if not os.path.isabs(module_part) else Path(module_part).resolve()
+        )
         if path.is_dir() and (path / "__init__.py").is_file():
             path = path / "__init__.py"
         if not path.is_file():
@@ -66,7 +74,9 @@ def parse(text, cwd=None) -> TargetSpec:
             module = "_gradcert_target_" + "".join(c if c.isalnum() else "_" for c in path.stem)
         return TargetSpec(text, module, attr, str(root), str(path), by_location)
     if not all(part.isidentifier() for part in module_part.split(".")):
-        raise TargetError(f"target {text!r}: {module_part!r} is neither a module name nor a path to a .py file")
+        raise TargetError(
+            f"target {text!r}: {module_part!r} is neither a module name nor a path to a .py file"
+        )
     return TargetSpec(text, module_part, attr, str(cwd))
 
 
@@ -87,9 +97,11 @@ def load_failure(spec: TargetSpec, reply: dict) -> Exception:
     status = reply.get("status")
     where = spec.file or spec.module
     if status == "shadowed":
-        return TargetError(f"target {spec.text!r}: the module {spec.module!r} resolves to {reply.get('file')}, "
-                           f"not {where}: another module of that name comes first; rename the file or "
-                           "name it by its path")
+        return TargetError(
+            f"target {spec.text!r}: the module {spec.module!r} resolves to {reply.get('file')}, "
+            f"not {where}: another module of that name comes first; rename the file or "
+            "name it by its path"
+        )
     if status == "missing":
         names = reply.get("names") or []
         hint = f" (it defines {', '.join(names[:12])})" if names else ""
@@ -99,18 +111,29 @@ def load_failure(spec: TargetSpec, reply: dict) -> Exception:
     kind, message = reply.get("type"), reply.get("message", "")
     if kind == "SyntaxError":
         if reply.get("python2"):
-            return TargetError(f"target {spec.text!r}: {where} is Python 2 code ({message} at "
-                               f"{reply.get('where')}); port it to Python 3 (print(), range, "
-                               "`except E as e`) and check it again")
-        return TargetError(f"target {spec.text!r}: {where} does not compile: {message} ({reply.get('where')})")
+            return TargetError(
+                f"target {spec.text!r}: {where} is Python 2 code ({message} at "
+                f"{reply.get('where')}); port it to Python 3 (print(), range, "
+                "`except E as e`) and check it again"
+            )
+        return TargetError(
+            f"target {spec.text!r}: {where} does not compile: {message} ({reply.get('where')})"
+        )
     if kind in ("ModuleNotFoundError", "ImportError"):
         missing = message.split("'")[1] if message.count("'") >= 2 else None
         if spec.file is None and missing and spec.module.startswith(missing):
-            return TargetError(f"target {spec.text!r}: cannot import {spec.module} ({message}); run gradcert "
-                               "from the directory that holds it, or name it by its path (path/to/file.py:Name)")
+            return TargetError(
+                f"target {spec.text!r}: cannot import {spec.module} ({message}); run gradcert "
+                "from the directory that holds it, or name it by its path (path/to/file.py:Name)"
+            )
         return TargetError(f"target {spec.text!r}: importing {where} failed: {kind}: {message}")
     if kind == "SystemExit":
-        return CandidateFailure("exited", f"importing {where} called sys.exit({reply.get('exit_code')}) "
-                                "(a script without an `if __name__ == \"__main__\":` guard?)",
-                                reply.get("traceback", ""))
-    return CandidateFailure("crashed", f"importing {where} raised {kind}: {message}", reply.get("traceback", ""))
+        return CandidateFailure(
+            "exited",
+            f"importing {where} called sys.exit({reply.get('exit_code')}) "
+            '(a script without an `if __name__ == "__main__":` guard?)',
+            reply.get("traceback", ""),
+        )
+    return CandidateFailure(
+        "crashed", f"importing {where} raised {kind}: {message}", reply.get("traceback", "")
+    )

@@ -14,8 +14,19 @@ from __future__ import annotations
 import numpy as np
 from gradcert.properties.candidates.protocol import Opaque
 
-VERDICTS = ("certified", "gradient bug", "crashed", "exited", "killed", "timed out", "invalid output",
-            "mutated inputs", "mutated weights", "non-deterministic", "cannot check")
+VERDICTS = (
+    "certified",
+    "gradient bug",
+    "crashed",
+    "exited",
+    "killed",
+    "timed out",
+    "invalid output",
+    "mutated inputs",
+    "mutated weights",
+    "non-deterministic",
+    "cannot check",
+)
 
 
 class CandidateFailure(Exception):
@@ -45,11 +56,15 @@ def as_array(value, what):
     if array.dtype == object:
         raise CandidateFailure("invalid output", f"{what} is not an array of numbers")
     if np.iscomplexobj(array):
-        raise CandidateFailure("invalid output", f"{what} is complex ({array.dtype}); gradients of a "
-                               "real cost are real")
+        raise CandidateFailure(
+            "invalid output", f"{what} is complex ({array.dtype}); gradients of a real cost are real"
+        )
     if array.dtype.kind in "iub":
-        raise CandidateFailure("invalid output", f"{what} has integer dtype {array.dtype}: an integer "
-                               "gradient has lost its digits (an int array from np.zeros_like?)")
+        raise CandidateFailure(
+            "invalid output",
+            f"{what} has integer dtype {array.dtype}: an integer "
+            "gradient has lost its digits (an int array from np.zeros_like?)",
+        )
     if array.dtype.kind != "f":
         raise CandidateFailure("invalid output", f"{what} has dtype {array.dtype}, not a floating point")
     bad = ~np.isfinite(array)
@@ -65,21 +80,28 @@ def gradient_arrays(result, arch, what):
         raise CandidateFailure("invalid output", f"{what} returned None; expected (nabla_b, nabla_w)")
     if isinstance(result, Opaque) or not isinstance(result, (tuple, list)) or len(result) != 2:
         shown = result.type_name if isinstance(result, Opaque) else type(result).__name__
-        raise CandidateFailure("invalid output", f"{what} returned {shown}; expected a pair (nabla_b, nabla_w)")
+        raise CandidateFailure(
+            "invalid output", f"{what} returned {shown}; expected a pair (nabla_b, nabla_w)"
+        )
     shapes = arch.shapes
     first, second = result
     for part, name in ((first, "nabla_b"), (second, "nabla_w")):
         if not isinstance(part, (tuple, list)):
             shown = part.type_name if isinstance(part, Opaque) else type(part).__name__
-            raise CandidateFailure("invalid output", f"{what}: {name} is {shown}; expected a list with one "
-                                   f"array per layer ({arch.depth})")
+            raise CandidateFailure(
+                "invalid output",
+                f"{what}: {name} is {shown}; expected a list with one array per layer ({arch.depth})",
+            )
         if len(part) != arch.depth:
-            raise CandidateFailure("invalid output", f"{what}: {name} has {len(part)} entries for "
-                                   f"{arch.depth} layers")
+            raise CandidateFailure(
+                "invalid output", f"{what}: {name} has {len(part)} entries for {arch.depth} layers"
+            )
     weight_shapes, bias_shapes = [w for w, _ in shapes], [b for _, b in shapes]
     if _shapes(first) == weight_shapes and _shapes(second) == bias_shapes and weight_shapes != bias_shapes:
-        raise CandidateFailure("invalid output", f"{what} returned (nabla_w, nabla_b); gradcert expects "
-                               "(nabla_b, nabla_w), in network.py's order")
+        raise CandidateFailure(
+            "invalid output",
+            f"{what} returned (nabla_w, nabla_b); gradcert expects (nabla_b, nabla_w), in network.py's order",
+        )
     nabla_b = [as_array(t, f"{what}: nabla_b[{i}]") for i, t in enumerate(first)]
     nabla_w = [as_array(t, f"{what}: nabla_w[{i}]") for i, t in enumerate(second)]
     for i, (t, shape) in enumerate(zip(nabla_b, bias_shapes)):
@@ -89,8 +111,9 @@ def gradient_arrays(result, arch, what):
         for i, (t, shape) in enumerate(zip(tensors, expected)):
             if t.shape != shape:
                 hint = " (transposed?)" if t.shape == shape[::-1] else ""
-                raise CandidateFailure("invalid output", f"{what}: {name}[{i}] has shape {t.shape}; "
-                                       f"expected {shape}{hint}")
+                raise CandidateFailure(
+                    "invalid output", f"{what}: {name}[{i}] has shape {t.shape}; expected {shape}{hint}"
+                )
     return nabla_b, nabla_w, np.result_type(*nabla_b, *nabla_w)
 
 

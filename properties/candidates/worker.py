@@ -113,8 +113,10 @@ def signature_of(obj):
         parameters = inspect.signature(obj).parameters.values()
     except (TypeError, ValueError):
         return None
-    return [(p.name, p.kind.name, p.default is not p.empty, None if p.default is p.empty else _short(p.default))
-            for p in parameters]
+    return [
+        (p.name, p.kind.name, p.default is not p.empty, None if p.default is p.empty else _short(p.default))
+        for p in parameters
+    ]
 
 
 def describe(obj):
@@ -147,8 +149,10 @@ def describe(obj):
     attributes = {}
     if what == "instance" and hasattr(obj, "__dict__"):
         # a class held as a value (network2's self.cost = CrossEntropyCost) by its own name
-        attributes = {k: v.__qualname__ if inspect.isclass(v) else type(v).__qualname__
-                      for k, v in list(vars(obj).items())[:200]}
+        attributes = {
+            k: v.__qualname__ if inspect.isclass(v) else type(v).__qualname__
+            for k, v in list(vars(obj).items())[:200]
+        }
     module = sys.modules.get(getattr(obj, "__module__", None) or "")
     return {
         "what": what,
@@ -164,6 +168,7 @@ def describe(obj):
 
 
 # --- paths into objects: ("a", name) attribute, ("k", key) mapping entry, ("i", index) sequence entry
+
 
 def get_path(obj, path):
     for step, key in path:
@@ -202,8 +207,12 @@ def float_arrays(obj, depth=2, values=False):
         elif isinstance(value, (list, tuple)):
             for i, v in enumerate(value[:64]):
                 visit(v, path + [("i", i)], level + 1)
-        elif hasattr(value, "__dict__") and not inspect.isroutine(value) and not inspect.isclass(value) \
-                and not inspect.ismodule(value):
+        elif (
+            hasattr(value, "__dict__")
+            and not inspect.isroutine(value)
+            and not inspect.isclass(value)
+            and not inspect.ismodule(value)
+        ):
             for k, v in list(vars(value).items())[:200]:
                 visit(v, path + [("a", k)], level + 1)
 
@@ -298,8 +307,13 @@ class Server:
 
     def _raised(self, error):
         text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        reply = {"status": "raised", "type": type(error).__name__, "module": type(error).__module__,
-                 "message": _short_message(error), "traceback": text[-TRACEBACK_CHARS:]}
+        reply = {
+            "status": "raised",
+            "type": type(error).__name__,
+            "module": type(error).__module__,
+            "message": _short_message(error),
+            "traceback": text[-TRACEBACK_CHARS:],
+        }
         if isinstance(error, SystemExit):
             reply["exit_code"] = error.code if isinstance(error.code, (int, type(None))) else str(error.code)
         if isinstance(error, SyntaxError):
@@ -347,8 +361,11 @@ class Server:
         name = message["module"]
         top = name.split(".")[0]
         expected = message.get("file")
-        if expected and top in sys.modules and not _inside(getattr(sys.modules[top], "__file__", None),
-                                                          message.get("sys_path")):
+        if (
+            expected
+            and top in sys.modules
+            and not _inside(getattr(sys.modules[top], "__file__", None), message.get("sys_path"))
+        ):
             return {"status": "shadowed", "module": name, "file": getattr(sys.modules[top], "__file__", None)}
         if message.get("by_location"):
             location = importlib.util.spec_from_file_location(name, expected)
@@ -371,15 +388,27 @@ class Server:
             if "." not in attr and hasattr(module, forward) and hasattr(module, backward):
                 self.objects[0], self.objects[1] = getattr(module, forward), getattr(module, backward)
                 self.next_id = max(self.next_id, 2)
-                return {"status": "ok", "value": {"pair": [forward, backward], "file": found,
-                                                  "describe": [describe(self.objects[0]),
-                                                               describe(self.objects[1])]}}
-            return {"status": "missing", "module": name, "attr": attr, "file": found,
-                    "names": sorted(n for n in vars(module) if not n.startswith("_"))[:60]}
+                return {
+                    "status": "ok",
+                    "value": {
+                        "pair": [forward, backward],
+                        "file": found,
+                        "describe": [describe(self.objects[0]), describe(self.objects[1])],
+                    },
+                }
+            return {
+                "status": "missing",
+                "module": name,
+                "attr": attr,
+                "file": found,
+                "names": sorted(n for n in vars(module) if not n.startswith("_"))[:60],
+            }
         self.objects[0] = obj
         self.next_id = max(self.next_id, 1)
         value = {"pair": None, "file": found, "describe": describe(obj)}
-        pair = _pair_names(attr)  # affine_forward -> affine_backward, conv_forward_naive -> conv_backward_naive
+        pair = _pair_names(
+            attr
+        )  # affine_forward -> affine_backward, conv_forward_naive -> conv_backward_naive
         if pair is not None and inspect.isroutine(obj) and all(hasattr(module, n) for n in pair):
             self.objects[0], self.objects[1] = (getattr(module, n) for n in pair)
             self.next_id = max(self.next_id, 2)
@@ -396,15 +425,21 @@ class Server:
         if message.get("fresh"):
             self._fix_randomness()
         result = function(*args, **kwargs)
-        mutated = [i for i, (a, b) in enumerate(zip(given, before))
-                   if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True)]
+        mutated = [
+            i
+            for i, (a, b) in enumerate(zip(given, before))
+            if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True)
+        ]
         keep = message.get("keep", "plain")
         if keep == "handle":
             value = self._store(result)
         elif keep == "pair":  # cs231n's forward: (out, cache), the cache kept here for backward
             if not isinstance(result, (tuple, list)) or len(result) != 2:
-                return {"status": "invalid", "message": f"returned {_short(result)}; expected (out, cache)",
-                        "mutated": mutated}
+                return {
+                    "status": "invalid",
+                    "message": f"returned {_short(result)}; expected (out, cache)",
+                    "mutated": mutated,
+                }
             value = (plain(result[0]), self._store(result[1]))
         else:
             value = plain(result)
@@ -482,9 +517,14 @@ def _short_message(error):
 
 def _looks_like_python2(error):
     text = f"{error.msg} {error.text or ''}"
-    return ("Missing parentheses in call to 'print'" in text or "Missing parentheses in call to 'exec'" in text
-            or (error.text or "").lstrip().startswith(("print ", "exec ")) or ", e:" in (error.text or "")
-            or "except " in (error.text or "") and "," in (error.text or "").split("except", 1)[-1])
+    return (
+        "Missing parentheses in call to 'print'" in text
+        or "Missing parentheses in call to 'exec'" in text
+        or (error.text or "").lstrip().startswith(("print ", "exec "))
+        or ", e:" in (error.text or "")
+        or "except " in (error.text or "")
+        and "," in (error.text or "").split("except", 1)[-1]
+    )
 
 
 def main(argv=None):

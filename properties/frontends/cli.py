@@ -34,26 +34,59 @@ def add_check_arguments(parser):
     """Every option of ``Options`` as a flag (one table: ``options.SPECS``), and the outputs."""
     from gradcert.properties.options import SPECS
 
-    parser.add_argument("target", nargs="?", metavar="TARGET",
-                        help="package.module:Name or path/to/file.py:Name (default: the bundled reference)")
+    parser.add_argument(
+        "target",
+        nargs="?",
+        metavar="TARGET",
+        help="package.module:Name or path/to/file.py:Name (default: the bundled reference)",
+    )
     for spec in SPECS:
         if spec.name == "batch_norm":
-            parser.add_argument(spec.flag, dest=spec.name, nargs="?", const="draw", default=None,
-                                metavar=spec.metavar, help=spec.help)
+            parser.add_argument(
+                spec.flag,
+                dest=spec.name,
+                nargs="?",
+                const="draw",
+                default=None,
+                metavar=spec.metavar,
+                help=spec.help,
+            )
         elif spec.name == "mode":
             modes = parser.add_mutually_exclusive_group()
             modes.add_argument("--mode", dest="mode", default=None, metavar=spec.metavar, help=spec.help)
-            modes.add_argument("--exhaustive", dest="mode", action="store_const", const="exhaustive",
-                               help="check every parameter entry by finite differences (--mode exhaustive)")
-            modes.add_argument("--directional", dest="mode", action="store_const", const="directional",
-                               help="check along random directions plus the Taylor test (--mode directional)")
+            modes.add_argument(
+                "--exhaustive",
+                dest="mode",
+                action="store_const",
+                const="exhaustive",
+                help="check every parameter entry by finite differences (--mode exhaustive)",
+            )
+            modes.add_argument(
+                "--directional",
+                dest="mode",
+                action="store_const",
+                const="directional",
+                help="check along random directions plus the Taylor test (--mode directional)",
+            )
         elif spec.name == "layout":
             layouts = parser.add_mutually_exclusive_group()
-            layouts.add_argument("--layout", dest="layout", default=None, metavar=spec.metavar, help=spec.help)
-            layouts.add_argument("--rows", dest="layout", action="store_const", const="rows",
-                                 help="a layer's batches have examples as rows, (N, D) (--layout rows)")
-            layouts.add_argument("--columns", dest="layout", action="store_const", const="columns",
-                                 help="a layer's batches have examples as columns, (D, N) (--layout columns)")
+            layouts.add_argument(
+                "--layout", dest="layout", default=None, metavar=spec.metavar, help=spec.help
+            )
+            layouts.add_argument(
+                "--rows",
+                dest="layout",
+                action="store_const",
+                const="rows",
+                help="a layer's batches have examples as rows, (N, D) (--layout rows)",
+            )
+            layouts.add_argument(
+                "--columns",
+                dest="layout",
+                action="store_const",
+                const="columns",
+                help="a layer's batches have examples as columns, (D, N) (--layout columns)",
+            )
         else:
             parser.add_argument(spec.flag, dest=spec.name, default=None, metavar=spec.metavar, help=spec.help)
     parser.add_argument("--json", action="store_true", help="print the certificate as JSON (strict: no NaN)")
@@ -67,14 +100,22 @@ def parser():
     top = _Parser(prog="gradcert", description="Certify backpropagation against independent oracles.")
     top.add_argument("--version", action="version", version=f"gradcert {__version__}")
     commands = top.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    add_check_arguments(commands.add_parser("check", help="certify an implementation (default: the reference)"))
+    add_check_arguments(
+        commands.add_parser("check", help="certify an implementation (default: the reference)")
+    )
     from gradcert.properties.assumptions import map as assumptions
     from gradcert.properties.frontends import selftest
 
-    assumptions.add_arguments(commands.add_parser(
-        "assumptions", help="map where the textbook's assumptions hold and where they break"))
-    selftest.add_arguments(commands.add_parser(
-        "selftest", help="measure the kill rate and false alarms on the zoo (from a clone)"))
+    assumptions.add_arguments(
+        commands.add_parser(
+            "assumptions", help="map where the textbook's assumptions hold and where they break"
+        )
+    )
+    selftest.add_arguments(
+        commands.add_parser(
+            "selftest", help="measure the kill rate and false alarms on the zoo (from a clone)"
+        )
+    )
     return top
 
 
@@ -91,7 +132,9 @@ def junit_path(text):
         return None
     path = os.path.abspath(text)
     if os.path.isdir(path):
-        raise UsageError(f"--junit {text}: is a directory; give a file name, e.g. {os.path.join(text, 'gradcert.xml')}")
+        raise UsageError(
+            f"--junit {text}: is a directory; give a file name, e.g. {os.path.join(text, 'gradcert.xml')}"
+        )
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
     except OSError as error:

@@ -22,8 +22,10 @@ import pytest
 from gradcert.properties.options import SPECS
 
 SWITCHES = {  # flag -> (option, value): the CLI's shortcuts
-    "exhaustive": ("mode", "exhaustive"), "directional": ("mode", "directional"),
-    "rows": ("layout", "rows"), "columns": ("layout", "columns"),
+    "exhaustive": ("mode", "exhaustive"),
+    "directional": ("mode", "directional"),
+    "rows": ("layout", "rows"),
+    "columns": ("layout", "columns"),
 }
 
 
@@ -33,20 +35,43 @@ def _dest(name):
 
 def pytest_addoption(parser):
     group = parser.getgroup("gradcert", "certify backpropagation implementations (gradcert)")
-    group.addoption("--gradcert-target", dest=_dest("target"), action="append", default=None,
-                    metavar="TARGET", help="package.module:Name or path/to/file.py:Name to certify (repeatable)")
+    group.addoption(
+        "--gradcert-target",
+        dest=_dest("target"),
+        action="append",
+        default=None,
+        metavar="TARGET",
+        help="package.module:Name or path/to/file.py:Name to certify (repeatable)",
+    )
     parser.addini("gradcert_target", "targets to certify, one test item each", type="linelist", default=[])
     for spec in SPECS:
         if spec.name == "batch_norm":
-            group.addoption(f"--gradcert-{spec.flag[2:]}", dest=_dest(spec.name), nargs="?", const="draw",
-                            default=None, metavar=spec.metavar, help=spec.help)
+            group.addoption(
+                f"--gradcert-{spec.flag[2:]}",
+                dest=_dest(spec.name),
+                nargs="?",
+                const="draw",
+                default=None,
+                metavar=spec.metavar,
+                help=spec.help,
+            )
         else:
-            group.addoption(f"--gradcert-{spec.flag[2:]}", dest=_dest(spec.name), default=None,
-                            metavar=spec.metavar, help=spec.help)
+            group.addoption(
+                f"--gradcert-{spec.flag[2:]}",
+                dest=_dest(spec.name),
+                default=None,
+                metavar=spec.metavar,
+                help=spec.help,
+            )
         parser.addini(_dest(spec.name), spec.help, default=None)
     for switch, (name, value) in SWITCHES.items():
-        group.addoption(f"--gradcert-{switch}", dest=_dest(switch), action="store_true", default=False,
-                        help=f"same as --gradcert-{name}={value}")
+        group.addoption(
+            f"--gradcert-{switch}",
+            dest=_dest(switch),
+            action="store_true",
+            default=False,
+            help=f"same as --gradcert-{name}={value}",
+        )
 
 
 def _targets(config):

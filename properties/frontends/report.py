@@ -12,9 +12,16 @@ MAX_OUTPUT_LINES = 15
 
 
 def tensor_record(t):
-    record = {"tensor": t.name, "agrees": t.agrees, "max_abs_error": t.max_abs_error,
-              "max_rel_error": t.max_rel_error, "worst_index": list(t.worst_index),
-              "candidate": t.candidate_value, "oracle": t.oracle_value, "tolerance": t.tolerance}
+    record = {
+        "tensor": t.name,
+        "agrees": t.agrees,
+        "max_abs_error": t.max_abs_error,
+        "max_rel_error": t.max_rel_error,
+        "worst_index": list(t.worst_index),
+        "candidate": t.candidate_value,
+        "oracle": t.oracle_value,
+        "tolerance": t.tolerance,
+    }
     for extra in ("status", "unchecked", "kinks", "kink_at_worst"):
         if hasattr(t, extra):
             record[extra] = getattr(t, extra)
@@ -22,8 +29,13 @@ def tensor_record(t):
 
 
 def comparison_record(c):
-    return {"oracle": c.oracle, "agrees": c.agrees, "max_abs_error": c.max_abs_error,
-            "max_rel_error": c.max_rel_error, "tensors": [tensor_record(t) for t in c.tensors]}
+    return {
+        "oracle": c.oracle,
+        "agrees": c.agrees,
+        "max_abs_error": c.max_abs_error,
+        "max_rel_error": c.max_rel_error,
+        "tensors": [tensor_record(t) for t in c.tensors],
+    }
 
 
 def to_record(cert) -> dict:
@@ -43,8 +55,10 @@ def to_record(cert) -> dict:
         "isolated": cert.isolated,
         "tensors_checked": list(cert.tensors),
         "notes": list(cert.notes),
-        "oracles": {name: {"cases": o.cases, "worst_rel_error": o.worst_rel_error, "worst_case": o.worst_case}
-                    for name, o in cert.oracles.items()},
+        "oracles": {
+            name: {"cases": o.cases, "worst_rel_error": o.worst_rel_error, "worst_case": o.worst_case}
+            for name, o in cert.oracles.items()
+        },
         "failure": None,
         "reproduce": cert.reproduce,
     }
@@ -63,9 +77,11 @@ def _number(x, spec=".3e"):
 
 
 def to_text(cert, verbose=False) -> str:
-    lines = [f"gradcert: {cert.target} ({cert.style})",
-             f"{cert.examples_run} cases checked (seed {cert.seed}), oracles: {', '.join(cert.oracles) or '-'}, "
-             f"{cert.seconds:.1f} s"]
+    lines = [
+        f"gradcert: {cert.target} ({cert.style})",
+        f"{cert.examples_run} cases checked (seed {cert.seed}), oracles: {', '.join(cert.oracles) or '-'}, "
+        f"{cert.seconds:.1f} s",
+    ]
     if cert.tensors:
         lines.append(f"tensors checked: {', '.join(cert.tensors)}")
     lines += [f"note: {note}" for note in cert.notes]
@@ -101,13 +117,17 @@ def _bug_lines(f):
     lines = [f"BUG in {f.part}: minimal failing case: {f.case_text}"]
     if f.dtype and f.dtype != "float64":
         lines.append(f"  (the candidate returned {f.dtype}: judged at its precision)")
-    lines.append(f"  first disagreement: {first['tensor']}" + (f", where {f.equation} is violated" if f.equation
-                                                             else ""))
+    lines.append(
+        f"  first disagreement: {first['tensor']}"
+        + (f", where {f.equation} is violated" if f.equation else "")
+    )
     where = f"worst at {tuple(first['worst_index'])}: " if first["worst_index"] else ""
     kink = " (at a kink of the cost)" if first.get("kink_at_worst") else ""
-    lines.append(f"  max abs error {_number(first['max_abs_error'])} (tolerance {first['tolerance']:.2e}), "
-                 f"relative error {_number(first['max_rel_error'], '.2e')}; {where}candidate "
-                 f"{first['candidate']:.17g}, oracle {first['oracle']:.17g}{kink}")
+    lines.append(
+        f"  max abs error {_number(first['max_abs_error'])} (tolerance {first['tolerance']:.2e}), "
+        f"relative error {_number(first['max_rel_error'], '.2e')}; {where}candidate "
+        f"{first['candidate']:.17g}, oracle {first['oracle']:.17g}{kink}"
+    )
     lines.append(f"  oracles against the candidate: {', '.join(f.oracles_against)}")
     if f.diagnosis:
         lines.append(f"  diagnosis: {f.diagnosis}")
@@ -115,8 +135,15 @@ def _bug_lines(f):
         lines.append(f"  {f.suggestion}")
     for c in f.comparisons:
         bad = [t for t in c["tensors"] if not t["agrees"]]
-        lines.append(f"  {c['oracle']}: " + ("agrees" if not bad else "disagrees on " + ", ".join(
-            f"{t['tensor']} (rel {_number(t['max_rel_error'], '.1e')})" for t in bad)))
+        lines.append(
+            f"  {c['oracle']}: "
+            + (
+                "agrees"
+                if not bad
+                else "disagrees on "
+                + ", ".join(f"{t['tensor']} (rel {_number(t['max_rel_error'], '.1e')})" for t in bad)
+            )
+        )
     return lines
 
 
@@ -130,9 +157,11 @@ def write_junit(cert, path):
         message = quoteattr(f"{f.verdict}: {f.diagnosis or f.message}")
         body = f"<failure message={message}>{escape(to_text(cert))}</failure>"
     seconds = f"{cert.seconds:.3f}"
-    xml = (f'<?xml version="1.0" encoding="utf-8"?>\n'
-           f'<testsuite name="gradcert" tests="1" failures="{int(failed)}" time="{seconds}">'
-           f'<testcase classname="gradcert.{cert.style}" name={name} time="{seconds}">{body}</testcase>'
-           f"</testsuite>\n")
+    xml = (
+        f'<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<testsuite name="gradcert" tests="1" failures="{int(failed)}" time="{seconds}">'
+        f'<testcase classname="gradcert.{cert.style}" name={name} time="{seconds}">{body}</testcase>'
+        f"</testsuite>\n"
+    )
     with open(path, "w", encoding="utf-8") as out:
         out.write(xml)

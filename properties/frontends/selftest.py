@@ -20,20 +20,29 @@ DEFAULT_ZOO = Path("tests/zoo/catalogue.py")
 
 
 def add_arguments(parser):
-    parser.add_argument("--zoo", type=Path, default=DEFAULT_ZOO,
-                        help="the zoo's catalogue.py (default: tests/zoo/catalogue.py of a clone)")
+    parser.add_argument(
+        "--zoo",
+        type=Path,
+        default=DEFAULT_ZOO,
+        help="the zoo's catalogue.py (default: tests/zoo/catalogue.py of a clone)",
+    )
     parser.add_argument("--json", action="store_true", help="print the table as JSON")
     parser.add_argument("--seed", type=int, default=0, help="seed of every check (default 0)")
-    parser.add_argument("--directional", action="store_true",
-                        help="check the network and function targets in directional mode: that mode's own power")
+    parser.add_argument(
+        "--directional",
+        action="store_true",
+        help="check the network and function targets in directional mode: that mode's own power",
+    )
     parser.add_argument("--style", default=None, help="only the entries of this interface style")
 
 
 def load_catalogue(path):
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"--zoo: no catalogue at {path}; run selftest from a clone of gradcert or give "
-                         "--zoo path/to/catalogue.py")
+        raise UsageError(
+            f"--zoo: no catalogue at {path}; run selftest from a clone of gradcert or give "
+            "--zoo path/to/catalogue.py"
+        )
     spec = importlib.util.spec_from_file_location("_gradcert_zoo_catalogue", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -79,11 +88,19 @@ def run_entry(entry, root, seed=0, directional=False):
         message = str(error)
     seconds = time.perf_counter() - start
     expected = entry.get("expected") or ("rejected" if entry.get("bug") else "certified")
-    row = {"target": entry["target"], "style": entry_style(entry), "bug": entry.get("bug"),
-           "expected": expected, "verdict": verdict,
-           "outcome": "certified" if verdict == "certified" else "rejected",
-           "caught_by": None, "part": None, "signature": None,
-           "after_examples": cert.first_failure_at if cert else None, "seconds": round(seconds, 3)}
+    row = {
+        "target": entry["target"],
+        "style": entry_style(entry),
+        "bug": entry.get("bug"),
+        "expected": expected,
+        "verdict": verdict,
+        "outcome": "certified" if verdict == "certified" else "rejected",
+        "caught_by": None,
+        "part": None,
+        "signature": None,
+        "after_examples": cert.first_failure_at if cert else None,
+        "seconds": round(seconds, 3),
+    }
     if failure is not None and verdict == "gradient bug":
         row["caught_by"] = ", ".join(failure.oracles_against)
         row["part"], row["signature"] = failure.part, failure.signature
@@ -97,8 +114,9 @@ def run_entry(entry, root, seed=0, directional=False):
 
 def run(args) -> int:
     catalogue, root = load_catalogue(args.zoo)
-    entries = [e for e in catalogue.MUTANTS + catalogue.CORRECT
-               if args.style is None or entry_style(e) == args.style]
+    entries = [
+        e for e in catalogue.MUTANTS + catalogue.CORRECT if args.style is None or entry_style(e) == args.style
+    ]
     if not entries:
         raise UsageError(f"--style {args.style}: no entry of that style in {args.zoo}")
     rows = [run_entry(entry, root, args.seed, args.directional) for entry in entries]
@@ -115,13 +133,19 @@ def summarise(rows):
         mutants = [r for r in subset if r["expected"] == "rejected"]
         correct = [r for r in subset if r["expected"] == "certified"]
         killed = sum(r["outcome"] == "rejected" for r in mutants)
-        return {"mutants": len(mutants), "killed": killed,
-                "kill_rate": killed / len(mutants) if mutants else None,
-                "correct": len(correct), "false_alarms": sum(r["outcome"] == "rejected" for r in correct)}
+        return {
+            "mutants": len(mutants),
+            "killed": killed,
+            "kill_rate": killed / len(mutants) if mutants else None,
+            "correct": len(correct),
+            "false_alarms": sum(r["outcome"] == "rejected" for r in correct),
+        }
 
     summary = counts(rows)
-    summary["styles"] = {style: counts([r for r in rows if r["style"] == style])
-                         for style in dict.fromkeys(r["style"] for r in rows)}
+    summary["styles"] = {
+        style: counts([r for r in rows if r["style"] == style])
+        for style in dict.fromkeys(r["style"] for r in rows)
+    }
     summary["seconds"] = round(sum(r["seconds"] for r in rows), 2)
     return summary
 
@@ -130,17 +154,27 @@ def table(rows, summary):
     caught = [f"{r['caught_by']} ({r['part']})" if r["caught_by"] else "" for r in rows]
     wt = max(len(r["target"]) for r in rows)
     wc = max(len(c) for c in caught + ["caught by"])
-    lines = [f"{'target':<{wt}}  {'style':<8}  {'verdict':<15}  {'caught by':<{wc}}  {'after':>5}  {'time':>7}"]
+    lines = [
+        f"{'target':<{wt}}  {'style':<8}  {'verdict':<15}  {'caught by':<{wc}}  {'after':>5}  {'time':>7}"
+    ]
     for r, c in zip(rows, caught):
         mark = "" if r["correct"] else "   <-- WRONG"
         after = "" if r["after_examples"] is None else str(r["after_examples"])
-        lines.append(f"{r['target']:<{wt}}  {r['style']:<8}  {r['verdict']:<15}  {c:<{wc}}  {after:>5}  "
-                     f"{r['seconds']:>6.2f}s{mark}")
+        lines.append(
+            f"{r['target']:<{wt}}  {r['style']:<8}  {r['verdict']:<15}  {c:<{wc}}  {after:>5}  "
+            f"{r['seconds']:>6.2f}s{mark}"
+        )
     lines.append("")
     lines.append(f"{'style':<10} {'mutants killed':>15} {'false alarms':>13}")
     for style, s in summary["styles"].items():
-        lines.append(f"{style:<10} {s['killed']:>7}/{s['mutants']:<7} {s['false_alarms']:>6}/{s['correct']:<6}")
+        lines.append(
+            f"{style:<10} {s['killed']:>7}/{s['mutants']:<7} {s['false_alarms']:>6}/{s['correct']:<6}"
+        )
     rate = summary["kill_rate"]
-    lines.append(f"\nkill rate {summary['killed']}/{summary['mutants']} = {rate:.0%}; " if rate is not None else "\n")
-    lines[-1] += f"false alarms {summary['false_alarms']}/{summary['correct']}; {summary['seconds']:.1f} s in all"
+    lines.append(
+        f"\nkill rate {summary['killed']}/{summary['mutants']} = {rate:.0%}; " if rate is not None else "\n"
+    )
+    lines[-1] += (
+        f"false alarms {summary['false_alarms']}/{summary['correct']}; {summary['seconds']:.1f} s in all"
+    )
     return "\n".join(lines)
