@@ -113,7 +113,7 @@ def pytest_collection_modifyitems(session, config, items):
     found = _targets(config)
     if not found:
         return
-    collector = GradcertCollector.from_parent(session, name="gradcert")
+    collector = GradcertCollector.from_parent(session, name="gradcert", nodeid="gradcert")
     items.extend(GradcertItem.from_parent(collector, name=target, target=target) for target in found)
 
 

@@ -5,7 +5,6 @@
 # for \partial in cost_derivative's docstring (an invalid escape in Python 3).
 # (The repository's linter is told below to leave the book's one-line ifs and
 # import layout alone.)
-# ruff: noqa: E701, I001
 #
 # MIT License
 #

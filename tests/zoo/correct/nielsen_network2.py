@@ -5,7 +5,6 @@
 # range for xrange.
 # (The repository's linter is told below to leave the book's one-line ifs and
 # import layout alone.)
-# ruff: noqa: E701, I001
 #
 # MIT License
 #
