@@ -65,6 +65,7 @@ class Certificate:
     examples: int = 0
     examples_run: int = 0
     declined: int = 0  # cases the candidate declined (NotImplementedError)
+    unchecked: int = 0  # cases no oracle could compute
     first_failure_at: int | None = None
     seed: int = 0
     seconds: float = 0.0

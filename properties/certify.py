@@ -88,7 +88,7 @@ def judge(case, candidate_gradient, names=None, candidate_roundoff=None, extra_e
                 g = dataclasses.replace(g, error_b=[e + x for e, x in zip(g.error_b, extra_error[0])],
                                         error_w=[e + x for e, x in zip(g.error_w, extra_error[1])])
             results.append(compare(candidate_gradient, g, bound, candidate_roundoff))
-        if stop_early and results and not results[-1].agrees:
+        if stop_early and results and results[-1].status == "bug":
             break
     return results
 

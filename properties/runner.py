@@ -17,6 +17,7 @@ import sys
 import time
 
 from gradcert.properties.candidates import targets
+from gradcert.properties.candidates.base import Unchecked
 from gradcert.properties.candidates.interface import detect
 from gradcert.properties.candidates.process import Worker
 from gradcert.properties.candidates.remote import Remote
@@ -217,6 +218,9 @@ def _search(checker, options, cert, progress, start):
         except Declined:
             cert.declined += 1
             return
+        except Unchecked:
+            cert.unchecked += 1
+            return
         except CandidateFailure as failure:
             state["broken"], state["case"] = failure, case
             cert.first_failure_at = cert.first_failure_at or cert.examples_run
@@ -249,8 +253,12 @@ def _search(checker, options, cert, progress, start):
             f"{checker.name} failed on a case and then passed on the "
             f"same case ({type(error).__name__}): its result is not a function of its input",
         )
-    ran = cert.examples_run - cert.declined
-    if cert.failure is None and ran == 0:
+    ran = cert.examples_run - cert.declined - cert.unchecked
+    if cert.failure is None and ran == 0 and cert.unchecked:
+        cert.verdict = "cannot check"
+        cert.failure = Failure("cannot check", f"no oracle could compute the gradient of any of the "
+                               f"{cert.unchecked} drawn cases of {checker.name}")
+    elif cert.failure is None and ran == 0:
         cert.verdict = "cannot check"
         cert.failure = Failure(
             "cannot check",
@@ -258,10 +266,11 @@ def _search(checker, options, cert, progress, start):
             "(NotImplementedError): declare what it supports (--activation, --cost, --l2, "
             "--batch-norm, --sizes)",
         )
-    elif cert.declined:
-        checker.note(
-            f"{cert.declined} of {cert.examples_run} drawn cases were declined (NotImplementedError)"
-        )
+    if cert.failure is None and cert.declined:
+        checker.note(f"{cert.declined} of {cert.examples_run} drawn cases were declined (NotImplementedError)")
+    if cert.failure is None and cert.unchecked:
+        checker.note(f"{cert.unchecked} of {cert.examples_run} drawn cases no oracle could compute (a log of an "
+                     "output rounded to 0 or 1): not judged")
     return failing
 
 
@@ -288,7 +297,7 @@ def _misbehaviour_record(failure, case, checker):
 def _bug_record(checker, failure):
     from gradcert.properties.frontends.report import comparison_record, tensor_record
 
-    bad = [c for c in failure.comparisons if not c.agrees]
+    bad = [c for c in failure.comparisons if c.status == "bug"]
     first = bad[0].first_disagreement
     record = Failure(
         "gradient bug",

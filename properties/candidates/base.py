@@ -60,7 +60,17 @@ def judge_gradient(case, gradient, options, names, roundoff, extra_error=None):
 
 
 def agrees(comparisons):
-    return all(c.agrees for c in comparisons)
+    """True when no oracle found a bug; raises Unchecked when no oracle could check the case at all
+    (every comparison "cannot-check": a saturated log-cost every oracle declines, say)."""
+    if any(c.status == "bug" for c in comparisons):
+        return False
+    if comparisons and all(c.status == "cannot-check" for c in comparisons):
+        raise Unchecked(", ".join(f"{c.oracle}: {c.status}" for c in comparisons))
+    return True
+
+
+class Unchecked(Exception):
+    """No oracle could compute this case's gradient: counted, not judged."""
 
 
 def _directional_comparison(case, gradient, names, roundoff, extra_error=None):

@@ -50,6 +50,7 @@ def to_record(cert) -> dict:
         "examples": cert.examples,
         "examples_run": cert.examples_run,
         "declined": cert.declined,
+        "unchecked": cert.unchecked,
         "seed": cert.seed,
         "seconds": round(cert.seconds, 3),
         "isolated": cert.isolated,
