@@ -256,8 +256,11 @@ def _search(checker, options, cert, progress, start):
     ran = cert.examples_run - cert.declined - cert.unchecked
     if cert.failure is None and ran == 0 and cert.unchecked:
         cert.verdict = "cannot check"
-        cert.failure = Failure("cannot check", f"no oracle could compute the gradient of any of the "
-                               f"{cert.unchecked} drawn cases of {checker.name}")
+        cert.failure = Failure(
+            "cannot check",
+            f"no oracle could compute the gradient of any of the "
+            f"{cert.unchecked} drawn cases of {checker.name}",
+        )
     elif cert.failure is None and ran == 0:
         cert.verdict = "cannot check"
         cert.failure = Failure(
@@ -267,10 +270,14 @@ def _search(checker, options, cert, progress, start):
             "--batch-norm, --sizes)",
         )
     if cert.failure is None and cert.declined:
-        checker.note(f"{cert.declined} of {cert.examples_run} drawn cases were declined (NotImplementedError)")
+        checker.note(
+            f"{cert.declined} of {cert.examples_run} drawn cases were declined (NotImplementedError)"
+        )
     if cert.failure is None and cert.unchecked:
-        checker.note(f"{cert.unchecked} of {cert.examples_run} drawn cases no oracle could compute (a log of an "
-                     "output rounded to 0 or 1): not judged")
+        checker.note(
+            f"{cert.unchecked} of {cert.examples_run} drawn cases no oracle could compute (a log of an "
+            "output rounded to 0 or 1): not judged"
+        )
     return failing
 
 

@@ -20,8 +20,9 @@ import zipfile
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-IGNORED = shutil.ignore_patterns(".git", ".venv", "__pycache__", "build", "dist", "*.egg-info", ".hypothesis",
-                                 ".pytest_cache")
+IGNORED = shutil.ignore_patterns(
+    ".git", ".venv", "__pycache__", "build", "dist", "*.egg-info", ".hypothesis", ".pytest_cache"
+)
 
 USER_FILES = {
     "properties.py": "DENSITY = 1.0\n",
@@ -81,15 +82,37 @@ def installed(tmp_path_factory):
     work = tmp_path_factory.mktemp("wheel")
     source = work / "source"
     shutil.copytree(ROOT, source, ignore=IGNORED)  # built from a copy: nothing left in the clone
-    built = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                str(work / "dist"), str(source), cwd=work)
+    built = run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "-q",
+        "-w",
+        str(work / "dist"),
+        str(source),
+        cwd=work,
+    )
     assert built.returncode == 0, built.stderr
     wheel = next((work / "dist").glob("gradcert-*.whl"))
     venv = work / "venv"
     assert run(sys.executable, "-m", "venv", "--without-pip", str(venv), cwd=work).returncode == 0
     python = venv / "bin" / "python"
-    done = run(sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q",
-               str(wheel), cwd=work)
+    done = run(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        str(python),
+        "install",
+        "--no-deps",
+        "--no-index",
+        "-q",
+        str(wheel),
+        cwd=work,
+    )
     assert done.returncode == 0, done.stderr
     # numpy, Hypothesis, pytest (and torch, jax) from this environment, without its editable gradcert:
     # a path line in a .pth file is put on sys.path, but the .pth files found there are not run.
@@ -103,8 +126,11 @@ def test_the_wheel_installs_one_import_name(installed):
     _, wheel = installed
     tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
     assert {t for t in tops if not t.endswith((".dist-info", ".data"))} == {"gradcert"}
-    metadata = zipfile.ZipFile(wheel).read(next(n for n in zipfile.ZipFile(wheel).namelist()
-                                                if n.endswith("METADATA"))).decode()
+    metadata = (
+        zipfile.ZipFile(wheel)
+        .read(next(n for n in zipfile.ZipFile(wheel).namelist() if n.endswith("METADATA")))
+        .decode()
+    )
     import gradcert
 
     assert f"Version: {gradcert.__version__}" in metadata and "License-Expression: MIT" in metadata
@@ -136,8 +162,17 @@ def test_gradcert_check_checks_the_users_reference_py(installed, project, python
     python, _ = installed
     env = dict(os.environ, PYTHONPATH=".") if pythonpath else None
     before = listing(project)
-    result = run(str(python.parent / "gradcert"), "check", "reference:Network", "--oracles", "finite-diff",
-                 "--examples", "10", cwd=project, env=env)
+    result = run(
+        str(python.parent / "gradcert"),
+        "check",
+        "reference:Network",
+        "--oracles",
+        "finite-diff",
+        "--examples",
+        "10",
+        cwd=project,
+        env=env,
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "BUG in backprop" in result.stdout and "sigma'(z) is missing" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
@@ -148,8 +183,17 @@ def test_gradcert_check_checks_the_users_reference_py(installed, project, python
 
 def test_the_plugin_fails_the_buggy_target_beside_the_users_passing_tests(installed, project):
     python, _ = installed
-    result = run(str(python), "-m", "pytest", "-p", "no:cacheprovider", "--gradcert-target=reference:Network",
-                 "--gradcert-oracles=finite-diff", "--gradcert-examples=10", cwd=project)
+    result = run(
+        str(python),
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--gradcert-target=reference:Network",
+        "--gradcert-oracles=finite-diff",
+        "--gradcert-examples=10",
+        cwd=project,
+    )
     assert result.returncode == 1
     assert "2 passed" in result.stdout and "1 failed" in result.stdout, result.stdout
     assert "BUG in backprop" in result.stdout
@@ -158,9 +202,16 @@ def test_the_plugin_fails_the_buggy_target_beside_the_users_passing_tests(instal
 def test_the_sdist_carries_its_tests(tmp_path):
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=IGNORED)
-    built = run(sys.executable, "-c", "from setuptools import build_meta; build_meta.build_sdist('dist')",
-                cwd=source)
+    built = run(
+        sys.executable, "-c", "from setuptools import build_meta; build_meta.build_sdist('dist')", cwd=source
+    )
     assert built.returncode == 0, built.stderr
     names = tarfile.open(next((source / "dist").glob("gradcert-*.tar.gz"))).getnames()
-    for needed in ("tests/zoo/catalogue.py", "conftest.py", "constraints.txt", "LICENSE", "tests/test_zoo.py"):
+    for needed in (
+        "tests/zoo/catalogue.py",
+        "conftest.py",
+        "constraints.txt",
+        "LICENSE",
+        "tests/test_zoo.py",
+    ):
         assert any(name.endswith("/" + needed) for name in names), needed

@@ -26,19 +26,30 @@ def test_without_a_target_the_plugin_adds_nothing(suite):
 
 
 def test_a_correct_target_is_certified_beside_the_users_tests(suite):
-    result = suite.runpytest_subprocess("-p", "no:cacheprovider", f"--gradcert-target={CORRECT}:Network",
-                                        "--gradcert-cost=cross-entropy", "--gradcert-examples=20", "-v")
+    result = suite.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        f"--gradcert-target={CORRECT}:Network",
+        "--gradcert-cost=cross-entropy",
+        "--gradcert-examples=20",
+        "-v",
+    )
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*gradcert::*nielsen_network2.py:Network PASSED*"])
 
 
 def test_a_bug_fails_with_the_same_report_as_the_command(suite):
-    result = suite.runpytest_subprocess("-p", "no:cacheprovider", f"--gradcert-target={MUTANT}:Network",
-                                        "--gradcert-oracles=finite-diff")
+    result = suite.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--gradcert-target={MUTANT}:Network", "--gradcert-oracles=finite-diff"
+    )
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*BUG in backprop: minimal failing case*",
-                                 "*diagnosis: sigma'(z) is applied once too often*",
-                                 "*reproduce: gradcert check *sigma_prime_doubled.py:Network*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*BUG in backprop: minimal failing case*",
+            "*diagnosis: sigma'(z) is applied once too often*",
+            "*reproduce: gradcert check *sigma_prime_doubled.py:Network*",
+        ]
+    )
     result.stdout.no_fnmatch_line("*Traceback*")
 
 
@@ -46,8 +57,9 @@ def test_several_targets_from_the_ini_file_one_item_each(pytester):
     pytester.makepyfile(test_users_own="def test_theirs():\n    assert True\n")
     pytester.makepyprojecttoml(
         "[tool.pytest.ini_options]\n"
-        f"gradcert_target = [\"{FACTORY}:Net2Quadratic\", \"{LAYER}:TanhLayer\"]\n"
-        "gradcert_examples = \"10\"\n")
+        f'gradcert_target = ["{FACTORY}:Net2Quadratic", "{LAYER}:TanhLayer"]\n'
+        'gradcert_examples = "10"\n'
+    )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v", "--junitxml=report.xml")
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*gradcert::*Net2Quadratic PASSED*", "*gradcert::*TanhLayer PASSED*"])
@@ -56,18 +68,21 @@ def test_several_targets_from_the_ini_file_one_item_each(pytester):
 
 
 def test_the_command_line_wins_over_the_ini_file(pytester):
-    pytester.makepyprojecttoml("[tool.pytest.ini_options]\ngradcert_examples = \"0\"\n")  # bad: 0
+    pytester.makepyprojecttoml('[tool.pytest.ini_options]\ngradcert_examples = "0"\n')  # bad: 0
     target = f"--gradcert-target={FACTORY}:Net2Quadratic"
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", target, "--gradcert-examples=5")
     result.assert_outcomes(passed=1)
 
 
-@pytest.mark.parametrize("flag, words", [
-    ("--gradcert-examples=0", "--examples: '0' is not a positive whole number"),
-    ("--gradcert-cost=hinge", "unknown cost 'hinge'"),
-    ("--gradcert-mode=sideways", "--mode: 'sideways'"),
-    ("--gradcert-timeout=inf", "not a finite number"),
-])
+@pytest.mark.parametrize(
+    "flag, words",
+    [
+        ("--gradcert-examples=0", "--examples: '0' is not a positive whole number"),
+        ("--gradcert-cost=hinge", "unknown cost 'hinge'"),
+        ("--gradcert-mode=sideways", "--mode: 'sideways'"),
+        ("--gradcert-timeout=inf", "not a finite number"),
+    ],
+)
 def test_bad_option_values_are_a_usage_error_at_start_up(suite, flag, words):
     target = f"--gradcert-target={FACTORY}:Net2Quadratic"
     result = suite.runpytest_subprocess("-p", "no:cacheprovider", target, flag)
@@ -108,10 +123,13 @@ def test_a_bad_target_fails_with_one_line(suite):
 
 def test_the_plugin_module_loads_without_numpy_torch_or_jax(pytester):
     # What pytest imports for every run of every user, with gradcert installed.
-    pytester.makepyfile(test_probe=(
-        "import sys\n"
-        "def test_lean():\n"
-        "    assert 'gradcert.properties.frontends.plugin' in sys.modules\n"
-        "    assert not {'numpy', 'torch', 'jax', 'hypothesis.extra.numpy'} & set(sys.modules)\n"))
+    pytester.makepyfile(
+        test_probe=(
+            "import sys\n"
+            "def test_lean():\n"
+            "    assert 'gradcert.properties.frontends.plugin' in sys.modules\n"
+            "    assert not {'numpy', 'torch', 'jax', 'hypothesis.extra.numpy'} & set(sys.modules)\n"
+        )
+    )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
     result.assert_outcomes(passed=1)
