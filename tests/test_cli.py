@@ -262,10 +262,12 @@ def test_ctrl_c_ends_quietly_with_130(tmp_path):
     import signal
     import time
 
-    # A pytest-xdist worker ignores SIGINT, and a child inherits that: give it the default back.
-    process = subprocess.Popen([sys.executable, "-m", "gradcert", "check", BAD + "Hangs", "--timeout", "60"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # A pytest-xdist worker ignores SIGINT, and a child inherits that: a small launcher gives the command
+    # the default disposition back (exec keeps a default, as it keeps an ignored one).
+    launcher = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                "os.execv(sys.executable, [sys.executable, '-m', 'gradcert', *sys.argv[1:]])")
+    process = subprocess.Popen([sys.executable, "-c", launcher, "check", BAD + "Hangs", "--timeout", "60"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(3)  # long enough to be inside the candidate's hang
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)

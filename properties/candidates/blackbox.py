@@ -52,6 +52,10 @@ STEP_LR = 0.5  # the learning rate gradcert passes to a backward(dout, lr) that 
 # size: float64 finite differences of a smooth forward resolve ~u^(2/3) ~ 1e-11, float32 ones ~1e-5.
 COARSE = 1e-3
 DIAGNOSIS_SIZE = 3  # letters of the case a small failure is diagnosed on
+# Entries of one tensor probed by finite differences per case (a fresh random sample each case, the
+# rest left for other cases): bounds a case's cost at ~4 x 48 calls of the forward per tensor.
+ENTRIES_PER_CASE = 48
+SAMPLE_STREAM = 9  # the random stream of a case that picks the entries
 PARAM_DICTS = ("params", "parameters", "param", "weights", "_params", "_parameters", "variables")
 GRAD_DICTS = (
     "grads",
@@ -137,6 +141,42 @@ def drawn(case, shape, stream, *, zeros=True, dtype=np.float64):
     return a.astype(dtype).astype(np.float64)
 
 
+class Sampled:
+    """A finite-difference estimate of some entries of a tensor, scattered back to its shape: NaN
+    (not asked) elsewhere, ``checked`` marking the entries asked."""
+
+    def __init__(self, estimate, index, shape):
+        size = int(np.prod(shape))
+        fields = {}
+        for name, fill in (("value", np.nan), ("error", np.nan), ("kink", False)):
+            full = np.full(size, fill, dtype=bool if name == "kink" else float)
+            full[index] = np.asarray(getattr(estimate, name)).reshape(-1)
+            fields[name] = full.reshape(shape)
+        self.value, self.error, self.kink = fields["value"], fields["error"], fields["kink"]
+        checked = np.zeros(size, bool)
+        checked[index] = True
+        self.checked = checked.reshape(shape)
+        self.diagonal = None
+
+
+def estimate_entries(kind, function, base, *args, dtype, rng, limit=ENTRIES_PER_CASE):
+    """``finite_diff.vjp`` (kind "vjp") or ``derivative`` for at most ``limit`` entries of ``base``,
+    chosen by ``rng``: every case checks a fresh sample, so a run covers every entry while each case
+    costs at most 4 limit calls and the noise probe's."""
+    estimator = finite_diff.vjp if kind == "vjp" else finite_diff.derivative
+    if base.size <= limit:
+        return estimator(function, base, *args, dtype=dtype)
+    index = np.sort(rng.choice(base.size, limit, replace=False))
+    flat = base.reshape(-1)
+
+    def on_sample(points):
+        full = np.repeat(flat[None], len(points), axis=0)
+        full[:, index] = points.reshape(len(points), -1)
+        return function(full.reshape(len(points), *base.shape))
+
+    return Sampled(estimator(on_sample, flat[index], *args, dtype=dtype), index, base.shape)
+
+
 def precision(*dtypes):
     """The floating dtype of least precision among ``dtypes`` (float64 when there is none)."""
     floats = [np.dtype(d) for d in dtypes if np.dtype(d).kind == "f"]
@@ -201,7 +241,16 @@ class BlackBox(Checker):
         if peak > 0:  # how finely the oracle resolves this tensor: its largest error against its size
             self.resolution = max(self.resolution, float(np.nanmax(error, initial=0.0)) / peak)
         return compare_tensor(
-            name, 0, candidate, estimate.value, error, np.abs(estimate.value), 2 * roundoff, roundoff
+            name,
+            0,
+            candidate,
+            estimate.value,
+            error,
+            np.abs(estimate.value),
+            2 * roundoff,
+            roundoff,
+            checked=getattr(estimate, "checked", None),
+            kink=estimate.kink,
         )
 
     def close(self):
@@ -519,7 +568,8 @@ class LayerChecker(BlackBox):
         out = self.call_forward(layer, x)
         dout = drawn(case, out.shape, 1, zeros=False)
         outputs = self._outputs(layer, x)
-        fd_x = finite_diff.vjp(outputs(("arg", 0)), x, dout, dtype=precision(out.dtype))
+        sample = case.rng(SAMPLE_STREAM)
+        fd_x = estimate_entries("vjp", outputs(("arg", 0)), x, dout, dtype=precision(out.dtype), rng=sample)
         holds = self.remote.snapshot(layer, what=f"reading {self.name}'s parameters")
         for path in self.found.parameters:
             if path not in holds:
@@ -527,8 +577,13 @@ class LayerChecker(BlackBox):
                     "invalid output", f"{self.name} no longer holds {path_text(path)} after {self.forward}"
                 )
         fd = {
-            path: finite_diff.vjp(
-                outputs(("param", path)), holds[path], dout, dtype=precision(out.dtype, holds[path].dtype)
+            path: estimate_entries(
+                "vjp",
+                outputs(("param", path)),
+                holds[path],
+                dout,
+                dtype=precision(out.dtype, holds[path].dtype),
+                rng=sample,
             )
             for path in self.found.parameters
         }
@@ -793,7 +848,7 @@ class PairChecker(BlackBox):
         again = self._backward(dout, cache_again, len(arrays), backward)
         roundoff = unit_roundoff(np.result_type(*grads))
         self.repeat_agrees(grads, again, backward, roundoff)
-        tensors, estimates = [], {}
+        tensors, estimates, sample = [], {}, case.rng(SAMPLE_STREAM)
         for i, ((name, _), grad) in enumerate(zip(self.inputs, grads)):
             if grad.shape != arrays[i].shape:
                 raise CandidateFailure(
@@ -803,7 +858,9 @@ class PairChecker(BlackBox):
                 )
             estimates[f"d{name}"] = (
                 i,
-                finite_diff.vjp(self._outputs(arrays, i), arrays[i], dout, dtype=precision(out.dtype)),
+                estimate_entries(
+                    "vjp", self._outputs(arrays, i), arrays[i], dout, dtype=precision(out.dtype), rng=sample
+                ),
             )
             tensors.append(self.judge(f"d{name}", grad, estimates[f"d{name}"][1], roundoff))
 
@@ -958,15 +1015,17 @@ class ModelChecker(BlackBox):
         self.repeat_agrees(
             judged, [as_array(again[1].get(p[1][1]), "grads") for p in self.params], what, roundoff
         )
-        estimates = {}
+        estimates, sample = {}, case.rng(SAMPLE_STREAM)
         for path, grad in zip(self.params, judged):
             name = f"grads[{path[1][1]!r}]"
             estimates[name] = (
                 grad,
-                finite_diff.derivative(
+                estimate_entries(
+                    "derivative",
                     self._losses(model, X, y, path),
                     held[path],
                     dtype=precision(loss.dtype, held[path].dtype, grad.dtype),
+                    rng=sample,
                 ),
             )
             tensors.append(self.judge(name, grad, estimates[name][1], roundoff))
