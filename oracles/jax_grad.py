@@ -7,6 +7,7 @@ cost (``cost_function``), each layer's forward in ``_layer``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import numpy as np
@@ -26,9 +27,22 @@ def available() -> bool:
 def _jax():
     import jax
 
-    # Without this JAX silently computes in float32; it must run before any array is made.
-    jax.config.update("jax_enable_x64", True)
     return jax
+
+
+@contextlib.contextmanager
+def x64():
+    """JAX in float64 for the oracle's own computation, and the caller's setting put back after.
+
+    Without the flag JAX silently computes in float32; it must be on before any array is made,
+    and it is process-wide state the caller owns (a JAX user may want float32)."""
+    jax = _jax()
+    before = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    try:
+        yield jax
+    finally:
+        jax.config.update("jax_enable_x64", before)
 
 
 def _cost(jax, arch, z, a, y):
@@ -89,10 +103,11 @@ def compiled_gradient(arch):
 
 
 def gradient(arch, weights, biases, x, y) -> OracleGradient:
-    jnp = _jax().numpy
-    params = ([jnp.asarray(w) for w in as_float64(weights)], [jnp.asarray(b) for b in as_float64(biases)])
-    nabla_w, nabla_b = compiled_gradient(arch)(params, jnp.asarray(columns(x)), jnp.asarray(columns(y)))
-    return OracleGradient.exact(NAME, [np.asarray(t) for t in nabla_b], [np.asarray(t) for t in nabla_w])
+    with x64() as jax:
+        jnp = jax.numpy
+        params = ([jnp.asarray(w) for w in as_float64(weights)], [jnp.asarray(b) for b in as_float64(biases)])
+        nabla_w, nabla_b = compiled_gradient(arch)(params, jnp.asarray(columns(x)), jnp.asarray(columns(y)))
+        return OracleGradient.exact(NAME, [np.asarray(t) for t in nabla_b], [np.asarray(t) for t in nabla_w])
 
 
 
@@ -110,11 +125,12 @@ def _compiled_jvp(arch):
 
 def slopes(arch, weights, biases, x, y, tangents, **_) -> Slopes:
     """dC/dtheta . d for every direction of ``tangents``, by forward mode (exact but for rounding)."""
-    jnp = _jax().numpy
-    params = ([jnp.asarray(w) for w in as_float64(weights)], [jnp.asarray(b) for b in as_float64(biases)])
-    x, y = jnp.asarray(columns(x)), jnp.asarray(columns(y))
-    values = []
-    for tangent_w, tangent_b in tangents.dense_chunks():
-        tangent = ([jnp.asarray(t) for t in tangent_w], [jnp.asarray(t) for t in tangent_b])
-        values.extend(float(v) for v in _compiled_jvp(arch)(params, tangent, x, y))
+    with x64() as jax:
+        jnp = jax.numpy
+        params = ([jnp.asarray(w) for w in as_float64(weights)], [jnp.asarray(b) for b in as_float64(biases)])
+        x, y = jnp.asarray(columns(x)), jnp.asarray(columns(y))
+        values = []
+        for tangent_w, tangent_b in tangents.dense_chunks():
+            tangent = ([jnp.asarray(t) for t in tangent_w], [jnp.asarray(t) for t in tangent_b])
+            values.extend(float(v) for v in _compiled_jvp(arch)(params, tangent, x, y))
     return Slopes.exact(NAME, np.array(values))
