@@ -48,17 +48,38 @@ class ModuleLevelNetwork:
 
 
 def test_the_public_names():
-    expected = {"check", "assert_certified", "Certificate", "Failure", "Options", "assert_gradient", "judge",
-                "cases", "architectures", "case_from_seed", "Case", "directional_check", "Network", "Architecture",
-                "GradcertError", "UsageError", "TargetError", "ArchitectureError", "CannotCheck",
-                "CertificationError", "GradientMismatch", "__version__"}
+    expected = {
+        "check",
+        "assert_certified",
+        "Certificate",
+        "Failure",
+        "Options",
+        "assert_gradient",
+        "judge",
+        "cases",
+        "architectures",
+        "case_from_seed",
+        "Case",
+        "directional_check",
+        "Network",
+        "Architecture",
+        "GradcertError",
+        "UsageError",
+        "TargetError",
+        "ArchitectureError",
+        "CannotCheck",
+        "CertificationError",
+        "GradientMismatch",
+        "__version__",
+    }
     assert set(gradcert.__all__) == expected
     for name in gradcert.__all__:
         assert getattr(gradcert, name) is not None
 
 
 def test_importing_gradcert_imports_nothing_heavy():
-    probe = "import sys, gradcert; print(sorted(m for m in ('numpy', 'hypothesis', 'torch', 'jax') if m in sys.modules))"
+    heavy = "('numpy', 'hypothesis', 'torch', 'jax')"
+    probe = f"import sys, gradcert; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60).stdout
     assert out.strip() == "[]"
 
@@ -111,16 +132,20 @@ def test_a_layer_instance_is_copied_for_every_case():
 
 def test_assert_certified_raises_for_a_bug():
     with pytest.raises(CertificationError):
-        gradcert.assert_certified(f"{ROOT}/tests/zoo/mutants/sigma_prime_dropped.py:Network", examples=10,
-                                  oracles=["finite-diff"])
+        gradcert.assert_certified(
+            f"{ROOT}/tests/zoo/mutants/sigma_prime_dropped.py:Network", examples=10, oracles=["finite-diff"]
+        )
 
 
-@pytest.mark.parametrize("target, options, kind", [
-    ("nowhere_at_all:Net", {}, TargetError),
-    (NIELSEN, {"cost": "hinge"}, UsageError),
-    (NIELSEN, {"l2": 0.1}, UsageError),
-    (NIELSEN, {"colour": "blue"}, UsageError),
-])
+@pytest.mark.parametrize(
+    "target, options, kind",
+    [
+        ("nowhere_at_all:Net", {}, TargetError),
+        (NIELSEN, {"cost": "hinge"}, UsageError),
+        (NIELSEN, {"l2": 0.1}, UsageError),
+        (NIELSEN, {"colour": "blue"}, UsageError),
+    ],
+)
 def test_what_cannot_be_checked_raises_one_family(target, options, kind):
     with pytest.raises(kind) as raised:
         gradcert.check(target, **options)

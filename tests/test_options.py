@@ -24,11 +24,30 @@ EXTRA = {  # what a style needs declared to run at all
     "model": ["--init", '{"input_dim": 3, "hidden_dim": 4, "num_classes": 3}'],
 }
 VALUES = {  # a valid value for each option (valid in itself: only its style can make it wrong)
-    "cost": "quadratic", "activation": "sigmoid", "hidden_activation": "tanh", "output_activation": "sigmoid",
-    "depth": "2", "sizes": "2,3", "l2": "0.1", "batch_norm": "1,0", "layout": "rows", "shape": "N,3",
-    "inputs": "x=N,3", "dims": "N=2", "init": '{"n": 3}', "kwargs": '{"train": true}', "params": "W:dW",
-    "lr": "0.1", "style": "layer", "batch": "2", "examples": "2", "seed": "1", "case_seed": "1",
-    "oracles": "finite-diff", "mode": "exhaustive", "timeout": "5",
+    "cost": "quadratic",
+    "activation": "sigmoid",
+    "hidden_activation": "tanh",
+    "output_activation": "sigmoid",
+    "depth": "2",
+    "sizes": "2,3",
+    "l2": "0.1",
+    "batch_norm": "1,0",
+    "layout": "rows",
+    "shape": "N,3",
+    "inputs": "x=N,3",
+    "dims": "N=2",
+    "init": '{"n": 3}',
+    "kwargs": '{"train": true}',
+    "params": "W:dW",
+    "lr": "0.1",
+    "style": "layer",
+    "batch": "2",
+    "examples": "2",
+    "seed": "1",
+    "case_seed": "1",
+    "oracles": "finite-diff",
+    "mode": "exhaustive",
+    "timeout": "5",
 }
 
 
@@ -39,8 +58,13 @@ def flags(name):
     return [spec.flag, VALUES[name]]
 
 
-CASES = [(style, spec.name) for style in TARGETS if style != "function-bn" for spec in SPECS
-         if style not in spec.styles and spec.name != "style"]
+CASES = [
+    (style, spec.name)
+    for style in TARGETS
+    if style != "function-bn"
+    for spec in SPECS
+    if style not in spec.styles and spec.name != "style"
+]
 
 
 @pytest.mark.parametrize("style, name", CASES, ids=[f"{s}-{n}" for s, n in CASES])
@@ -61,15 +85,28 @@ def test_every_style_refuses_something_and_honours_the_rest():
     assert all(spec.styles for spec in SPECS)
 
 
-HONOURED = [("reference", ["--sizes", "2,3,1", "--activation", "tanh", "--cost", "quadratic"]),
-            ("reference", ["--l2", "0.5", "--sizes", "2,2"]),
-            ("reference", ["--batch-norm", "1", "--sizes", "2,2", "--batch", "3"]),
-            ("function", ["--hidden-activation", "tanh", "--output-activation", "softmax", "--cost", "log-likelihood",
-                          "--depth", "2"]),
-            ("function-bn", ["--batch-norm", "1,0", "--sizes", "2,3,2"]),
-            ("layer", ["--shape", "N,5", "--layout", "rows"]),
-            ("pair", ["--inputs", "x=N,3,2"]),
-            ("network", ["--sizes", "3,2", "--case-seed", "4"])]
+HONOURED = [
+    ("reference", ["--sizes", "2,3,1", "--activation", "tanh", "--cost", "quadratic"]),
+    ("reference", ["--l2", "0.5", "--sizes", "2,2"]),
+    ("reference", ["--batch-norm", "1", "--sizes", "2,2", "--batch", "3"]),
+    (
+        "function",
+        [
+            "--hidden-activation",
+            "tanh",
+            "--output-activation",
+            "softmax",
+            "--cost",
+            "log-likelihood",
+            "--depth",
+            "2",
+        ],
+    ),
+    ("function-bn", ["--batch-norm", "1,0", "--sizes", "2,3,2"]),
+    ("layer", ["--shape", "N,5", "--layout", "rows"]),
+    ("pair", ["--inputs", "x=N,3,2"]),
+    ("network", ["--sizes", "3,2", "--case-seed", "4"]),
+]
 
 
 @pytest.mark.parametrize("style, argv", HONOURED, ids=[f"{s}-{a[0]}" for s, a in HONOURED])
@@ -88,26 +125,39 @@ def test_an_option_that_applies_is_honoured(capsys, style, argv):
         assert any("batch_norm=[1, 0]" in o["worst_case"] for o in record["oracles"].values() if o["cases"])
 
 
-@pytest.mark.parametrize("given, words", [
-    ({"depth": 2, "sizes": (2, 3, 4, 1)}, "contradicts --sizes"),
-    ({"activation": ("tanh",), "hidden_activation": ("relu",)}, "not both"),
-    ({"batch_norm": (True, False)}, "needs --sizes"),
-    ({"case_seed": 3}, "pins one case"),
-    ({"examples": True}, "whole number"),
-    ({"timeout": float("nan")}, "finite"),
-    ({"kwargs": "{not json"}, "not a JSON object"),
-    ({"inputs": "x N,D"}, "name=LETTERS"),
-    ({"dims": "N:2"}, "letter=size"),
-    ({"params": "W"}, "parameter:gradient"),
-    ({"colour": "red"}, "unknown option 'colour'"),
-])
+@pytest.mark.parametrize(
+    "given, words",
+    [
+        ({"depth": 2, "sizes": (2, 3, 4, 1)}, "contradicts --sizes"),
+        ({"activation": ("tanh",), "hidden_activation": ("relu",)}, "not both"),
+        ({"batch_norm": (True, False)}, "needs --sizes"),
+        ({"case_seed": 3}, "pins one case"),
+        ({"examples": True}, "whole number"),
+        ({"timeout": float("nan")}, "finite"),
+        ({"kwargs": "{not json"}, "not a JSON object"),
+        ({"inputs": "x N,D"}, "name=LETTERS"),
+        ({"dims": "N:2"}, "letter=size"),
+        ({"params": "W"}, "parameter:gradient"),
+        ({"colour": "red"}, "unknown option 'colour'"),
+    ],
+)
 def test_options_that_cannot_work_are_named(given, words):
     with pytest.raises(UsageError, match=words.replace("(", r"\(")):
         Options.build(**given)
 
 
 def test_options_round_trip_through_flags():
-    options = Options.build(cost="cross-entropy", sizes=[4, 3, 2], l2=0.25, batch_norm=[True, False], dims={"N": 2},
-                            init={"a": [1, 2]}, params="W:dW", mode="directional", timeout=3, case_seed=7)
+    options = Options.build(
+        cost="cross-entropy",
+        sizes=[4, 3, 2],
+        l2=0.25,
+        batch_norm=[True, False],
+        dims={"N": 2},
+        init={"a": [1, 2]},
+        params="W:dW",
+        mode="directional",
+        timeout=3,
+        case_seed=7,
+    )
     parsed = cli.options_from(cli.parser().parse_args(["check", *options.to_argv()]))
     assert parsed == options
