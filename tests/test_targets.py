@@ -1,0 +1,132 @@
+"""Targets load the way pytest and uvicorn load user code, and the module that loads is the one named.
+
+Each test builds a small user project in a temporary directory and runs ``gradcert check`` from
+its root, as a user would.
+"""
+
+import json
+import textwrap
+
+import pytest
+from gradcert.properties.candidates.targets import dotted_name, parse
+from gradcert.properties.errors import TargetError
+from gradcert.properties.frontends import cli
+
+NETWORK = textwrap.dedent("""\
+    import numpy as np
+    from {sigmoid_from} import sigmoid
+
+
+    class Network:
+        def __init__(self, sizes):
+            self.weights = [np.zeros((n, k)) for k, n in zip(sizes[:-1], sizes[1:])]
+            self.biases = [np.zeros((n, 1)) for n in sizes[1:]]
+
+        def backprop(self, x, y):
+            activations, zs = [x], []
+            for w, b in zip(self.weights, self.biases):
+                zs.append(w @ activations[-1] + b)
+                activations.append(sigmoid(zs[-1]))
+            s = sigmoid(zs[-1])
+            delta = (activations[-1] - y) * s * (1 - s)
+            nabla_b, nabla_w = [None] * len(zs), [None] * len(zs)
+            for i in reversed(range(len(zs))):
+                nabla_b[i], nabla_w[i] = delta, delta @ activations[i].T
+                if i:
+                    s = sigmoid(zs[i - 1])
+                    delta = (self.weights[i].T @ delta) * s * (1 - s)
+            return nabla_b, nabla_w
+    """)
+HELPERS = "import numpy as np\n\n\ndef sigmoid(z):\n    return 1.0 / (1.0 + np.exp(-z))\n"
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """mynn/ a package (with a relative import), and loose files beside it."""
+    (tmp_path / "mynn").mkdir()
+    (tmp_path / "mynn" / "__init__.py").write_text("")
+    (tmp_path / "mynn" / "helpers.py").write_text(HELPERS)
+    (tmp_path / "mynn" / "network.py").write_text(NETWORK.format(sigmoid_from=".helpers"))
+    (tmp_path / "helpers.py").write_text(HELPERS)
+    (tmp_path / "my-net.py").write_text(NETWORK.format(sigmoid_from="helpers"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def check(capsys, *argv):
+    code = cli.main(["check", *argv, "--oracles", "finite-diff", "--examples", "5", "--json"])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if out.strip() else None), err
+
+
+def files(directory):
+    return sorted(str(p.relative_to(directory)) for p in directory.rglob("*"))
+
+
+@pytest.mark.parametrize("target", ["mynn/network.py:Network", "mynn.network:Network", "my-net.py:Network"])
+def test_a_target_loads_as_pytest_would_load_it(capsys, project, target):
+    before = files(project)
+    code, record, err = check(capsys, target)
+    assert code == 0, (record or {}).get("failure") or err
+    assert files(project) == before  # no __pycache__ left behind
+
+
+def test_the_dotted_name_of_a_file_inside_a_package(project):
+    assert dotted_name(project / "mynn" / "network.py") == ("mynn.network", project)
+    assert dotted_name(project / "my-net.py") == ("my-net", project)
+    spec = parse("mynn/network.py:Network")
+    assert (spec.module, spec.sys_path, spec.by_location) == ("mynn.network", str(project), False)
+    assert parse("my-net.py:Network").by_location
+
+
+def test_a_file_shadowed_by_another_module_of_its_name_is_refused(capsys, project):
+    (project / "numpy.py").write_text("class Network:\n    pass\n")  # numpy is imported before it could load
+    code, _, err = check(capsys, "numpy.py:Network")
+    assert code == 2 and "resolves to" in err and err.count("\n") == 1
+
+
+def test_a_python_2_file_gets_one_line_saying_so(capsys, project):
+    (project / "old.py").write_text("class Network:\n    def backprop(self, x, y):\n        print 'hello'\n")
+    code, _, err = check(capsys, "old.py:Network")
+    assert code == 2 and "Python 2 code" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("source, code_, words", [
+    ("import a_module_nobody_has\n", 2, "No module named 'a_module_nobody_has'"),
+    ("raise ValueError('broken at import')\n", 1, "importing"),
+    ("x = 1\n", 2, "has no attribute 'Network' (it defines x)"),
+])
+def test_imports_that_fail(capsys, project, source, code_, words):
+    (project / "bad.py").write_text(source)
+    code, record, err = check(capsys, "bad.py:Network")
+    assert code == code_, err
+    shown = err if code == 2 else record["failure"]["message"]
+    assert words in shown, shown
+
+
+@pytest.mark.parametrize("text, words", [
+    ("justaname", "package.module:Name"),
+    ("mynn/nowhere.py:Network", "no file"),
+    ("mynn.network:not-a-name", "not a Python name"),
+    ("1bad.module:Name", "neither a module name nor a path"),
+])
+def test_malformed_targets_say_how_to_write_them(project, text, words):
+    with pytest.raises(TargetError, match=words):
+        parse(text)
+
+
+@pytest.mark.parametrize("name", ["relu", "relu_forward", "relu_backward"])
+def test_a_function_pair_is_named_by_its_stem_or_either_function(capsys, project, name):
+    (project / "layers.py").write_text(textwrap.dedent("""\
+        import numpy as np
+
+
+        def relu_forward(x):
+            return np.maximum(0, x), x
+
+
+        def relu_backward(dout, cache):
+            return dout * (cache > 0)
+        """))
+    code, record, err = check(capsys, f"layers.py:{name}")
+    assert code == 0 and record["style"] == "pair", (record or {}).get("failure") or err
