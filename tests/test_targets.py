@@ -91,11 +91,14 @@ def test_a_python_2_file_gets_one_line_saying_so(capsys, project):
     assert code == 2 and "Python 2 code" in err and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("source, code_, words", [
-    ("import a_module_nobody_has\n", 2, "No module named 'a_module_nobody_has'"),
-    ("raise ValueError('broken at import')\n", 1, "importing"),
-    ("x = 1\n", 2, "has no attribute 'Network' (it defines x)"),
-])
+@pytest.mark.parametrize(
+    "source, code_, words",
+    [
+        ("import a_module_nobody_has\n", 2, "No module named 'a_module_nobody_has'"),
+        ("raise ValueError('broken at import')\n", 1, "importing"),
+        ("x = 1\n", 2, "has no attribute 'Network' (it defines x)"),
+    ],
+)
 def test_imports_that_fail(capsys, project, source, code_, words):
     (project / "bad.py").write_text(source)
     code, record, err = check(capsys, "bad.py:Network")
@@ -104,12 +107,15 @@ def test_imports_that_fail(capsys, project, source, code_, words):
     assert words in shown, shown
 
 
-@pytest.mark.parametrize("text, words", [
-    ("justaname", "package.module:Name"),
-    ("mynn/nowhere.py:Network", "no file"),
-    ("mynn.network:not-a-name", "not a Python name"),
-    ("1bad.module:Name", "neither a module name nor a path"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("justaname", "package.module:Name"),
+        ("mynn/nowhere.py:Network", "no file"),
+        ("mynn.network:not-a-name", "not a Python name"),
+        ("1bad.module:Name", "neither a module name nor a path"),
+    ],
+)
 def test_malformed_targets_say_how_to_write_them(project, text, words):
     with pytest.raises(TargetError, match=words):
         parse(text)
@@ -117,7 +123,8 @@ def test_malformed_targets_say_how_to_write_them(project, text, words):
 
 @pytest.mark.parametrize("name", ["relu", "relu_forward", "relu_backward"])
 def test_a_function_pair_is_named_by_its_stem_or_either_function(capsys, project, name):
-    (project / "layers.py").write_text(textwrap.dedent("""\
+    (project / "layers.py").write_text(
+        textwrap.dedent("""\
         import numpy as np
 
 
@@ -127,6 +134,7 @@ def test_a_function_pair_is_named_by_its_stem_or_either_function(capsys, project
 
         def relu_backward(dout, cache):
             return dout * (cache > 0)
-        """))
+        """)
+    )
     code, record, err = check(capsys, f"layers.py:{name}")
     assert code == 0 and record["style"] == "pair", (record or {}).get("failure") or err

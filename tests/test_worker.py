@@ -40,14 +40,24 @@ MODULE = textwrap.dedent("""\
 def worker(tmp_path):
     (tmp_path / "thing.py").write_text(MODULE)
     with Worker(timeout=2.0, cwd=tmp_path) as w:
-        reply = w.request({"op": "load", "module": "thing", "attr": "Thing", "sys_path": str(tmp_path),
-                           "file": str(tmp_path / "thing.py")}, what="importing thing.py")
+        reply = w.request(
+            {
+                "op": "load",
+                "module": "thing",
+                "attr": "Thing",
+                "sys_path": str(tmp_path),
+                "file": str(tmp_path / "thing.py"),
+            },
+            what="importing thing.py",
+        )
         assert reply["status"] == "ok"
         yield w
 
 
 def make(worker):
-    return worker.request({"op": "call", "target": Ref(0), "args": [], "keep": "handle"}, what="Thing()")["value"]
+    return worker.request({"op": "call", "target": Ref(0), "args": [], "keep": "handle"}, what="Thing()")[
+        "value"
+    ]
 
 
 def test_a_call_past_its_deadline_is_killed_and_the_next_call_gets_a_fresh_worker(worker):
@@ -58,15 +68,27 @@ def test_a_call_past_its_deadline_is_killed_and_the_next_call_gets_a_fresh_worke
     assert failure.value.verdict == "timed out" and time.perf_counter() - start < 5
     first = worker.starts
     again = make(worker)  # restarted, the target imported again
-    reply = worker.request({"op": "call", "target": again, "method": "slow", "args": [0.01]}, what="Thing.slow")
+    reply = worker.request(
+        {"op": "call", "target": again, "method": "slow", "args": [0.01]}, what="Thing.slow"
+    )
     assert reply["value"] == 0.01 and worker.starts == first + 1
 
 
 def test_the_deadline_is_per_call_in_a_batch(worker):
     # five calls of 0.6 s each within one request: each under the 2 s deadline, the batch over it
     thing = make(worker)
-    reply = worker.request({"op": "outputs", "target": thing, "method": "slow", "args": [0.0], "kwargs": {},
-                            "vary": ("arg", 0), "points": [0.6] * 5}, what="Thing.slow")
+    reply = worker.request(
+        {
+            "op": "outputs",
+            "target": thing,
+            "method": "slow",
+            "args": [0.0],
+            "kwargs": {},
+            "vary": ("arg", 0),
+            "points": [0.6] * 5,
+        },
+        what="Thing.slow",
+    )
     assert reply["status"] == "ok" and len(reply["value"]) == 5
 
 
@@ -102,6 +124,10 @@ def test_in_process_mode_answers_the_same_requests():
             return 2 * x
 
     with Worker(timeout=1.0, mode="in_process", objects={0: Local}) as w:
-        thing = w.request({"op": "call", "target": Ref(0), "args": [], "keep": "handle"}, what="Local()")["value"]
-        reply = w.request({"op": "call", "target": thing, "method": "double", "args": [np.ones(2)]}, what="double")
+        thing = w.request({"op": "call", "target": Ref(0), "args": [], "keep": "handle"}, what="Local()")[
+            "value"
+        ]
+        reply = w.request(
+            {"op": "call", "target": thing, "method": "double", "args": [np.ones(2)]}, what="double"
+        )
         assert np.array_equal(reply["value"], [2.0, 2.0]) and not w.isolated
