@@ -46,13 +46,17 @@ def main(argv=None):
 
     with Worker(timeout=30) as worker:
         worker.request(spec.load_request(), what="import")
-        net = worker.request({"op": "call", "target": REF0, "args": [SIZES], "keep": "handle"}, what="N")["value"]
+        net = worker.request({"op": "call", "target": REF0, "args": [SIZES], "keep": "handle"}, what="N")[
+            "value"
+        ]
         for name, value in (("weights", weights), ("biases", biases)):
             worker.request({"op": "set", "target": net, "path": [("a", name)], "value": value}, what="set")
         remote = []
         for _ in range(args.calls):
             begin = time.perf_counter()
-            worker.request({"op": "call", "target": net, "method": "backprop", "args": [x, y]}, what="backprop")
+            worker.request(
+                {"op": "call", "target": net, "method": "backprop", "args": [x, y]}, what="backprop"
+            )
             remote.append(time.perf_counter() - begin)
     sys.path.insert(0, str(TARGET.parent))
     import matrix_form
@@ -65,10 +69,14 @@ def main(argv=None):
         local_net.backprop(x.copy(), y.copy())
         local.append(time.perf_counter() - begin)
     in_worker, here = statistics.median(remote), statistics.median(local)
-    print(f"worker start-up (interpreter, NumPy, import of the target): median {statistics.median(starts):.3f} s, "
-          f"min {min(starts):.3f} s over {len(starts)} starts")
-    print(f"backprop on [784, 30, 10], median of {args.calls}: {in_worker * 1e3:.3f} ms through the worker, "
-          f"{here * 1e3:.3f} ms in this process: overhead {(in_worker - here) * 1e3:.3f} ms per call")
+    print(
+        f"worker start-up (interpreter, NumPy, import of the target): median {statistics.median(starts):.3f} s, "
+        f"min {min(starts):.3f} s over {len(starts)} starts"
+    )
+    print(
+        f"backprop on [784, 30, 10], median of {args.calls}: {in_worker * 1e3:.3f} ms through the worker, "
+        f"{here * 1e3:.3f} ms in this process: overhead {(in_worker - here) * 1e3:.3f} ms per call"
+    )
 
 
 if __name__ == "__main__":
