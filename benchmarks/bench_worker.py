@@ -70,7 +70,7 @@ def main(argv=None):
         local.append(time.perf_counter() - begin)
     in_worker, here = statistics.median(remote), statistics.median(local)
     print(
-        f"worker start-up (interpreter, NumPy, import of the target): median {statistics.median(starts):.3f} s, "
+        f"worker start-up (interpreter, NumPy, the target): median {statistics.median(starts):.3f} s, "
         f"min {min(starts):.3f} s over {len(starts)} starts"
     )
     print(
