@@ -45,6 +45,7 @@ class Failure:
     signature: str | None = None  # a known bug's name
     diagnosis: str | None = None  # ... in words
     suggestion: str | None = None  # e.g. "matches cross-entropy: rerun with --cost cross-entropy"
+    context: str | None = None  # the call that was judged, where the part alone does not say it
     comparisons: list = field(default_factory=list)  # per oracle: tensors and their errors
     oracles_against: list = field(default_factory=list)
     dtype: str | None = None

@@ -317,6 +317,7 @@ def _bug_record(checker, failure):
         oracles_against=[c.oracle for c in bad],
         dtype=str(failure.dtype),
     )
+    record.context = getattr(failure, "context", None)
     diagnosis = getattr(failure, "diagnosis", None)
     if diagnosis is None and hasattr(failure.case, "arch") and not failure.directional:
         from gradcert.properties.diagnose import diagnose

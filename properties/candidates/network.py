@@ -79,6 +79,10 @@ class NetworkChecker(Checker):
             )
         if options.cost is None:
             inferred = _infer_cost(probe)
+            if inferred is None:
+                self.note("cost: quadratic, the default (give --cost if the network implements another)")
+            if options.activation is None and not (options.hidden_activation or options.output_activation):
+                self.note("activation: sigmoid in every layer, the default (give --activation otherwise)")
             if inferred is not None:
                 attribute, shown, cost = inferred
                 self.options = options = dataclasses.replace(options, cost=(cost,))
@@ -202,7 +206,10 @@ class NetworkChecker(Checker):
         if self.variants and case.m >= 2:
             for variant in self.variants:
                 comparisons += self._check_update(case, variant)
-        self.checked(*(f"nabla_{k}[{i}]" for i in range(case.arch.depth) for k in "bw"))
+            self.checked(
+                "the update_mini_batch step" + (" (lmbda = 0 and > 0)" if len(self.variants) > 1 else "")
+            )
+        self.checked("nabla_b of every layer", "nabla_w of every layer")
         return comparisons
 
     def _backprop(self, net, single, held):
@@ -270,7 +277,7 @@ class NetworkChecker(Checker):
             step_case, (implied_b, implied_w), self.options, self.oracles, u, (extra_b, extra_w)
         )
         if not agrees(found):
-            raise Disagreement(
+            failure = Disagreement(
                 step_case,
                 found,
                 part="step" if self.step_only else "update_mini_batch",
@@ -279,6 +286,13 @@ class NetworkChecker(Checker):
                 dtype=dtype,
                 extra_error=(extra_b, extra_w),
             )
+            call = f"update_mini_batch(mini_batch, eta={ETA}" + (
+                "" if variant is None else f", lmbda={variant[0]}, n={variant[1]}"
+            )
+            failure.context = f"{call}): (w - w') / eta judged as the gradient of the mean cost" + (
+                f" plus (lmbda / n) w = {decay:g} w" if decay else ""
+            )
+            raise failure
         return found
 
 

@@ -116,6 +116,8 @@ def to_text(cert, verbose=False) -> str:
 def _bug_lines(f):
     first = f.first_disagreement
     lines = [f"BUG in {f.part}: minimal failing case: {f.case_text}"]
+    if f.context:
+        lines.append(f"  the call: {f.context}")
     if f.dtype and f.dtype != "float64":
         lines.append(f"  (the candidate returned {f.dtype}: judged at its precision)")
     lines.append(
