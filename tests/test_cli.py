@@ -272,3 +272,28 @@ def test_ctrl_c_ends_quietly_with_130(tmp_path):
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "Traceback" not in err and "interrupted" in err, err
+
+
+def test_a_layer_forward_that_needs_more_than_x_is_refused_before_any_call(capsys, tmp_path):
+    layer = tmp_path / "needs.py"
+    layer.write_text("class NeedsMask:\n    def forward(self, x, mask):\n        raise AssertionError('called')\n"
+                     "    def backward(self, dout):\n        return dout\n")
+    code, out, err = run(capsys, "check", f"{layer}:NeedsMask")
+    assert code == 2 and "give mask with --kwargs" in err and not out
+
+
+def test_progress_goes_to_a_terminal_only_after_two_seconds():
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen, pipe = Terminal(), io.StringIO()
+    for stream in (screen, pipe):
+        progress = cli.Progress(stream)
+        progress(1, 100, 0.5)
+        progress(40, 100, 2.5)
+        progress.clear()
+    assert "40/100 cases" in screen.getvalue() and "1/100" not in screen.getvalue()
+    assert pipe.getvalue() == ""

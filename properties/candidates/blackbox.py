@@ -197,6 +197,28 @@ class BlackBox(Checker):
         self.letters = ()
         self.resolution = 0.0  # the worst error / size of a finite-difference oracle tensor seen
 
+    def _callable_with(self, method, count, what):
+        """Refuse, before any call, a method that cannot be called with ``count`` positional arguments
+        (and --kwargs): an interface mismatch is exit code 2, never a crash verdict."""
+        signature = (self.interface.description.get("methods") or {}).get(method)
+        params = parameters(signature)
+        if params is None:
+            return
+        given = set(self.kwargs)
+        positional = [p for p in params if p.positional and p.name not in given]
+        needed = [p for p in positional if p.required]
+        variadic = any(p.kind == "VAR_POSITIONAL" for p in params)
+        missing = [
+            p.name for p in params if p.kind == "KEYWORD_ONLY" and not p.has_default and p.name not in given
+        ]
+        if len(needed) > count or (len(positional) < count and not variadic) or missing:
+            shown = ", ".join(p.name for p in params)
+            extra = [p.name for p in needed[count:]] + missing
+            raise TargetError(
+                f"{self.name}.{method}({shown}): gradcert passes {what}"
+                + (f"; give {', '.join(extra)} with --kwargs (JSON)" if extra else "")
+            )
+
     def letter_strategy(self, letters, rank):
         fixed = self.options.dims or {}
         low, high = LETTER_RANGE_2D if rank <= 2 else LETTER_RANGE_ND
@@ -355,6 +377,7 @@ class LayerChecker(BlackBox):
         # one given to the constructor must be declared (--lr), to read the step.
         self.lr = options.lr if options.lr is not None else (STEP_LR if "lr" in self.takes else None)
         self.instance = interface.description.get("what") == "instance"
+        self._callable_with(self.forward, 1, "the layer's input x")
         self.found = self._probe()
         self.letters = self.found.letters + tuple(
             c for c in self.found.constructor if c not in self.found.letters
@@ -927,6 +950,7 @@ class ModelChecker(BlackBox):
 
     def __init__(self, options, name, remote, interface):
         super().__init__(options, name, remote, interface)
+        self._callable_with("loss", 2, "X and y")
         model = self._build()
         held = self.remote.snapshot(model, what=f"reading {name}'s arrays")
         self.params = [p for p in held if p[0] == ("a", "params")]
