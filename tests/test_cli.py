@@ -276,7 +276,7 @@ def test_ctrl_c_ends_quietly_with_130(tmp_path):
 
 def test_a_layer_forward_that_needs_more_than_x_is_refused_before_any_call(capsys, tmp_path):
     layer = tmp_path / "needs.py"
-    layer.write_text("class NeedsMask:\n    def forward(self, x, mask):\n        raise AssertionError('called')\n"
+    layer.write_text("class NeedsMask:\n    def forward(self, x, mask):\n        raise AssertionError\n"
                      "    def backward(self, dout):\n        return dout\n")
     code, out, err = run(capsys, "check", f"{layer}:NeedsMask")
     assert code == 2 and "give mask with --kwargs" in err and not out
