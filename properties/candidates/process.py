@@ -139,7 +139,9 @@ class Worker:
             with contextlib.suppress(Exception):
                 stream.flush()  # or the child would write the parent's buffered text again
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # 3.12: fork of a threaded process
+            # Python 3.12 and JAX's at-fork hook warn about forking a threaded process: the child runs
+            # only the candidate's own code (a candidate that uses those threads may hang: a verdict).
+            warnings.simplefilter("ignore")
             pid = os.fork()
         if pid:
             return pid

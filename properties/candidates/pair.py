@@ -1,0 +1,146 @@
+"""cs231n's function pairs: ``NAME_forward(x, w, ...) -> (out, cache)``, ``NAME_backward(dout, cache)``.
+
+Each array input is declared with letters (``--inputs "x=N,D w=D,M b=M"``; a single-input forward
+defaults to ``x=N,D``), every other argument given as JSON (``--kwargs``); the cache stays in the
+worker, passed back to backward as it was.  Every input's gradient is judged against differences
+of the forward's output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from gradcert.properties.candidates import signatures
+from gradcert.properties.candidates.blackbox import (
+    SAMPLE_STREAM,
+    BlackBox,
+    _declared_inputs,
+    _real_output,
+    diagonal_of,
+    drawn,
+    estimate_entries,
+    precision,
+    shape_of,
+)
+from gradcert.properties.candidates.interface import INPUT_NAMES, parameters
+from gradcert.properties.candidates.remote import PARTNER, TARGET
+from gradcert.properties.candidates.verdicts import CandidateFailure, as_array
+from gradcert.properties.compare import unit_roundoff
+from gradcert.properties.errors import UsageError
+
+
+class PairChecker(BlackBox):
+    """cs231n's NAME_forward(x, w, ...) -> (out, cache) and NAME_backward(dout, cache) -> (dx, dw, ...)."""
+
+    style = "pair"
+    part = "backward"
+
+    def __init__(self, options, name, remote, interface):
+        super().__init__(options, name, remote, interface)
+        self.forward_name, self.backward_name = interface.pair
+        params = parameters(interface.description.get("call")) or []
+        self.arguments = [p.name for p in params if p.required and p.name not in self.kwargs]
+        declared = _declared_inputs(options.inputs)
+        if declared is None:
+            if len(self.arguments) != 1:
+                raise UsageError(
+                    f"{self.forward_name}({', '.join(p.name for p in params)}): declare the shapes of "
+                    f'its array inputs with --inputs, e.g. --inputs "'
+                    f"{' '.join(a + '=N,D' for a in self.arguments[:1])}"
+                    f"{' ' if len(self.arguments) > 1 else ''}"
+                    f'{" ".join(a + "=..." for a in self.arguments[1:])}", and the rest with --kwargs'
+                )
+            declared = {self.arguments[0]: ("N", "D")}
+        undeclared = [a for a in self.arguments if a not in declared]
+        if undeclared:
+            raise UsageError(
+                f"{self.forward_name} needs {', '.join(undeclared)}: declare array inputs with --inputs "
+                "(name=LETTERS) and other arguments with --kwargs (JSON)"
+            )
+        extra = [a for a in declared if a not in [p.name for p in params]]
+        if extra:
+            raise UsageError(f"--inputs: {self.forward_name} takes no argument {', '.join(extra)}")
+        self.inputs = [(a, declared[a]) for a in self.arguments]
+        self.letters = tuple(letter for _, shape in self.inputs for letter in shape)
+        self.checked(*(f"d{a}" for a, _ in self.inputs))
+
+    def strategy(self):
+        return self.letter_strategy(self.letters, max(len(s) for _, s in self.inputs))
+
+    def check(self, case):
+        arrays = [drawn(case, shape_of(shape, case.dims), i) for i, (_, shape) in enumerate(self.inputs)]
+        forward = f"{self.name} ({self.forward_name})"
+        out, cache = self.remote.call(
+            TARGET, None, arrays, self.kwargs, keep="pair", what=forward, fresh=True, mutable=True
+        )
+        out = _real_output(out, forward)
+        dout = drawn(case, out.shape, len(arrays), zeros=False)
+        backward = f"{self.name} ({self.backward_name})"
+        grads = self._backward(dout, cache, len(arrays), backward)
+        _, cache_again = self.remote.call(
+            TARGET, None, arrays, self.kwargs, keep="pair", what=forward, fresh=True, mutable=True
+        )
+        again = self._backward(dout, cache_again, len(arrays), backward)
+        roundoff = unit_roundoff(np.result_type(*grads))
+        self.repeat_agrees(grads, again, backward, roundoff)
+        tensors, estimates, sample = [], {}, case.rng(SAMPLE_STREAM)
+        for i, ((name, _), grad) in enumerate(zip(self.inputs, grads)):
+            if grad.shape != arrays[i].shape:
+                raise CandidateFailure(
+                    "invalid output",
+                    f"{backward}: d{name} has shape {grad.shape}; expected "
+                    f"{arrays[i].shape}, the shape of {name}",
+                )
+            estimates[f"d{name}"] = (
+                i,
+                estimate_entries(
+                    "vjp", self._outputs(arrays, i), arrays[i], dout, dtype=precision(out.dtype), rng=sample
+                ),
+            )
+            tensors.append(self.judge(f"d{name}", grad, estimates[f"d{name}"][1], roundoff))
+
+        def diagnose(tensor):
+            i, estimate = estimates[tensor]
+            found = signatures.diagnose(
+                "dx" if self.inputs[i][0] in INPUT_NAMES else tensor,
+                grads[i],
+                estimate.value,
+                dout=dout,
+                x=arrays[i],
+                diagonal=diagonal_of(estimate),
+                batch=case.m,
+                kink=estimate.kink,
+            )
+            return dataclasses.replace(found, tensor=tensor)
+
+        return self.verdict(case, tensors, grads, np.result_type(*grads), diagnose)
+
+    def _backward(self, dout, cache, count, what):
+        result = self.remote.call(PARTNER, None, [dout, cache], what=what, mutable=True)
+        if count == 1 and not isinstance(result, (tuple, list)):
+            result = [result]
+        if not isinstance(result, (tuple, list)) or len(result) != count:
+            shown = len(result) if isinstance(result, (tuple, list)) else type(result).__name__
+            raise CandidateFailure(
+                "invalid output",
+                f"{what} returned {shown} gradients; expected {count}, one per "
+                f"array input ({', '.join(a for a, _ in self.inputs)})",
+            )
+        return [as_array(g, f"{what}: d{a}") for g, (a, _) in zip(result, self.inputs)]
+
+    def _outputs(self, arrays, index):
+        def outputs(points):
+            values = self.remote.outputs(
+                TARGET,
+                None,
+                arrays,
+                self.kwargs,
+                ("arg", index),
+                points,
+                select=0,
+                what=f"{self.name} ({self.forward_name}, finite differences)",
+            )
+            return np.stack([_real_output(v, self.forward_name) for v in values])
+
+        return outputs
