@@ -231,7 +231,9 @@ def _search(checker, options, cert, progress, start):
         for comparison in comparisons:
             cert.oracles.setdefault(comparison.oracle, OracleResult(comparison.oracle)).add(comparison, case)
         if progress is not None:
-            progress(cert.examples_run, options.examples, time.perf_counter() - start)
+            progress(
+                cert.examples_run, options.examples, time.perf_counter() - start, ", ".join(checker.oracles)
+            )
 
     failing = None
     try:

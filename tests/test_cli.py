@@ -292,8 +292,8 @@ def test_progress_goes_to_a_terminal_only_after_two_seconds():
     screen, pipe = Terminal(), io.StringIO()
     for stream in (screen, pipe):
         progress = cli.Progress(stream)
-        progress(1, 100, 0.5)
-        progress(40, 100, 2.5)
+        progress(1, 100, 0.5, "torch")
+        progress(40, 100, 2.5, "torch")
         progress.clear()
-    assert "40/100 cases" in screen.getvalue() and "1/100" not in screen.getvalue()
+    assert "40/100 cases (torch)" in screen.getvalue() and "1/100" not in screen.getvalue()
     assert pipe.getvalue() == ""

@@ -143,16 +143,18 @@ def junit_path(text):
 
 
 class Progress:
-    """Cases done, total and elapsed time on stderr, for a terminal and a run of more than 2 s."""
+    """Cases done, total, the oracles judging and the elapsed time on stderr, for a terminal and a run
+    of more than 2 s."""
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
         self.enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.shown = False
 
-    def __call__(self, done, total, elapsed):
+    def __call__(self, done, total, elapsed, oracles=""):
         if self.enabled and elapsed >= PROGRESS_AFTER:
-            self.stream.write(f"\rgradcert: {done}/{total} cases, {elapsed:.0f} s ")
+            judged = f" ({oracles})" if oracles else ""
+            self.stream.write(f"\rgradcert: {done}/{total} cases{judged}, {elapsed:.0f} s ")
             self.stream.flush()
             self.shown = True
 
