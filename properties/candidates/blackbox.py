@@ -206,8 +206,11 @@ class BlackBox(Checker):
         exceeds the candidate's own rounding, a few ulps of |oracle|, by ~10^5)."""
         error = estimate.error if extra is None else estimate.error + extra
         peak = float(np.nanmax(np.abs(estimate.value), initial=0.0))
-        if peak > 0:  # how finely the oracle resolves this tensor: its largest error against its size
-            self.resolution = max(self.resolution, float(np.nanmax(error, initial=0.0)) / peak)
+        smooth = np.where(
+            np.asarray(estimate.kink, bool), np.nan, error
+        )  # at a kink any slope between is right
+        if peak > 0 and np.any(np.isfinite(smooth)):  # how finely the oracle resolves the tensor, to its size
+            self.resolution = max(self.resolution, float(np.nanmax(smooth)) / peak)
         return compare_tensor(
             name,
             0,

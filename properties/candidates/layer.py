@@ -112,6 +112,8 @@ class LayerChecker(BlackBox):
         # one given to the constructor must be declared (--lr), to read the step.
         self.lr = options.lr if options.lr is not None else (STEP_LR if "lr" in self.takes else None)
         self.instance = interface.description.get("what") == "instance"
+        self.output_attr = self.dx_attr = self._found_attr = None  # nnfs: self.output, self.dinputs
+        self._training_flag()
         self._callable_with(self.forward, 1, "the layer's input x")
         self.found = self._probe()
         self.letters = self.found.letters + tuple(
@@ -138,6 +140,14 @@ class LayerChecker(BlackBox):
             )
 
     # -- set-up
+    def _training_flag(self):
+        """A forward that requires a training flag (nnfs' forward(inputs, training)) is given True."""
+        params = parameters((self.interface.description.get("methods") or {}).get(self.forward)) or []
+        for p in params[1:]:
+            if p.required and p.name in TRAINING_NAMES and p.name not in self.kwargs:
+                self.kwargs[p.name] = True
+                self.note(f"{self.forward} is called with {p.name}=True (training mode); --kwargs sets it")
+
     def _constructor_letters(self):
         """What the constructor is given, as letters: (), (D,), (M,), (D, M), or its --init."""
         if self.instance:
@@ -148,14 +158,14 @@ class LayerChecker(BlackBox):
         names = [p.name.lower() for p in needed]
         if not needed:
             return ()
-        if len(needed) == 1:
+        if len(needed) == 1 and _sizelike(names[0]):
             return ("M",) if names[0] in OUTPUT_NAMES else ("D",)
-        if len(needed) == 2:
+        if len(needed) == 2 and all(_sizelike(n) for n in names):
             return ("D", "M")
         raise TargetError(
             f"{self.name}({', '.join(p.name for p in params)}): gradcert passes a layer's "
-            "input width, or its input and output widths; give the other arguments with --init "
-            "(JSON), e.g. --init '{\"kernel_size\": 3}'"
+            f"input width, or its input and output widths; give {', '.join(p.name for p in needed)} with "
+            "--init (JSON), e.g. --init '{" + ", ".join(f'"{p.name}": ...' for p in needed) + "}'"
         )
 
     def _input_letters(self, layout):
@@ -176,16 +186,27 @@ class LayerChecker(BlackBox):
         )
 
     def call_forward(self, layer, x):
-        out = self.remote.call(
-            layer,
-            self.forward,
-            [x],
-            self.kwargs,
-            what=f"{self.name}.{self.forward}",
-            fresh=True,
-            mutable=True,
-        )
-        return _real_output(out, f"{self.name}.{self.forward}")
+        what = f"{self.name}.{self.forward}"
+        out = self.remote.call(layer, self.forward, [x], self.kwargs, what=what, fresh=True, mutable=True)
+        if out is None:  # nnfs' convention: forward stores self.output and returns nothing
+            out = self._stored(layer, OUTPUT_ATTRS, None, f"{what} returned None and holds no self.output")
+            self.output_attr = self.output_attr or self._found_attr
+        return _real_output(out, what)
+
+    def _stored(self, layer, names, shape, missing):
+        """The first float array among attributes ``names`` (of ``shape``, if given) the layer holds."""
+        held = self.remote.snapshot(layer, what=f"reading {self.name}'s arrays")
+        for name in names:
+            value = held.get((("a", name),))
+            if value is not None and (shape is None or value.shape == shape):
+                self._found_attr = name
+                return value
+        raise CandidateFailure("invalid output", missing)
+
+    def _dx_names(self):
+        params = parameters((self.interface.description.get("methods") or {}).get(self.forward)) or []
+        first = params[0].name if params else "inputs"
+        return (f"d{first}", f"d_{first}", f"grad_{first}", f"{first}_grad") + DX_ATTRS
 
     def _backward_args(self, x, dout):
         return [{"dout": dout, "x": x, "lr": self.lr}[t] for t in self.takes]
@@ -196,6 +217,15 @@ class LayerChecker(BlackBox):
         extras = []
         if isinstance(result, (tuple, list)) and result and not isinstance(result[0], (float, int)):
             result, extras = result[0], list(result[1:])
+        if result is None:  # nnfs' convention: backward stores self.dinputs and returns nothing
+            names = (self.dx_attr,) if self.dx_attr else self._dx_names()
+            result = self._stored(
+                layer,
+                names,
+                np.shape(x),
+                f"{what} returned None and holds no self.dinputs (or dx, grad_input) of the input's shape",
+            )
+            self.dx_attr = self._found_attr
         dx = as_array(result, f"{what} (dx)")
         if dx.shape != np.shape(x):
             hint = " (transposed?)" if dx.shape == np.shape(x)[::-1] else ""
@@ -449,6 +479,8 @@ class LayerChecker(BlackBox):
         return letters.index(BATCH) if BATCH in letters else 0
 
     def _outputs(self, layer, x):
+        select = None if self.output_attr is None else ("attr", self.output_attr)
+
         def for_vary(vary):
             def outputs(points):
                 values = self.remote.outputs(
@@ -458,6 +490,7 @@ class LayerChecker(BlackBox):
                     self.kwargs,
                     vary,
                     points,
+                    select=select,
                     what=f"{self.name}.{self.forward} (finite differences)",
                 )
                 return np.stack([_real_output(v, f"{self.name}.{self.forward}") for v in values])
@@ -465,6 +498,31 @@ class LayerChecker(BlackBox):
             return outputs
 
         return for_vary
+
+
+def _sizelike(name):
+    """Whether a constructor argument's name says it is a size (what gradcert can pass)."""
+    return (
+        name in WIDTH_NAMES
+        or name in OUTPUT_NAMES
+        or any(
+            part in name
+            for part in (
+                "size",
+                "dim",
+                "feature",
+                "unit",
+                "neuron",
+                "width",
+                "input",
+                "output",
+                "channel",
+                "n_",
+                "num_",
+                "fan",
+            )
+        )
+    )
 
 
 def _is_cache(value, x, out):
@@ -475,6 +533,23 @@ def _is_cache(value, x, out):
                 return True
     return False
 
+
+OUTPUT_ATTRS = ("output", "out", "outputs", "y", "Y", "a", "A", "activation", "activations")  # forward's
+DX_ATTRS = (
+    "dinputs",
+    "d_inputs",
+    "dinput",
+    "dx",
+    "dX",
+    "d_x",
+    "grad_input",
+    "grad_inputs",
+    "input_grad",
+    "dA_prev",
+    "dA",
+    "delta",
+)  # where a backward that returns nothing keeps dx
+TRAINING_NAMES = ("training", "train", "is_training", "train_mode")
 
 # Names of arrays that are state, not parameters: running statistics, caches, masks, constants.
 _BUFFER = re.compile(r"running|moving|cache|mask|mean|var|std|eps|momentum|buffer|stat")

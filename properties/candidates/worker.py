@@ -447,8 +447,9 @@ class Server:
 
     def outputs(self, message):
         """``method`` at every point of ``points``, varying argument ``vary`` (("arg", i)) or a
-        parameter (("param", path), changed in place and put back); ``select`` picks the output
-        out of a tuple result.  A heartbeat after each call."""
+        parameter (("param", path), changed in place and put back); ``select`` picks the output:
+        an index into a tuple result, or ("attr", name), an attribute of the target after the call.
+        A heartbeat after each call."""
         target = self._resolve(message["target"])
         function = target if message.get("method") is None else getattr(target, message["method"])
         args = list(self._resolve(message.get("args", ())))
@@ -468,7 +469,9 @@ class Server:
                     _assign(target, where, point)
                 self._fix_randomness()
                 result = function(*copy.deepcopy(args), **copy.deepcopy(kwargs))
-                if select is not None:
+                if isinstance(select, (tuple, list)) and select[0] == "attr":
+                    result = getattr(target, select[1])  # a forward that stores its output (nnfs)
+                elif select is not None:
                     result = result[select]
                 results.append(plain(result))
                 send(self.fd_out, {"status": "tick", "done": i + 1})

@@ -58,6 +58,7 @@ NIELSEN = "Nielsen, mnielsen/neural-networks-and-deep-learning src/network.py"
 NIELSEN2 = "Nielsen, mnielsen/neural-networks-and-deep-learning src/network2.py"
 ZOO = "gradcert's zoo (network.py's interface, the book's equations)"
 CS231N = "Stanford cs231n assignment 2, cs231n/layers.py conventions"
+NNFS = "Neural Networks from Scratch (nnfs): forward stores self.output, backward self.dinputs"
 CS231N_MODELS = "Stanford cs231n assignment 2, cs231n/classifiers/fc_net.py conventions"
 DLFS = "Saito, Deep Learning from Scratch (oreilly-japan/deep-learning-from-scratch), common/layers.py"
 COLUMNS = "The Independent Code, neural network from scratch (Dense/Activation, column-major)"
@@ -162,6 +163,10 @@ CORRECT = [
           source=TORCH_NAMES),
     entry(_S + "norm_layers.py:LayerNorm", "layer", {"init": {"normalized_shape": 3}, "shape": "N,T,3"},
           source=TORCH_NAMES + ", rank-3 input"),
+    entry(_S + "nnfs_layers.py:Layer_Dense", "layer", source=NNFS),  # forward/backward return nothing
+    entry(_S + "nnfs_layers.py:Activation_ReLU", "layer", source=NNFS),
+    entry(_S + "nnfs_layers.py:Activation_Softmax", "layer", source=NNFS),
+    entry(_S + "nnfs_layers.py:Layer_Dropout", "layer", {"init": {"rate": 0.3}}, source=NNFS),
     entry(_S + "softmax_layers.py:SoftmaxJacobian", "layer"),
     entry(_S + "softmax_layers.py:SoftmaxShortcut", "layer"),
     # randomness from generators the layer holds
@@ -295,6 +300,12 @@ MUTANTS = [
          needs="n != len(mini_batch)", source=NIELSEN2),
 
     # -- 2./3. layers ----------------------------------------------------------------------------
+    entry(_M + "nnfs_buggy.py:DenseBiasMean", "layer", bug="dbiases is a mean over the batch",
+          signature="factor_1_over_m", needs="a batch of N >= 2", source=NNFS),
+    entry(_M + "nnfs_buggy.py:ReluMaskIgnored", "layer", bug="ReLU's dinputs ignores the mask",
+          signature="mask_not_applied", source=NNFS),
+    entry(_M + "nnfs_buggy.py:SoftmaxDiagonalOnly", "layer", bug="softmax's dinputs is the Jacobian's diagonal",
+          signature="elementwise_jacobian", needs="two units or more", source=NNFS),
     entry(_M + "softmax_elementwise.py:SoftmaxShortcut", "layer", {"layout": "columns"},
           bug="softmax backward is dout * s * (1 - s) (diagonal only)", signature="elementwise_jacobian",
           needs="n >= 2 units (width 1 softmax is constant)"),
