@@ -99,6 +99,7 @@ class Interface:
     backward_takes: tuple = ("dout",)  # layer: what backward is given, in order (dout, x, lr)
     factory: bool = False  # network: the target is a one-argument callable returning the network
     pair: tuple | None = None  # pair: (forward name, backward name)
+    partner: dict | None = None  # pair: the backward function's description
     notes: tuple = field(default_factory=tuple)
 
     @property
@@ -110,7 +111,7 @@ def detect(loaded, forced=None) -> Interface:
     """The style of a loaded target (the worker's ``load`` reply value); TargetError if none fits."""
     if loaded.get("pair"):
         forward, backward = loaded["describe"]
-        return Interface("pair", forward, pair=tuple(loaded["pair"]))
+        return Interface("pair", forward, pair=tuple(loaded["pair"]), partner=backward)
     description = loaded["describe"]
     found = _detect(description)
     if (

@@ -39,6 +39,10 @@ class PairChecker(BlackBox):
     def __init__(self, options, name, remote, interface):
         super().__init__(options, name, remote, interface)
         self.forward_name, self.backward_name = interface.pair
+        # --kwargs go to backward too where it takes them by name (deeplearning.ai passes `activation`
+        # to linear_activation_forward and linear_activation_backward alike)
+        accepted = {p.name for p in parameters((interface.partner or {}).get("call")) or []}
+        self.backward_kwargs = {k: v for k, v in self.kwargs.items() if k in accepted}
         params = parameters(interface.description.get("call")) or []
         self.arguments = [p.name for p in params if p.required and p.name not in self.kwargs]
         declared = _declared_inputs(options.inputs)
@@ -117,7 +121,7 @@ class PairChecker(BlackBox):
         return self.verdict(case, tensors, grads, np.result_type(*grads), diagnose)
 
     def _backward(self, dout, cache, count, what):
-        result = self.remote.call(PARTNER, None, [dout, cache], what=what, mutable=True)
+        result = self.remote.call(PARTNER, None, [dout, cache], self.backward_kwargs, what=what, mutable=True)
         if count == 1 and not isinstance(result, (tuple, list)):
             result = [result]
         if not isinstance(result, (tuple, list)) or len(result) != count:

@@ -20,7 +20,9 @@ EXPLANATIONS = {
     "sign_flipped": "the sign is flipped",
     "transposed": "the gradient is transposed",
     "factor_m": "it is m times too large: a sum over the batch where the mean belongs",
-    "factor_1_over_m": "it is m times too small: divided by the batch size once too often",
+    "factor_1_over_m": "it is m times too small: divided by the batch size once too often (a parameter "
+    "gradient of the batch's mean beside an input gradient of its sum, as deeplearning.ai's "
+    "linear_backward has it, is not the backward of one forward)",
     "gradient_missing": "the gradient is zero: it was never computed, or never stored",
     "elementwise_jacobian": "backward keeps only the Jacobian's diagonal: dout * (d out_i / d x_i), as if "
     "the layer were elementwise (softmax's -s_i s_j terms left out?)",

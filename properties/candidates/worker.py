@@ -406,9 +406,7 @@ class Server:
         self.objects[0] = obj
         self.next_id = max(self.next_id, 1)
         value = {"pair": None, "file": found, "describe": describe(obj)}
-        pair = _pair_names(
-            attr
-        )  # affine_forward -> affine_backward, conv_forward_naive -> conv_backward_naive
+        pair = _pair_names(attr, module)  # affine_forward -> affine_backward, relu -> relu_backward
         if pair is not None and inspect.isroutine(obj) and all(hasattr(module, n) for n in pair):
             self.objects[0], self.objects[1] = (getattr(module, n) for n in pair)
             self.next_id = max(self.next_id, 2)
@@ -481,11 +479,19 @@ class Server:
         return {"status": "ok", "value": results}
 
 
-def _pair_names(attr):
-    """(forward, backward) when ``attr`` names one of a cs231n pair: the last 'forward' or 'backward'
-    in the name swapped for the other."""
+def _pair_names(attr, module=None):
+    """(forward, backward) when ``attr`` names one of a function pair: cs231n's NAME_forward and
+    NAME_backward (the last 'forward' or 'backward' in the name swapped for the other), or
+    deeplearning.ai's NAME and NAME_backward (``relu(Z) -> (A, cache)``, ``relu_backward(dA, cache)``)."""
     if "." in attr:
         return None
+    if (
+        module is not None
+        and "forward" not in attr
+        and "backward" not in attr
+        and hasattr(module, f"{attr}_backward")
+    ):
+        return attr, f"{attr}_backward"
     for word, other in (("forward", "backward"), ("backward", "forward")):
         head, found, tail = attr.rpartition(word)
         if found:

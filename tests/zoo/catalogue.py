@@ -58,6 +58,7 @@ NIELSEN = "Nielsen, mnielsen/neural-networks-and-deep-learning src/network.py"
 NIELSEN2 = "Nielsen, mnielsen/neural-networks-and-deep-learning src/network2.py"
 ZOO = "gradcert's zoo (network.py's interface, the book's equations)"
 CS231N = "Stanford cs231n assignment 2, cs231n/layers.py conventions"
+DLAI = "deeplearning.ai's course assignments: relu(Z) -> (A, cache), relu_backward(dA, cache), columns"
 NNFS = "Neural Networks from Scratch (nnfs): forward stores self.output, backward self.dinputs"
 CS231N_MODELS = "Stanford cs231n assignment 2, cs231n/classifiers/fc_net.py conventions"
 DLFS = "Saito, Deep Learning from Scratch (oreilly-japan/deep-learning-from-scratch), common/layers.py"
@@ -194,6 +195,9 @@ CORRECT = [
 
     # -- 4. cs231n function pairs --------------------------------------------------------------
     entry(_CS + "affine", "pair", {"inputs": "x=N,D w=D,M b=M"}, source=CS231N),
+    entry(_S + "dlai_functions.py:relu", "pair", {"inputs": "Z=D,N"}, source=DLAI),
+    entry(_S + "dlai_functions.py:sigmoid", "pair", {"inputs": "Z=D,N"}, source=DLAI),
+    entry(_S + "dlai_functions.py:linear_sum", "pair", {"inputs": "A=D,N W=M,D b=M,1"}, source=DLAI),
     entry(_CS + "affine", "pair", {"inputs": "x=N,2,3,2 w=12,M b=M"}, source=CS231N + ", x of rank 4"),
     entry(_CS + "relu", "pair", {"inputs": "x=N,D"}, source=CS231N),
     entry(_CS + "sigmoid", "pair", {"inputs": "x=N,D"}, source=CS231N),
@@ -399,6 +403,10 @@ MUTANTS = [
     entry(_M + "cs231n_affine_db_mean.py:affine", "pair", {"inputs": "x=N,D w=D,M b=M"},
           bug="db = mean of dout over N, not the sum", signature="factor_1_over_m", needs="N >= 2",
           source=CS231N),
+    entry(_S + "dlai_functions.py:linear_activation_forward", "pair",
+          {"inputs": "A_prev=D,N W=M,D b=M,1", "kwargs": {"activation": "relu"}},
+          bug="dW and db of the batch's mean beside dA_prev of its sum", signature="factor_1_over_m",
+          needs="a batch of N >= 2", source=DLAI),
     entry(_CSB + "relu", "pair", {"inputs": "x=N,D"}, bug="relu_backward returns dout unmasked",
           signature="mask_not_applied", source=CS231N),
     entry(_CSB + "batchnorm", "pair", {"inputs": "x=N,D gamma=D beta=D", "kwargs": _BN_PARAM},
