@@ -82,9 +82,7 @@ class Case:
 
     def network(self) -> Network:
         """A fresh reference ``Network`` with this case's architecture and parameters."""
-        arch = self.arch
-        net = Network(list(arch.sizes), activation=list(arch.activations), cost=arch.cost, l2=arch.l2,
-                      batch_norm=list(arch.batch_norm), modified_neuron=arch.modified_neuron, seed=0)
+        net = Network.from_architecture(self.arch, seed=0)
         net.weights = list(self.weights)  # the setters copy, so the network's arrays are writable
         net.biases = list(self.biases)
         return net

@@ -180,3 +180,132 @@ def test_bad_shapes_say_what_to_fix():
         net.weights = [np.zeros((3, 2))]
     with pytest.raises(ValueError, match=r"x has shape \(2, 1\); expected \(3, m\)"):
         net.backprop(np.zeros((2, 1)), np.zeros((2, 1)))
+
+
+# --- The components' steps: textbook + repair is the true backward step -----------------------
+
+U = np.finfo(float).eps / 2  # float64's unit roundoff
+
+
+def _gamma(n):
+    return n * U / (1 - n * U)
+
+
+def _coupled_steps():
+    from gradcert.reference.activations import ActivationStep, Softmax
+    from gradcert.reference.batchnorm import BatchNorm
+    from gradcert.reference.layernorm import LayerNorm
+    from gradcert.reference.maxout import Maxout
+
+    return {"softmax": ActivationStep(Softmax, "softmax"), "batch_norm": BatchNorm(),
+            "layer_norm": LayerNorm(), "maxout": Maxout(3)}
+
+
+@pytest.mark.parametrize("name", ["softmax", "batch_norm", "layer_norm", "maxout"])
+@pytest.mark.parametrize("n, m", [(1, 1), (2, 1), (1, 2), (4, 3), (7, 5)])
+def test_each_textbook_step_plus_its_repair_is_the_true_step(name, n, m):
+    step = _coupled_steps()[name]
+    rng = np.random.default_rng(n * 10 + m)
+    rows = 3 * n if name == "maxout" else n
+    z = rng.standard_normal((rows, m))
+    if name == "maxout":
+        z[1::3] = z[0::3]  # ties: every unit's first two pieces are equal, a kink of the max
+    out, cache = step.forward(z)
+    g = rng.standard_normal(out.shape)
+    true, textbook, repair = step.vjp(cache, g), step.textbook(cache, g), step.repair(cache, g)
+    # Each side sums at most n + m products of the step's terms (|g|, its means, u and the
+    # activation), each with a handful of roundings, so each is within gamma_{n+m+8} of the exact
+    # value times the sum of those terms' magnitudes, bounded by 4 * max|g| * max(1, inv_std):
+    # twice that separates two correct computations.
+    scale = 4 * np.max(np.abs(g)) * max(1.0, float(np.max(cache[1])) if name.endswith("norm") else 1.0)
+    tolerance = 2 * _gamma(n + m + 8) * scale
+    assert np.max(np.abs(textbook + repair - true)) <= tolerance
+    # The repair is not empty whenever the step couples what it normalises or pools.
+    coupled = {"softmax": n > 1, "batch_norm": m > 1, "layer_norm": n > 1, "maxout": True}[name]
+    if coupled:
+        assert np.max(np.abs(repair)) > 1e3 * tolerance
+
+
+def test_maxout_ties_share_the_gradient_equally():
+    from gradcert.reference.maxout import Maxout
+
+    step = Maxout(2)
+    out, share = step.forward(np.array([[1.0], [1.0], [0.0], [2.0]]))
+    np.testing.assert_array_equal(out, [[1.0], [2.0]])
+    # Halves and whole numbers: exact.
+    np.testing.assert_array_equal(step.vjp(share, np.array([[4.0], [6.0]])), [[2.0], [2.0], [0.0], [6.0]])
+
+
+FEATURES_BY_ASSUMPTION = {"elementwise": dict(layer_norm=[True, False]),
+                          "separable": dict(batch_norm=[True, False]),
+                          "outputs-alone": dict(l1=0.25),
+                          "layered-chain": dict(residual=[1]),
+                          "single-use": dict(tied=(0, 1))}
+
+
+@pytest.mark.parametrize("assumption", list(FEATURES_BY_ASSUMPTION))
+def test_without_its_components_each_textbook_form_is_the_backprop_of_before(assumption):
+    # Without the component that breaks it, the textbook form computes backprop's own numbers
+    # (the same operations, in the same order): equal to the last bit, canonical output aside.
+    from gradcert.reference.textbook import ASSUMPTIONS
+
+    assert set(FEATURES_BY_ASSUMPTION) == set(ASSUMPTIONS)
+    net = Network([2, 2, 2], ["tanh", "sigmoid"], "cross-entropy", seed=4, dropout=[[2.0, 0.0], []])
+    x, y = np.linspace(-1, 1, 6).reshape(2, 3), np.full((2, 3), 0.25)
+    expected = net.backprop(x, y) if assumption != "elementwise" else net.backprop_elementwise(x, y)
+    got = net.backprop_assuming(x, y, [assumption])
+    for a, b in zip(sum(expected, []), sum(got, [])):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("assumption, components", FEATURES_BY_ASSUMPTION.items())
+def test_with_its_component_each_textbook_form_differs_and_its_repairs_restore_backprop(assumption,
+                                                                                         components):
+    from gradcert.reference.textbook import Record
+
+    net = Network([2, 2, 2], "tanh", seed=5, **components)
+    x, y = np.linspace(-1, 1, 6).reshape(2, 3), np.full((2, 3), 0.25)
+    true = sum(net.backprop(x, y), [])
+    textbook = sum(net.backprop_assuming(x, y, [assumption]), [])
+    record = Record(repair=True)
+    repaired = sum(net.backprop_assuming(x, y, [assumption], record), [])
+    assert record.repairs and all(np.any(term != 0) for _, _, term in record.repairs)
+    # Terms of order one, summed over 3 examples and 2 units through two layers: gamma_32 of
+    # the magnitudes (<= 8) bounds either computation; the textbook misses by far more.
+    tolerance = 2 * _gamma(32) * 8
+    assert max(np.max(np.abs(a - b)) for a, b in zip(textbook, true)) > 1e3 * tolerance
+    assert max(np.max(np.abs(a - b)) for a, b in zip(repaired, true)) <= tolerance
+
+
+def test_an_idle_tied_slot_has_a_zero_gradient_and_no_penalty():
+    net = Network([2, 2, 2], "tanh", l2=0.5, l1=0.5, tied=(0, 1), seed=2)
+    x, y = np.ones((2, 1)), np.zeros((2, 1))
+    before = net.cost(x, y)
+    net.weights = [net.weights[0], 100 * np.ones((2, 2))]  # the idle slot: changes nothing
+    assert net.cost(x, y) == before
+    assert np.all(net.backprop(x, y)[1][1] == 0.0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(sizes=[3, 2], layer_norm=True, batch_norm=True), "both batch_norm and layer_norm"),
+    (dict(sizes=[3, 2], l1=-0.5), "l1=-0.5"),
+    (dict(sizes=[3, 2, 2], dropout=[[1.0, 1.0, 1.0], []]), "3 multipliers for 2 units"),
+    (dict(sizes=[3, 2], dropout=[[1.0, 0.0]]), "dropout on the output layer"),
+    (dict(sizes=[3, 2, 2], residual=[0]), "equal width"),
+    (dict(sizes=[2, 2], activation="sigmoid", cost="cross-entropy", residual=[0]), "leaves \\(0, 1\\)"),
+    (dict(sizes=[2, 3, 2], tied=(0, 1)), "same shape"),
+    (dict(sizes=[2, 2], maxout=0), "at least 1 piece"),
+    (dict(sizes=[2, 2, 2], activity=(1, 0.1)), "hidden layer"),
+])
+def test_bad_components_say_what_to_fix(kwargs, message):
+    with pytest.raises(ArchitectureError, match=message):
+        Network(**kwargs)
+
+
+def test_a_description_round_trips_through_its_dict():
+    arch = Architecture.build([2, 2, 2], "tanh", l2=0.1, layer_norm=[True, False], l1=0.2,
+                              dropout=[[2.0, 0.0], []], residual=[1], tied=(0, 1), maxout=[1, 1],
+                              activity=(0, 0.3))
+    assert Architecture.from_dict(arch.to_dict()) == arch
+    assert arch.features == ("l2", "layer_norm", "l1", "dropout", "residual", "tied", "activity")
+    assert Architecture.build([2, 2]).features == ()
