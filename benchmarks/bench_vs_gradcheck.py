@@ -69,9 +69,9 @@ EXTRAPOLATED = {("mlp1m", "gradcheck-slow")}
 def _torch_function(the_case):
     """f(*params) -> the batch cost, params = weights then biases as torch leaves."""
     import torch
-    from gradcert.properties.directional.forward_mode import torch_cost
+    from gradcert.oracles.torch_grad import cost_function
 
-    cost, constants = torch_cost(the_case.arch, the_case.x, the_case.y)
+    cost, constants = cost_function(the_case.arch, the_case.x, the_case.y)
     depth = the_case.arch.depth
     params = [torch.tensor(t, requires_grad=True) for t in (*the_case.weights, *the_case.biases)]
     return (lambda *p: cost(list(p[:depth]), list(p[depth:]), constants)), params

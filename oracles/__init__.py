@@ -1,11 +1,19 @@
 """Independent gradient oracles: torch autograd, jax.grad, finite differences, complex step.
 
-Each oracle is a module with ``NAME``, ``available()`` and
-``gradient(arch, weights, biases, x, y) -> OracleGradient``.  An oracle that
-handles only some networks also has ``applies(arch) -> bool`` (the complex
-step needs analytic activations); one without it applies to every network.
-torch and jax are imported only when their oracle is used; the
-finite-difference and complex-step oracles need nothing but NumPy.
+Each oracle is one module with ``NAME``, ``available()``,
+``gradient(arch, weights, biases, x, y) -> OracleGradient`` (every entry) and
+``slopes(arch, weights, biases, x, y, tangents) -> Slopes`` (dC/dtheta . d along
+directions, ``oracles.tangents``).  An oracle whose ``gradient`` handles only
+some networks also has ``applies(arch) -> bool`` (the complex step needs
+analytic activations); one without it applies to every network.  torch and jax
+are imported only when their oracle is used; the finite-difference and
+complex-step oracles need nothing but NumPy.
+
+What they share, and nothing outside this package computes: the NumPy cost
+(``numpy_cost``), each activation's facts (``activations``), the precisions
+(``precision``), the rounding bound (``rounding``), the cost along directions
+(``landscape``), and the finite-difference estimator for black boxes
+(``finite_diff.derivative`` and ``vjp``).
 """
 
 from __future__ import annotations

@@ -15,6 +15,12 @@ class OracleGradient:
     value may be from the exact derivative beyond float64 rounding: zero for
     automatic differentiation, the truncation and rounding estimate for finite
     differences.  An entry the oracle did not compute is NaN in both.
+
+    ``checked_b`` / ``checked_w`` say which entries were asked for (None: all of
+    them): a NaN where one was asked for is an entry the oracle *could not* compute
+    ("cannot check"), a NaN elsewhere one it was not asked to (finite differences on
+    a sample).  ``kink_b`` / ``kink_w`` mark entries at a kink (None: none), where the
+    derivative does not exist and the error spans the one-sided derivatives.
     """
 
     name: str
@@ -22,12 +28,45 @@ class OracleGradient:
     nabla_w: list[np.ndarray]
     error_b: list[np.ndarray]
     error_w: list[np.ndarray]
+    checked_b: list[np.ndarray] | None = None
+    checked_w: list[np.ndarray] | None = None
+    kink_b: list[np.ndarray] | None = None
+    kink_w: list[np.ndarray] | None = None
 
     @classmethod
     def exact(cls, name, nabla_b, nabla_w):
         """An automatic-differentiation result: exact but for rounding."""
         zeros = [np.zeros_like(t) for t in nabla_b], [np.zeros_like(t) for t in nabla_w]
         return cls(name, nabla_b, nabla_w, *zeros)
+
+    def tensors(self):
+        """(name, layer, value, error, checked or None, kink or None) for nabla_b[0], nabla_w[0], ..."""
+        for layer in range(len(self.nabla_w)):
+            for kind, values, errors, checked, kinks in (
+                    ("nabla_b", self.nabla_b, self.error_b, self.checked_b, self.kink_b),
+                    ("nabla_w", self.nabla_w, self.error_w, self.checked_w, self.kink_w)):
+                yield (f"{kind}[{layer}]", layer, values[layer], errors[layer],
+                       None if checked is None else checked[layer], None if kinks is None else kinks[layer])
+
+
+@dataclass(frozen=True)
+class Slopes:
+    """An oracle's projections dC/dtheta . d, one per direction (``oracles.tangents``).
+
+    ``values[k]`` is NaN where the oracle could not compute direction k's (a complex
+    step that left the analytic function, a unit sitting on its kink); ``errors[k]``
+    bounds the oracle's own error there beyond the rounding every forward-mode
+    computation of it shares (zero for automatic differentiation).
+    """
+
+    name: str
+    values: np.ndarray
+    errors: np.ndarray
+
+    @classmethod
+    def exact(cls, name, values):
+        values = np.asarray(values, dtype=np.float64)
+        return cls(name, values, np.zeros_like(values))
 
 
 def as_float64(arrays):

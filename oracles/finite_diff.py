@@ -1,8 +1,21 @@
-"""Oracle: central finite differences of the cost, a black box.
+"""Oracle: central finite differences of the cost, a black box; and the one finite-difference
+estimator every kind of check uses.
 
 Only the cost's value is used (``oracles.numpy_cost``); no derivative of any
 layer is written down, so this oracle shares nothing with backpropagation but
 the definition of the cost.
+
+Three entry points share one estimator (``estimate``: the stencil, Richardson's
+extrapolation, the error and the kink test below) and one noise measurement
+(``noise_level``):
+
+* ``gradient`` -- every entry (or a sample) of a network's cost gradient, the
+  perturbed forward passes recomputing only what a perturbation changes;
+* ``slopes`` -- dC/dtheta . d along directions (``oracles.tangents``), by the same
+  stencil along each direction (``oracles.landscape`` evaluates C there);
+* ``derivative`` and ``vjp`` -- the gradient of any scalar black-box function of an
+  array, or the vector-Jacobian product of an array-valued one, for checks of
+  layers, function pairs and models (see "Black boxes" at the end).
 
 For each parameter theta_i, with e_i its unit vector, write f(k) for
 C(theta + k h e_i), k in {-2, -1, 0, 1, 2}.  f(0) is computed once per unit
@@ -84,6 +97,21 @@ sometimes makes it do (about 1 entry in 2000 of drawn relu networks).
 
 The step h = u^(1/3) * max(1, |theta_i|) balances the two (h^2 against u/h).
 
+Black boxes (``derivative``, ``vjp``).  The function is known only by its
+values, asked for in as few calls as memory allows (every stencil of every
+entry, f(0) and the noise probe at once; chunks of at most BUDGET_BYTES of
+points and values): the caller may evaluate them in another process, one
+round trip per call.  Nothing is known of its rounding, so e_C is *measured*:
+sixth differences of f at NOISE_POINTS points on each side of the base along
+NOISE_DIRECTIONS random directions, one sigma per window, and the median of
+those 2 * NOISE_DIRECTIONS sigmas kept (a kink inside a window inflates that
+window alone; the median of eight also varies far less than one window's
+sigma does); e_C covers NOISE_SIGMAS of it, and at least half an ulp of every
+value, or the bound ``value_error`` the caller knows, whichever is larger.
+For ``vjp`` the value is f = sum(out * dout), our own sum, whose rounding
+gamma_n sum |out * dout| is part of that bound.  Kinks are detected and
+widened as above (``kinks=False`` where the function is known to be smooth).
+
 Speed: a weight W[l][i, j] moved by delta moves layer l's weighted input
 z[:, i] by delta * a[:, j] and nothing else (z = a W^T + b is linear), so the
 forward pass is kept once (``numpy_cost.Trace``) and each probe recomputes
@@ -96,12 +124,18 @@ the network's size, and the arrays stay in cache.
 
 from __future__ import annotations
 
+import math
+import warnings
+from dataclasses import dataclass
+
 import numpy as np
-from gradcert.oracles import numpy_cost
-from gradcert.oracles.base import OracleGradient, as_float64, columns
+from gradcert.oracles import activations, numpy_cost
+from gradcert.oracles.base import OracleGradient, Slopes, as_float64, columns
+from gradcert.oracles.precision import UNIT_ROUNDOFF, gamma
+from gradcert.oracles.tangents import Parameters
+from gradcert.properties.errors import UsageError
 
 NAME = "finite-diff"
-UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
 PROBE_BUDGET = 2**18  # float64 entries in one probe batch's largest array: 2 MiB, cache-sized
 STENCIL = np.array([1.0, -1.0, 2.0, -2.0])  # theta + h, - h, + 2h, - 2h
 NOISE_SPACING = 1e-6  # relative spacing of the noise-measuring points
@@ -109,7 +143,13 @@ NOISE_ORDER = 6  # the order of the differences that measure noise
 NOISE_POINTS = 12  # points on each side of theta: 6 sixth differences per side
 NOISE_SIGMAS = 4.0  # e_C covers this many measured standard deviations
 FOURTH_DIFFERENCE_ROUNDING = 16.0  # |1| + |-4| + |6| + |-4| + |1|: Q's rounding in units of e_C
-PIECEWISE = ("relu", "leaky_relu")  # the activations with a kink; all else is analytic
+PIECEWISE = activations.PIECEWISE  # the activations with a kink; all else is analytic
+NOISE_DIRECTIONS = 4  # black boxes: random directions of the noise probe (two windows each)
+BUDGET_BYTES = 64 * 2**20  # black boxes: points and values of one call
+# Along a direction (``slopes``): the step balancing h^2 truncation against u / h, a power of
+# two so that theta + h d is as exact as theta + d; the stencil is +h, -h, +2h, -2h.
+SLOPE_STEP = 2.0 ** round(math.log2(np.cbrt(UNIT_ROUNDOFF)))
+SLOPE_STEPS = tuple(float(k) * SLOPE_STEP for k in STENCIL)
 
 
 def available() -> bool:
@@ -137,22 +177,25 @@ def gradient(arch, weights, biases, x, y, *, max_entries=None, seed=0) -> Oracle
     terms = cost_terms(arch, weights, biases, x_rows, y_rows)
     trace = numpy_cost.Trace(arch, weights, biases, x_rows)
     decay = 0.5 * arch.l2 * sum(np.sum(np.square(w)) for w in weights)
-    nabla_b, nabla_w, error_b, error_w = [], [], [], []
+    found = {"nabla_b": [], "nabla_w": [], "error_b": [], "error_w": [], "checked_b": [], "checked_w": [],
+             "kink_b": [], "kink_w": []}
     for layer in range(arch.depth):
         for params, is_weight in ((weights, True), (biases, False)):
-            value, error = _layer_derivatives(trace, layer, is_weight, chosen[layer][is_weight],
-                                              y_rows, decay, noise, terms)
-            (nabla_w if is_weight else nabla_b).append(value.reshape(params[layer].shape))
-            (error_w if is_weight else error_b).append(error.reshape(params[layer].shape))
-    return OracleGradient(NAME, nabla_b, nabla_w, error_b, error_w)
+            shape, kind = params[layer].shape, "w" if is_weight else "b"
+            indices = chosen[layer][is_weight]
+            value, error, kink = _layer_derivatives(trace, layer, is_weight, indices, y_rows, decay, noise,
+                                                    terms)
+            checked = np.ones(value.size, dtype=bool)
+            if indices is not None:
+                checked = np.isin(np.arange(value.size), indices)
+            for name, array in (("nabla_", value), ("error_", error), ("checked_", checked), ("kink_", kink)):
+                found[name + kind].append(array.reshape(shape))
+    return OracleGradient(NAME, **found)
 
 
 def has_kinks(arch) -> bool:
     """Whether some unit of ``arch`` is piecewise linear (relu or leaky_relu)."""
-    names = set(arch.activations)
-    if arch.modified_neuron is not None:
-        names.add(arch.modified_neuron[2])
-    return bool(names & set(PIECEWISE))
+    return activations.has_kinks(arch)
 
 
 def estimate(centre, costs, h, cost_error, kinks=True):
@@ -231,8 +274,16 @@ def measured_noise(arch, weights, biases, x_rows, y_rows, seed=0):
     c = c + 0.5 * arch.l2 * sum(np.sum(np.square(w), axis=(-2, -1)) for w in stacks[0])
     if not np.all(np.isfinite(c)):
         return 0.0
-    differences = np.diff(c.reshape(2, NOISE_POINTS), n=NOISE_ORDER, axis=1)
-    return float(np.sqrt(np.min(np.mean(differences**2, axis=1)) / 924.0))  # 924 = C(12, 6)
+    return float(np.min(noise_level(c.reshape(2, NOISE_POINTS))))
+
+
+def noise_level(values):
+    """The standard deviation of the rounding noise in values of a smooth function taken at
+    equally spaced points along the last axis (More and Wild 2011): the sixth differences
+    of its smooth part are negligible at the spacings used here, and those of independent
+    noise of standard deviation sigma have variance C(12, 6) sigma^2 = 924 sigma^2."""
+    differences = np.diff(np.asarray(values, dtype=np.float64), n=NOISE_ORDER, axis=-1)
+    return np.sqrt(np.mean(differences**2, axis=-1) / math.comb(2 * NOISE_ORDER, NOISE_ORDER))
 
 
 def _choose_entries(arch, max_entries, seed):
@@ -259,7 +310,8 @@ def probes_per_batch(arch, layer, m, per_entry):
 
 
 def _layer_derivatives(trace, layer, is_weight, indices, y_rows, decay, noise, terms):
-    """Finite differences for every chosen entry of one layer's weights or biases."""
+    """Finite differences for every chosen entry of one layer's weights or biases: value, error
+    and kink flag per entry (NaN, NaN, False where not computed)."""
     arch = trace.arch
     n_units = trace.zs[layer].shape[1]
     # f(0) per unit: a zero shift of each unit, the way its entries' probes go.
@@ -269,6 +321,7 @@ def _layer_derivatives(trace, layer, is_weight, indices, y_rows, decay, noise, t
     indices = np.arange(flat.size) if indices is None else indices
     value = np.full(flat.size, np.nan)
     error = np.full(flat.size, np.nan)
+    kink = np.zeros(flat.size, dtype=bool)
     m = y_rows.shape[0]
     chunk = probes_per_batch(arch, layer, m, len(STENCIL))
     kinks = has_kinks(arch)
@@ -289,5 +342,173 @@ def _layer_derivatives(trace, layer, is_weight, indices, y_rows, decay, noise, t
         idx, c, h, centre = idx[finite], c[finite], h[finite], centre[finite]
         e_c = cost_rounding_bound(arch, np.maximum(np.max(np.abs(c), axis=1), np.abs(centre)), m, noise,
                                   terms)
-        value[idx], error[idx], _ = estimate(centre, c, h, e_c, kinks)
-    return value, error
+        value[idx], error[idx], kink[idx] = estimate(centre, c, h, e_c, kinks)
+    return value, error, kink
+
+
+def slopes(arch, weights, biases, x, y, tangents, *, landscape=None, bound=None) -> Slopes:
+    """dC/dtheta . d along every direction of ``tangents`` by the stencil of ``estimate`` along d.
+
+    The steps are SLOPE_STEPS; each value of C is off by at most the landscape's
+    ``point_error`` (the cost's rounding and that of the perturbed weighted inputs).
+    A kink is not tested for here: ``oracles.landscape`` reports a piecewise-linear
+    unit changing side along d, and a direction whose stencil crosses one is NaN.
+    """
+    from gradcert.oracles.landscape import Landscape  # it uses this module's noise_level
+
+    if landscape is None:
+        from gradcert.oracles.rounding import rounding_bound
+
+        theta = Parameters(as_float64(biases), as_float64(weights))
+        bound = bound or rounding_bound(arch, theta.weights, theta.biases, x, y)
+        landscape = Landscape(arch, theta, x, y, bound)
+    ks = list(range(len(tangents)))
+    spreads = tangents.spreads(landscape.bound)
+    surveys = landscape.survey(tangents, ks, SLOPE_STEPS)
+    costs = np.array([[survey[h][0] for h in SLOPE_STEPS] for survey in surveys])
+    crossed = np.array([any(survey[h][1] for h in SLOPE_STEPS) for survey in surveys])
+    errors = np.array([landscape.point_error(tangents, k, 2 * SLOPE_STEP, spreads[k]) for k in ks])
+    value, error, _ = estimate(np.full(len(ks), landscape.cost), costs.reshape(len(ks), 4), SLOPE_STEP,
+                               errors, kinks=False)
+    lost = crossed | ~np.isfinite(value)
+    return Slopes(NAME, np.where(lost, np.nan, value), np.where(lost, np.nan, error))
+
+
+# ---------------------------------------------------------------- black boxes
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A finite-difference derivative, entry by entry (arrays of the base's shape).
+
+    ``value`` and ``error``: the exact derivative lies within ``error`` of ``value``
+    (NaN: not computed, a stencil met a non-finite value); ``kink``: the entry sits at
+    a kink, where the error spans both one-sided derivatives.  ``diagonal`` (``vjp``, when
+    the output has the base's shape): the estimated Jacobian diagonal d out_i / d base_i.
+    """
+
+    value: np.ndarray
+    error: np.ndarray
+    kink: np.ndarray
+    diagonal: Estimate | None = None
+
+
+def derivative(values, base, *, kinks=True, value_error=None, seed=0, budget_bytes=BUDGET_BYTES) -> Estimate:
+    """The gradient at ``base`` of a scalar black-box function f, entry by entry.
+
+    * ``values(points)`` gets an ndarray (P, *base.shape) of perturbed copies of
+      ``base`` (float64) and returns an ndarray (P,) of f's values there; it is
+      called as few times as ``budget_bytes`` of points allow.
+    * ``kinks``: whether f may have kinks (piecewise-linear parts); False skips the
+      test and its margin (see the module docstring).
+    * ``value_error``: a bound on the rounding error of one value of f, if known;
+      the measured noise is used where it is larger.
+    * ``seed`` chooses the noise probe's directions.
+    """
+    base = np.array(base, dtype=np.float64)
+    flat = base.ravel()
+    h = step_sizes(flat)
+    centre, noise, stencil = _evaluate(values, base, h, (), seed, budget_bytes, "values(points)")
+    magnitude = np.maximum(np.abs(centre), np.max(np.abs(stencil), axis=1))
+    e_c = _noise_bound(noise, magnitude, value_error)
+    return _estimates(centre, stencil, h, e_c, kinks, base.shape)
+
+
+def vjp(outputs, base, dout, *, kinks=True, value_error=None, seed=0, budget_bytes=BUDGET_BYTES) -> Estimate:
+    """d/d(base) of f = sum(forward(base) * dout) at ``base``, entry by entry.
+
+    * ``outputs(points)`` gets an ndarray (P, *base.shape) of perturbed copies of
+      ``base`` and returns an ndarray (P, *dout.shape): forward at each.
+    * ``dout`` is the upstream gradient; ``kinks``, ``value_error`` (a bound on the
+      rounding of one value of f beyond our own sum's) and ``seed`` as for ``derivative``.
+
+    Where the output has the base's shape, ``diagonal`` estimates d out_i / d base_i
+    from the same evaluations.
+    """
+    base = np.array(base, dtype=np.float64)
+    dout = np.array(dout, dtype=np.float64)
+    flat = base.ravel()
+    h = step_sizes(flat)
+    centre, noise, stencil = _evaluate(outputs, base, h, dout.shape, seed, budget_bytes, "outputs(points)")
+    weights = dout.ravel()
+
+    def scalar(out):  # f = sum(out * dout) for every point, and gamma_n sum |out * dout|, our own rounding
+        out = out.reshape(*out.shape[:out.ndim - dout.ndim], -1)
+        return out @ weights, gamma(weights.size) * (np.abs(out) @ np.abs(weights))
+
+    (f0, r0), (fn, _), (fs, rs) = scalar(centre), scalar(noise), scalar(stencil)
+    own = np.maximum(r0, np.max(rs, axis=1))
+    bound = own if value_error is None else own + value_error
+    magnitude = np.maximum(np.abs(f0), np.max(np.abs(fs), axis=1))
+    result = _estimates(f0, fs, h, _noise_bound(fn, magnitude, bound), kinks, base.shape)
+    if dout.shape != base.shape:
+        return result
+    n = flat.size
+    entries = np.arange(n)
+    own_centre = centre.reshape(n)
+    own_stencil = stencil.reshape(n, len(STENCIL), n)[entries, :, entries]  # out_i at entry i's stencil
+    own_noise = noise.reshape(*noise.shape[:2], n)
+    magnitude = np.maximum(np.abs(own_centre), np.max(np.abs(own_stencil), axis=1))
+    e_out = _noise_bound(own_noise, magnitude, None)
+    diagonal = _estimates(own_centre, own_stencil, h, e_out, kinks, base.shape)
+    return Estimate(result.value, result.error, result.kink, diagonal)
+
+
+def _evaluate(function, base, h, out_shape, seed, budget_bytes, what):
+    """Evaluate ``function`` at f(0), the noise probe and every stencil, chunked by memory.
+
+    Returns (value at base, values at the noise probe's points (2 NOISE_DIRECTIONS,
+    NOISE_POINTS, *out_shape) in windows, values at the stencils (n, 4, *out_shape)).
+    """
+    flat = base.ravel()
+    n = flat.size
+    rng = np.random.default_rng(seed)
+    side = np.arange(1, NOISE_POINTS + 1, dtype=np.float64)
+    offsets = np.concatenate([-side[::-1], side]) * NOISE_SPACING  # two windows, base itself left out
+    directions = rng.choice([-1.0, 1.0], size=(NOISE_DIRECTIONS, n)) * np.maximum(1.0, np.abs(flat))
+    probe = (offsets[None, :, None] * directions[:, None, :]).reshape(-1, n)
+    n_probe = probe.shape[0]
+    total = 1 + n_probe + len(STENCIL) * n
+    out_size = math.prod(out_shape)
+    per_call = max(1, budget_bytes // (8 * (n + out_size)))
+    results = []
+    for start in range(0, total, per_call):
+        index = np.arange(start, min(start + per_call, total))
+        points = np.broadcast_to(flat, (index.size, n)).copy()
+        noisy = (index >= 1) & (index < 1 + n_probe)
+        points[noisy] += probe[index[noisy] - 1]
+        stencils = index >= 1 + n_probe
+        entry, k = np.divmod(index[stencils] - 1 - n_probe, len(STENCIL))
+        points[np.flatnonzero(stencils), entry] += STENCIL[k] * h[entry]
+        got = np.asarray(function(points.reshape(index.size, *base.shape)))
+        if got.shape != (index.size, *out_shape):
+            raise UsageError(f"{what} returned shape {got.shape} for {index.size} points; expected "
+                             f"{(index.size, *out_shape)}")
+        results.append(np.array(got, dtype=np.float64).reshape(index.size, -1))
+    every = np.concatenate(results).reshape(total, *out_shape)
+    noise = every[1:1 + n_probe].reshape(2 * NOISE_DIRECTIONS, NOISE_POINTS, *out_shape)
+    return every[0], noise, every[1 + n_probe:].reshape(n, len(STENCIL), *out_shape)
+
+
+def _noise_bound(noise, magnitude, bound):
+    """e_C per entry: NOISE_SIGMAS times the median of the windows' measured noise (of every
+    window whose values are all finite), half an ulp of the magnitude of the values, or
+    ``bound``, whichever is largest."""
+    windows = np.moveaxis(noise, 1, -1)  # (windows, *out_shape, points)
+    finite = np.all(np.isfinite(windows), axis=-1)
+    sigmas = np.where(finite, noise_level(np.where(finite[..., None], windows, 0.0)), np.nan)
+    with warnings.catch_warnings():  # an entry none of whose windows is finite: no measurement, 0
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sigma = np.nan_to_num(np.nanmedian(sigmas, axis=0), nan=0.0)
+    e_c = np.maximum(NOISE_SIGMAS * sigma, UNIT_ROUNDOFF * np.nan_to_num(magnitude, nan=0.0, posinf=0.0))
+    return e_c if bound is None else np.maximum(e_c, bound)
+
+
+def _estimates(centre, stencil, h, e_c, kinks, shape):
+    """``estimate`` for every entry; NaN where a value is not finite."""
+    centre = np.broadcast_to(centre, h.shape)
+    finite = np.all(np.isfinite(stencil), axis=1) & np.isfinite(centre)
+    with np.errstate(invalid="ignore", over="ignore"):
+        value, error, kink = estimate(centre, stencil, h, np.broadcast_to(e_c, h.shape), kinks)
+    value, error = np.where(finite, value, np.nan), np.where(finite, error, np.nan)
+    return Estimate(value.reshape(shape), error.reshape(shape), (kink & finite).reshape(shape))

@@ -1,11 +1,17 @@
-"""Oracle: the network rebuilt in JAX with float64 enabled, differentiated by jax.grad."""
+"""Oracle: the network rebuilt in JAX with float64 enabled, differentiated by JAX.
+
+``gradient`` is ``jax.grad`` of the cost, ``slopes`` its ``jax.jvp`` along each
+direction (vmapped over them); both jitted once per architecture, both of the one
+cost (``cost_function``), each layer's forward in ``_layer``.
+"""
 
 from __future__ import annotations
 
 import functools
 
 import numpy as np
-from gradcert.oracles.base import OracleGradient, as_float64, columns
+from gradcert.oracles import activations
+from gradcert.oracles.base import OracleGradient, Slopes, as_float64, columns
 
 NAME = "jax"
 
@@ -26,23 +32,9 @@ def _jax():
     return jax
 
 
-def _activation(jax, name, z, slope):
-    jnp = jax.numpy
-    functions = {
-        "sigmoid": jax.nn.sigmoid,
-        "tanh": jnp.tanh,
-        "relu": jax.nn.relu,
-        "leaky_relu": lambda t: jax.nn.leaky_relu(t, slope),
-        "softplus": jax.nn.softplus,
-        "linear": lambda t: t,
-        "softmax": lambda t: jax.nn.softmax(t, axis=0),  # over the units of each column
-    }
-    return functions[name](z)
-
-
 def _cost(jax, arch, z, a, y):
     """Sum over units of C_x, one value per column; from z where the log has a closed form
-    (see oracles.torch_grad._cost)."""
+    (see oracles.torch_grad._example_costs)."""
     xlogy = jax.scipy.special.xlogy
     name, output = arch.cost, arch.activations[-1]
     plain = arch.modified_neuron is None or arch.modified_neuron[0] != arch.depth - 1
@@ -57,23 +49,29 @@ def _cost(jax, arch, z, a, y):
     return -xlogy(y, a).sum(axis=0)
 
 
+def _layer(jax, arch, layer, a, w, b):
+    """One layer, columns of examples: (z after normalisation, a).  New components go here."""
+    jnp = jax.numpy
+    z = w @ a + b
+    if arch.batch_norm[layer]:
+        centred = z - z.mean(axis=1, keepdims=True)
+        z = centred / jnp.sqrt((centred**2).mean(axis=1, keepdims=True) + arch.bn_epsilon)
+    a = activations.get(arch.activations[layer]).jax(jax, z, arch.leaky_slope)
+    if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
+        _, unit, name = arch.modified_neuron
+        a = a.at[unit].set(activations.get(name).jax(jax, z[unit], arch.leaky_slope))
+    return z, a
+
+
 def cost_function(arch):
     """C(params, x, y) in JAX, params = (weights, biases)."""
     jax = _jax()
-    jnp = jax.numpy
 
     def cost(params, x, y):
         weights, biases = params
-        a = x
+        a, z = x, None
         for layer, (w, b) in enumerate(zip(weights, biases)):
-            z = w @ a + b
-            if arch.batch_norm[layer]:
-                centred = z - z.mean(axis=1, keepdims=True)
-                z = centred / jnp.sqrt((centred**2).mean(axis=1, keepdims=True) + arch.bn_epsilon)
-            a = _activation(jax, arch.activations[layer], z, arch.leaky_slope)
-            if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
-                _, unit, name = arch.modified_neuron
-                a = a.at[unit].set(_activation(jax, name, z[unit], arch.leaky_slope))
+            z, a = _layer(jax, arch, layer, a, w, b)
         total = _cost(jax, arch, z, a, y).mean()
         return total + 0.5 * arch.l2 * sum((w * w).sum() for w in weights)
 
@@ -97,3 +95,27 @@ def gradient(arch, weights, biases, x, y) -> OracleGradient:
     nabla_w, nabla_b = compiled_gradient(arch)(params, jnp.asarray(columns(x)), jnp.asarray(columns(y)))
     return OracleGradient.exact(NAME, [np.asarray(t) for t in nabla_b], [np.asarray(t) for t in nabla_w])
 
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_jvp(arch):
+    """jit(vmap(jvp)) of the cost, compiled once per architecture and shapes."""
+    jax = _jax()
+    cost = cost_function(arch)
+
+    def slope(params, tangent, x, y):
+        return jax.jvp(lambda p: cost(p, x, y), (params,), (tangent,))[1]
+
+    return jax.jit(jax.vmap(slope, in_axes=(None, 0, None, None)))
+
+
+def slopes(arch, weights, biases, x, y, tangents, **_) -> Slopes:
+    """dC/dtheta . d for every direction of ``tangents``, by forward mode (exact but for rounding)."""
+    jnp = _jax().numpy
+    params = ([jnp.asarray(w) for w in as_float64(weights)], [jnp.asarray(b) for b in as_float64(biases)])
+    x, y = jnp.asarray(columns(x)), jnp.asarray(columns(y))
+    values = []
+    for tangent_w, tangent_b in tangents.dense_chunks():
+        tangent = ([jnp.asarray(t) for t in tangent_w], [jnp.asarray(t) for t in tangent_b])
+        values.extend(float(v) for v in _compiled_jvp(arch)(params, tangent, x, y))
+    return Slopes.exact(NAME, np.array(values))

@@ -7,13 +7,11 @@ The finite-difference and complex-step oracles use it as a black box: no
 derivative appears in this file.
 
 Every formula is an analytic function of its argument (relu and leaky_relu
-excepted: the complex-step oracle declines networks that use them), so the
-same code runs in complex128 for the complex-step oracle.  To keep ``exp``
-from overflowing, a formula may choose between two expressions of the *same*
-function by the sign of ``Re z``: the choice changes the rounding, never the
-function.  Where the output's logarithm has a closed form in its weighted
-input (sigmoid and softmax outputs with the log-based costs), the cost is
-computed from that input, not from the rounded output.
+excepted, whose branch is chosen by ``Re z``), so the same code runs in
+complex128 for the complex-step oracle; the activations are the oracles'
+table's (``oracles.activations``).  Where the output's logarithm has a closed
+form in its weighted input (sigmoid and softmax outputs with the log-based
+costs), the cost is computed from that input, not from the rounded output.
 
 ``Trace.shifted_costs`` evaluates the cost for many copies of the network
 that differ from a kept forward pass in one unit's weighted input only,
@@ -23,55 +21,12 @@ which is what a perturbation of one weight or bias does.
 from __future__ import annotations
 
 import numpy as np
-
-
-def _sigmoid(z):
-    if not np.iscomplexobj(z):
-        with np.errstate(over="ignore"):  # e^-z = inf gives 1 / inf = 0, the right limit
-            return 1.0 / (1.0 + np.exp(-z))
-    # 1 / (1 + e^-z) for Re z >= 0, e^z / (1 + e^z) otherwise: exp sees a
-    # non-positive real part (a complex inf would make NaNs), same function.
-    positive = z.real >= 0
-    e = np.exp(np.where(positive, -z, z))
-    return np.where(positive, 1.0, e) / (1.0 + e)
-
-
-def _softplus(z):
-    # ln(1 + e^z) = max(z, 0) + ln(1 + e^-|z|): the same function, without overflow;
-    # for complex z the branch is chosen by Re z.
-    if not np.iscomplexobj(z):
-        return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
-    positive = z.real > 0
-    e = np.exp(np.where(positive, -z, z))  # |e| <= 1
-    # ln(1 + e) by its real and imaginary parts: NumPy's complex log1p is ln(1 + e),
-    # which loses the real part of a small e (ln(1 + 4e-18) = 0).
-    modulus = 0.5 * np.log1p(2 * e.real + e.real * e.real + e.imag * e.imag)  # ln |1 + e|
-    return np.where(positive, z, 0.0) + modulus + 1j * np.arctan2(e.imag, 1 + e.real)
-
-
-def _softmax_rows(z):
-    # softmax(z - c) = softmax(z) for any c constant over the row, even one
-    # chosen from Re z: the shift only keeps exp from overflowing.
-    e = np.exp(z - np.max(z.real, axis=-1, keepdims=True))
-    return e / np.sum(e, axis=-1, keepdims=True)
+from gradcert.oracles import activations
 
 
 def activation(name, z, slope):
-    if name == "sigmoid":
-        return _sigmoid(z)
-    if name == "tanh":
-        return np.tanh(z)
-    if name == "relu":
-        return np.where(z > 0, z, 0.0)
-    if name == "leaky_relu":
-        return np.where(z > 0, z, slope * z)
-    if name == "softplus":
-        return _softplus(z)
-    if name == "linear":
-        return z
-    if name == "softmax":
-        return _softmax_rows(z)
-    raise ValueError(f"unknown activation {name!r}")
+    """An activation of the oracles' table (``oracles.activations``), over the last axis."""
+    return activations.get(name).numpy(z, slope)
 
 
 def _xlogy(x, y):
@@ -112,7 +67,7 @@ def example_costs_from_z(name, output, z, y):
     and a complex step loses Re(1 - a) to cancellation.
     """
     if output == "sigmoid":  # cross-entropy
-        return np.sum(y * _softplus(-z) + (1.0 - y) * _softplus(z), axis=-1)
+        return np.sum(y * activations.softplus(-z) + (1.0 - y) * activations.softplus(z), axis=-1)
     shift = np.max(z.real, axis=-1, keepdims=True)
     e = np.exp(z - shift)
     log_total = np.log(np.sum(e, axis=-1, keepdims=True))
@@ -263,7 +218,7 @@ class Trace:
         probes = np.arange(n_probes)
         z = self.zs[layer]
         z_unit = z[:, units].T + shifts
-        if arch.activations[layer] == "softmax":  # coupled: the whole layer moves
+        if activations.get(arch.activations[layer]).coupled:  # softmax: the whole layer moves
             z_all = np.array(np.broadcast_to(z, (n_probes,) + z.shape), dtype=z_unit.dtype)
             z_all[probes, :, units] = z_unit
             z_out, a = run_from(arch, layer, z_all, self.weights, self.biases)

@@ -25,52 +25,31 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+from gradcert.oracles import activations
 from gradcert.oracles.base import abs_times, columns
 from gradcert.oracles.numpy_cost import activation
+from gradcert.oracles.precision import UNIT_ROUNDOFF, gamma
 
-UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
 LARGEST = float(np.finfo(np.float64).max)
 ELEMENTARY_FUNCTION_OPS = 8  # an exp/log/tanh is within a few ulps, and each layer applies a few
 
+__all__ = ["CURVATURE", "Rounding", "UNIT_ROUNDOFF", "accumulation_length", "derivative_terms", "gamma",
+           "rounding_bound"]
+
 
 def derivative_terms(name, z, a, slope):
-    """The magnitude of the terms from which sigma'(z) is computed, elementwise.
-
-    For sigmoid, sigma' = a (1 - a): its terms are a and a^2, so a candidate
-    computing it that way is accurate to u * a (1 + a), not to u * sigma'.
-    Likewise 1 - a^2 for tanh.  The others are computed without cancellation.
-    """
-    if name in ("sigmoid", "softmax"):  # softmax: the diagonal a (1 - a) and the a_j a_k terms
-        return a * (1.0 + a)
-    if name == "tanh":
-        return 1.0 + a * a
-    if name == "relu":
-        return (z > 0).astype(float)
-    if name == "leaky_relu":
-        return np.where(z > 0, 1.0, slope)
-    if name == "softplus":
-        return np.exp(-np.logaddexp(0.0, -z))
-    return np.ones_like(z)  # linear
+    """The magnitude of the terms from which sigma'(z) is computed, elementwise
+    (``oracles.activations``: each activation's ``derivative_terms``)."""
+    return activations.get(name).derivative_terms(z, a, slope)
 
 
-def _layer_terms(arch, layer, z):
-    """(activation, magnitude of sigma' terms) for one layer, modified neuron included."""
-    a = activation(arch.activations[layer], z.T, arch.leaky_slope).T
-    terms = derivative_terms(arch.activations[layer], z, a, arch.leaky_slope)
-    if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
-        _, unit, name = arch.modified_neuron
-        a[unit] = activation(name, z[unit], arch.leaky_slope)
-        terms[unit] = derivative_terms(name, z[unit], a[unit], arch.leaky_slope)
-    return a, terms
+# max |sigma''(z) / sigma'(z)| per activation (``oracles.activations``: each one's ``curvature``).
+CURVATURE = {name: cls.curvature for name, cls in activations.TABLE.items()}
 
 
 def accumulation_length(arch, m):
     """N: the longest chain of roundings from the data to one gradient entry."""
     return sum(arch.sizes) + arch.depth * ELEMENTARY_FUNCTION_OPS + 2 * m
-
-
-def gamma(n):
-    return n * UNIT_ROUNDOFF / (1.0 - n * UNIT_ROUNDOFF)
 
 
 @dataclass(frozen=True)
@@ -145,6 +124,10 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
     CURVATURE * |sigma'(z)| * gamma Mz: deep in a sigmoid's tail, where
     sigma'(z) ~ e^z, an absolute error of 45u in z = -45 is a relative error of
     45u in every gradient behind it.
+
+    Each step of a layer is one function, forward (``_affine``, ``_batch_norm``,
+    ``_activation``) and backward (``_activation_back``, ``_batch_norm_back``, and
+    ``abs_times`` through |W|): a new component of a layer adds its pair beside them.
     """
     # float64 views, not copies: nothing here writes into them or keeps them (the bound's
     # arrays are all computed anew).
@@ -152,51 +135,17 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
     biases = [np.asarray(b, dtype=np.float64) for b in biases]
     a, y = columns(x), columns(y)
     m = a.shape[1]
-    magnitudes_a, terms, inv_stds, us, spreads, abs_products = [np.abs(a)], [], [], [], [], []
+    layers = []  # per layer: (u, inv_std, spread, terms): what the backward pass reads
+    magnitudes_a, abs_products = [np.abs(a)], []
     for layer, (w, b) in enumerate(zip(weights, biases)):
-        z = w @ a + b
-        abs_products.append(abs_times(w, magnitudes_a[-1]))
-        spread = abs_products[-1] + np.abs(b)  # Mz
-        inv_std = None
-        if arch.batch_norm[layer]:
-            centred = z - z.mean(axis=1, keepdims=True)
-            inv_std = 1.0 / np.sqrt(np.mean(centred**2, axis=1, keepdims=True) + arch.bn_epsilon)
-            z = centred * inv_std
-            # centring adds the mean's terms; scaling by 1/std carries them, and the
-            # std's own error moves u by |u| times its relative error.
-            spread = inv_std * (spread + spread.mean(axis=1, keepdims=True)) * (1.0 + np.abs(z))
-        a, t = _layer_terms(arch, layer, z)
-        us.append(z)
-        inv_stds.append(inv_std)
-        spreads.append(spread)
-        terms.append(t)
-        magnitudes_a.append(np.abs(a) + t * spread)
+        z, abs_product, spread = _affine(w, b, a, magnitudes_a[-1])
+        z, spread, inv_std = _batch_norm(arch, layer, z, spread)
+        a, terms, magnitude = _activation(arch, layer, z, spread)
+        abs_products.append(abs_product)
+        magnitudes_a.append(magnitude)
+        layers.append((z, inv_std, spread, terms))
 
-    a_out = magnitudes_a[-1]
-    # The output error's terms: a (with its forward error) and y.  With the
-    # canonical pairs (sigmoid/cross-entropy, softmax/log-likelihood) dC/dz^L is
-    # a - y itself: an implementation that divides by a (1 - a) and multiplies by
-    # sigma' again overflows once the output saturates, so the bound follows the
-    # exact form.  Otherwise the log-based costs divide by a.
-    seed = a_out + np.abs(y)
-    canonical = {"cross-entropy": "sigmoid", "log-likelihood": "softmax"}.get(arch.cost)
-    output_plain = arch.modified_neuron is None or arch.modified_neuron[0] != arch.depth - 1
-    if canonical == arch.activations[-1] and output_plain:
-        terms[-1] = np.ones_like(terms[-1])
-        seed_is_delta = True
-    else:
-        seed_is_delta = False
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            if arch.cost == "cross-entropy":
-                # (a - y) / (a (1 - a)): 1 - a has the terms 1 and a, so when a nears 1 its
-                # relative error is u (1 + a) / (1 - a), carried into the quotient.
-                one_minus = np.abs(1.0 - a)
-                seed = seed / (np.abs(a) * one_minus) + np.abs(a - y) * (1.0 + np.abs(a)) / (
-                    np.abs(a) * one_minus**2)
-                seed = np.where(np.isnan(seed), np.inf, seed)
-            elif arch.cost == "log-likelihood":
-                seed = seed / np.abs(a)
-        seed = np.minimum(seed, LARGEST / (4 * max(arch.sizes)))  # a saturated 0/0
+    seed, seed_is_delta = _output_seed(arch, a, magnitudes_a[-1], y)
     # Backward, two magnitudes per quantity: V, the terms it is computed from (what
     # its own roundings scale with), and E, the errors it inherits: rounding from
     # the layers above, and sigma'(z) moved by z's error, c |sigma'| Mz times V.
@@ -204,24 +153,13 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
     up_terms, up_errors = seed / m, np.zeros_like(seed)
     bound_b, delta_w = [None] * arch.depth, [None] * arch.depth
     for layer in reversed(range(arch.depth)):
-        curvature = _curvature(arch, layer, us[layer].shape[0]) * spreads[layer]
+        u, inv_std, spread, terms = layers[layer]
         if layer == arch.depth - 1 and seed_is_delta:
             d_terms, d_errors = up_terms, up_errors
-        elif arch.activations[layer] == "softmax":
-            s = np.abs(activation("softmax", us[layer].T, arch.leaky_slope).T)
-            d_terms = s * (up_terms + np.sum(s * up_terms, axis=0, keepdims=True))
-            d_errors = s * (up_errors + np.sum(s * up_errors, axis=0, keepdims=True)) + curvature * d_terms
         else:
-            d_terms = terms[layer] * up_terms
-            d_errors = terms[layer] * up_errors + curvature * d_terms
-        if inv_stds[layer] is not None:
-            u = np.abs(us[layer])
-
-            def carried(g, inv_std=inv_stds[layer], u=u):
-                mean = g.mean(axis=1, keepdims=True)
-                return inv_std * (g + mean + u * np.mean(g * u, axis=1, keepdims=True))
-
-            d_terms, d_errors = carried(d_terms), carried(d_errors)
+            d_terms, d_errors = _activation_back(arch, layer, u, spread, terms, up_terms, up_errors)
+        if inv_std is not None:
+            d_terms, d_errors = _batch_norm_back(inv_std, u, d_terms, d_errors)
         delta = d_terms + d_errors
         bound_b[layer] = delta.sum(axis=1, keepdims=True)
         delta_w[layer] = delta  # M_w = delta @ magnitudes_a[layer].T + l2 |W|, formed when asked for
@@ -233,11 +171,85 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
                     abs_products, float(arch.l2))
 
 
-# max |sigma''(z) / sigma'(z)|: sigmoid sigma'' = sigma'(1 - 2 sigma); tanh
-# sigma'' = -2 tanh sigma'; softplus sigma'' = sigma'(1 - sigmoid); softmax's
-# Jacobian entries a_j (delta_jk - a_k) change by at most 2x their size per unit of z.
-CURVATURE = {"sigmoid": 1.0, "tanh": 2.0, "softplus": 1.0, "softmax": 2.0,
-             "relu": 0.0, "leaky_relu": 0.0, "linear": 0.0}
+def _affine(w, b, a, magnitude_a):
+    """z = W a + b, its terms' magnitude Mz = |W| Ma + |b|, and |W| Ma itself."""
+    abs_product = abs_times(w, magnitude_a)
+    return w @ a + b, abs_product, abs_product + np.abs(b)
+
+
+def _batch_norm(arch, layer, z, spread):
+    """Normalise z over the batch if the layer does: (u, Mu, 1/std or None).
+
+    Centring adds the mean's terms; scaling by 1/std carries them, and the std's own
+    error moves u by |u| times its relative error.
+    """
+    if not arch.batch_norm[layer]:
+        return z, spread, None
+    centred = z - z.mean(axis=1, keepdims=True)
+    inv_std = 1.0 / np.sqrt(np.mean(centred**2, axis=1, keepdims=True) + arch.bn_epsilon)
+    u = centred * inv_std
+    return u, inv_std * (spread + spread.mean(axis=1, keepdims=True)) * (1.0 + np.abs(u)), inv_std
+
+
+def _activation(arch, layer, z, spread):
+    """(a, magnitude of sigma' terms, Ma = |a| + terms Mz) for one layer, modified neuron included."""
+    a = activation(arch.activations[layer], z.T, arch.leaky_slope).T
+    terms = derivative_terms(arch.activations[layer], z, a, arch.leaky_slope)
+    if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
+        _, unit, name = arch.modified_neuron
+        a[unit] = activation(name, z[unit], arch.leaky_slope)
+        terms[unit] = derivative_terms(name, z[unit], a[unit], arch.leaky_slope)
+    return a, terms, np.abs(a) + terms * spread
+
+
+def _output_seed(arch, a, magnitude_a, y):
+    """The magnitude of the output error's terms, and whether it is delta^L itself.
+
+    Its terms are a (with its forward error) and y.  With the canonical pairs
+    (sigmoid/cross-entropy, softmax/log-likelihood) dC/dz^L is a - y itself: an
+    implementation that divides by a (1 - a) and multiplies by sigma' again
+    overflows once the output saturates, so the bound follows the exact form.
+    Otherwise the log-based costs divide by a.
+    """
+    seed = magnitude_a + np.abs(y)
+    canonical = {"cross-entropy": "sigmoid", "log-likelihood": "softmax"}.get(arch.cost)
+    output_plain = arch.modified_neuron is None or arch.modified_neuron[0] != arch.depth - 1
+    if canonical == arch.activations[-1] and output_plain:
+        return seed, True
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        if arch.cost == "cross-entropy":
+            # (a - y) / (a (1 - a)): 1 - a has the terms 1 and a, so when a nears 1 its
+            # relative error is u (1 + a) / (1 - a), carried into the quotient.
+            one_minus = np.abs(1.0 - a)
+            seed = seed / (np.abs(a) * one_minus) + np.abs(a - y) * (1.0 + np.abs(a)) / (
+                np.abs(a) * one_minus**2)
+            seed = np.where(np.isnan(seed), np.inf, seed)
+        elif arch.cost == "log-likelihood":
+            seed = seed / np.abs(a)
+    return np.minimum(seed, LARGEST / (4 * max(arch.sizes))), False  # a saturated 0/0
+
+
+def _activation_back(arch, layer, u, spread, terms, up_terms, up_errors):
+    """delta's terms and inherited errors through the activation (its Jacobian's magnitudes)."""
+    curvature = _curvature(arch, layer, u.shape[0]) * spread
+    if activations.get(arch.activations[layer]).coupled:  # softmax
+        s = np.abs(activation(arch.activations[layer], u.T, arch.leaky_slope).T)
+        d_terms = s * (up_terms + np.sum(s * up_terms, axis=0, keepdims=True))
+        d_errors = s * (up_errors + np.sum(s * up_errors, axis=0, keepdims=True)) + curvature * d_terms
+        return d_terms, d_errors
+    d_terms = terms * up_terms
+    return d_terms, terms * up_errors + curvature * d_terms
+
+
+def _batch_norm_back(inv_std, u, d_terms, d_errors):
+    """Terms and errors carried back through batch normalisation's Jacobian (magnitudes)."""
+    u = np.abs(u)
+
+    def carried(g):
+        mean = g.mean(axis=1, keepdims=True)
+        return inv_std * (g + mean + u * np.mean(g * u, axis=1, keepdims=True))
+
+    return carried(d_terms), carried(d_errors)
 
 
 def _curvature(arch, layer, width):

@@ -1,12 +1,23 @@
-"""Oracle: the network rebuilt in PyTorch (float64), differentiated by torch.autograd."""
+"""Oracle: the network rebuilt in PyTorch (float64), differentiated by torch's autograd.
+
+``gradient`` runs reverse mode (``backward``) on the cost; ``slopes`` runs forward
+mode (``torch.func.jvp``, vmapped over the directions) on the same cost: one torch
+rebuild of the network serves both (``cost_function``), each layer's forward in
+``_layer``.  Torch runs on one intra-op thread for small networks (``threads``).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import warnings
 
-from gradcert.oracles.base import OracleGradient, as_float64, columns
+import numpy as np
+from gradcert.oracles import activations
+from gradcert.oracles.base import OracleGradient, Slopes, as_float64, columns
 
 NAME = "torch"
+SINGLE_THREAD_BELOW = 100_000  # parameters
 
 
 def available() -> bool:
@@ -17,80 +28,19 @@ def available() -> bool:
     return True
 
 
-def _activation(torch, name, z, slope):
-    functions = {
-        "sigmoid": torch.sigmoid,
-        "tanh": torch.tanh,
-        "relu": torch.relu,
-        "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, slope),
-        # not torch.nn.functional.softplus: past its threshold (20) it returns z itself,
-        # off by log1p(e^-z) ~ 2e-9 and with slope exactly 1 instead of sigmoid(z).
-        "softplus": lambda t: torch.logaddexp(t, torch.zeros_like(t)),
-        "linear": lambda t: t,
-        "softmax": lambda t: torch.softmax(t, dim=0),  # over the units of each column
-    }
-    return functions[name](z)
-
-
-def _cost(torch, arch, z, a, y):
-    """Sum over units of C_x, one value per column.
-
-    Where the output's logarithm has a closed form in z (sigmoid, softmax) the
-    cost is computed from z: from a, ln(1 - a) is -inf once a rounds to 1,
-    although the cost and its gradient are finite.
-    """
-    name, output = arch.cost, arch.activations[-1]
-    plain = arch.modified_neuron is None or arch.modified_neuron[0] != arch.depth - 1
-    if name == "quadratic":
-        return 0.5 * ((a - y) ** 2).sum(dim=0)
-    if name == "cross-entropy":
-        if plain and output == "sigmoid":
-            F = torch.nn.functional
-            return -(y * F.logsigmoid(z) + (1 - y) * F.logsigmoid(-z)).sum(dim=0)
-        return -(torch.xlogy(y, a) + torch.xlogy(1 - y, 1 - a)).sum(dim=0)
-    if plain and output == "softmax":  # log-likelihood
-        return -(y * torch.log_softmax(z, dim=0)).sum(dim=0)
-    return -torch.xlogy(y, a).sum(dim=0)
-
-
-def cost_and_params(arch, weights, biases, x, y):
-    """The batch cost as a torch scalar, and the leaf tensors it depends on."""
-    import torch
-
-    ws = [torch.tensor(w, requires_grad=True) for w in as_float64(weights)]
-    bs = [torch.tensor(b, requires_grad=True) for b in as_float64(biases)]
-    a = torch.tensor(columns(x))
-    y = torch.tensor(columns(y))
-    for layer, (w, b) in enumerate(zip(ws, bs)):
-        z = w @ a + b
-        if arch.batch_norm[layer]:
-            mean = z.mean(dim=1, keepdim=True)
-            var = z.var(dim=1, unbiased=False, keepdim=True)
-            z = (z - mean) / torch.sqrt(var + arch.bn_epsilon)
-        a = _activation(torch, arch.activations[layer], z, arch.leaky_slope)
-        if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
-            _, unit, name = arch.modified_neuron
-            rows = [_activation(torch, name, z[j], arch.leaky_slope) if j == unit else a[j]
-                    for j in range(a.shape[0])]
-            a = torch.stack(rows)
-    cost = _cost(torch, arch, z, a, y).mean()
-    if arch.l2:
-        cost = cost + 0.5 * arch.l2 * sum((w * w).sum() for w in ws)
-    return cost, ws, bs
-
-
-SINGLE_THREAD_BELOW = 100_000  # parameters
-
-
 @contextlib.contextmanager
-def threads_for(arch):
-    """One intra-op thread for small networks: on 2 cores a 3x5 softmax costs ~10 ms with
-    torch's default 2 threads and ~3 us with one.  The caller's setting is restored."""
+def threads(count=1):
+    """torch with ``count`` intra-op threads inside the block, the caller's setting restored after.
+
+    gradcert's networks are mostly small, and torch's thread pool costs more than it
+    saves there: on a busy 2-core machine a 3x5 softmax took ~10 ms with torch's default
+    2 threads and ~3 us with one; forward mode on [784, 30, 10] 86 ms against 8.6 ms.
+    """
     import torch
 
     before = torch.get_num_threads()
-    if arch.n_parameters < SINGLE_THREAD_BELOW and before != 1:
-        torch.set_num_threads(1)
+    if before != count:
+        torch.set_num_threads(count)
     try:
         yield
     finally:
@@ -98,8 +48,121 @@ def threads_for(arch):
             torch.set_num_threads(before)
 
 
+def threads_for(arch):
+    """One thread for a network under SINGLE_THREAD_BELOW parameters; torch's own setting above."""
+    return threads(1) if arch.n_parameters < SINGLE_THREAD_BELOW else contextlib.nullcontext()
+
+
+def _torch():
+    import torch
+
+    # Forward mode loads torch's own decompositions on first use and scripts them with
+    # torch.jit.script, which torch 2.10+ deprecates: a warning by torch about torch,
+    # silenced for that one import (a test run makes every warning an error).
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`torch.jit.script` is deprecated",
+                                category=DeprecationWarning)
+        import torch._decomp.decompositions_for_jvp  # noqa: F401
+    return torch
+
+
+def _layer(torch, arch, layer, a, w, b, constants):
+    """One layer, columns of examples: (z after normalisation, a).  New components go here."""
+    _, _, _, zero, epsilon, _ = constants
+    z = w @ a + b
+    if arch.batch_norm[layer]:
+        centred = z - z.mean(dim=1, keepdim=True)
+        z = centred / torch.sqrt((centred * centred).mean(dim=1, keepdim=True) + epsilon)
+    a = activations.get(arch.activations[layer]).torch(torch, z, arch.leaky_slope, zero)
+    if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
+        _, unit, name = arch.modified_neuron
+        own = activations.get(name).torch(torch, z[unit], arch.leaky_slope, zero)
+        a = torch.stack([own if j == unit else a[j] for j in range(a.shape[0])])
+    return z, a
+
+
+def _example_costs(torch, arch, z, a, y, constants):
+    """C_x summed over the units, one value per column.
+
+    Where the output's logarithm has a closed form in z (sigmoid, softmax) the cost is
+    computed from z: from a, ln(1 - a) is -inf once a rounds to 1, although the cost and
+    its gradient are finite.
+    """
+    _, _, half, zero, _, _ = constants
+    output = arch.activations[-1]
+    plain = arch.modified_neuron is None or arch.modified_neuron[0] != arch.depth - 1
+    if arch.cost == "quadratic":
+        return ((a - y) * (a - y)).sum(dim=0) * half
+    if arch.cost == "cross-entropy" and plain and output == "sigmoid":
+        # -ln a = ln(1 + e^-z), -ln(1 - a) = ln(1 + e^z)
+        return (y * torch.logaddexp(zero, -z) + (1 - y) * torch.logaddexp(zero, z)).sum(dim=0)
+    if arch.cost == "cross-entropy":
+        return -(torch.xlogy(y, a) + torch.xlogy(1 - y, 1 - a)).sum(dim=0)
+    if plain and output == "softmax":  # log-likelihood
+        return -(y * torch.log_softmax(z, dim=0)).sum(dim=0)
+    return -torch.xlogy(y, a).sum(dim=0)
+
+
+def cost_function(arch, x, y):
+    """C(weights, biases, constants) in torch, and the constants: the batch, and every number
+    the cost multiplies or adds, as tensors.
+
+    Written for both of torch's modes.  Forward mode is slow in two ways reverse mode
+    never meets: an operation between a tensor with a tangent and one without (or a
+    Python number) takes a slow path that imports torch._dynamo on first use -- 1.5 s,
+    then ~0.5 ms per operation: so the constants are arguments (forward mode gives them
+    zero tangents); and softmax, logsigmoid and softplus have slow forward rules (8-11 ms
+    a call on a 10 x 10 input): so the activations' torch forms avoid them
+    (``oracles.activations``).
+    """
+    import torch
+
+    number = functools.partial(torch.tensor, dtype=torch.float64)
+    constants = [torch.from_numpy(columns(x)), torch.from_numpy(columns(y)), number(0.5), number(0.0),
+                 number(arch.bn_epsilon), number(0.5 * arch.l2)]
+
+    def cost(weights, biases, constants):
+        x, y, decay = constants[0], constants[1], constants[5]
+        a, z = x, None
+        for layer, (w, b) in enumerate(zip(weights, biases)):
+            z, a = _layer(torch, arch, layer, a, w, b, constants)
+        total = _example_costs(torch, arch, z, a, y, constants).mean()
+        if arch.l2:
+            total = total + decay * torch.stack([(w * w).sum() for w in weights]).sum()
+        return total
+
+    return cost, constants
+
+
 def gradient(arch, weights, biases, x, y) -> OracleGradient:
+    """The batch cost's gradient by reverse mode."""
+    import torch
+
     with threads_for(arch):
-        cost, ws, bs = cost_and_params(arch, weights, biases, x, y)
-        cost.backward()
+        cost, constants = cost_function(arch, x, y)
+        ws = [torch.tensor(w, requires_grad=True) for w in as_float64(weights)]
+        bs = [torch.tensor(b, requires_grad=True) for b in as_float64(biases)]
+        cost(ws, bs, constants).backward()
     return OracleGradient.exact(NAME, [b.grad.numpy() for b in bs], [w.grad.numpy() for w in ws])
+
+
+def slopes(arch, weights, biases, x, y, tangents, **_) -> Slopes:
+    """dC/dtheta . d for every direction of ``tangents`` (``oracles.tangents``), by forward mode.
+
+    Exact but for rounding (the error every forward mode shares, which the caller
+    bounds): ``errors`` are zero.
+    """
+    torch = _torch()
+    cost, constants = cost_function(arch, x, y)
+    # torch.tensor copies: the parameters may be read-only views of the caller's arrays.
+    primals = ([torch.tensor(w) for w in as_float64(weights)], [torch.tensor(b) for b in as_float64(biases)],
+               constants)
+    still = [torch.zeros_like(c) for c in constants]
+    jvp = torch.func.vmap(lambda tw, tb: torch.func.jvp(cost, primals, (tw, tb, still))[1])
+    values = []
+    # One thread whatever the size: these are small products (see ``threads``).
+    with threads(1):
+        for tangent_w, tangent_b in tangents.dense_chunks():
+            out = jvp([torch.from_numpy(t) for t in tangent_w], [torch.from_numpy(t) for t in tangent_b])
+            values.extend(float(v) for v in out)
+    return Slopes.exact(NAME, np.array(values))

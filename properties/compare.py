@@ -11,7 +11,8 @@ of its own method (zero for automatic differentiation; truncation plus
 rounding for finite differences) and ``underflow`` is N smallest normal
 numbers (each of N roundings may flush that much to zero).  A candidate
 computing in float32 gets the candidate's share scaled by the ratio of the
-two unit roundoffs, 2^-24 / 2^-53, and float32's smallest normal.
+two unit roundoffs, 2^-24 / 2^-53, and float32's smallest normal (the one
+table of precisions is ``oracles.precision``).
 
 No tolerance here is a free constant: each term is derived in the module
 that computes it.
@@ -22,18 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from gradcert.oracles import precision
+from gradcert.oracles.precision import ROUNDOFF, unit_roundoff
 
-# The one table of precisions: unit roundoff u = eps / 2 of each floating dtype a
-# candidate may return.  Every tolerance scales with u (see compare_tensor).
-ROUNDOFF = {np.dtype(t): np.finfo(t).eps / 2 for t in (np.float16, np.float32, np.float64, np.longdouble)}
-# ... and the smallest normal number: below it, each operation may lose up to that much
-# absolutely (gradual underflow), whatever the relative precision.
-TINY = {np.finfo(t).eps / 2: np.finfo(t).tiny for t in (np.float16, np.float32, np.float64, np.longdouble)}
-
-
-def unit_roundoff(dtype):
-    """u of a candidate's dtype (float64's for anything not in the table)."""
-    return ROUNDOFF.get(np.dtype(dtype), ROUNDOFF[np.dtype(np.float64)])
+__all__ = ["ROUNDOFF", "Comparison", "TensorComparison", "compare", "compare_tensor", "unit_roundoff"]
 
 
 @dataclass(frozen=True)
@@ -85,10 +78,10 @@ def compare_tensor(name, layer, candidate, oracle, oracle_error, magnitude, gamm
     ``gamma * magnitude`` is the rounding bound of one float64 implementation.
     """
     candidate = np.asarray(candidate, dtype=np.float64)
-    u64 = ROUNDOFF[np.dtype(np.float64)]
+    u64 = precision.UNIT_ROUNDOFF
     u = u64 if candidate_roundoff is None else candidate_roundoff
     # gamma = N u64: N roundings, each of which may also lose one tiny to underflow.
-    underflow = gamma / u64 * (TINY.get(u, np.finfo(np.float64).tiny) + np.finfo(np.float64).tiny)
+    underflow = gamma / u64 * (precision.smallest_normal(precision.dtype_of_roundoff(u)) + precision.TINY)
     tolerance = (1.0 + u / u64) * gamma * magnitude + np.nan_to_num(oracle_error, nan=0.0) + underflow
     known = ~np.isnan(oracle)
     diff = np.where(known, np.abs(candidate - np.where(known, oracle, 0.0)), 0.0)

@@ -13,11 +13,11 @@ import itertools
 
 import numpy as np
 import pytest
-from gradcert.oracles import complex_step, finite_diff, numpy_cost
+from gradcert.oracles import activations, complex_step, finite_diff, numpy_cost, precision, rounding
 from gradcert.oracles.rounding import gamma, rounding_bound
 from gradcert.properties.compare import compare
 from gradcert.properties.strategies import Case, architectures, case_from_seed, cases
-from gradcert.reference.architecture import Architecture
+from gradcert.reference.architecture import ACTIVATIONS, LEAKY_SLOPE, Architecture
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,7 +25,7 @@ from gradcert import oracles
 
 INSTALLED = oracles.installed()
 needs_torch = pytest.mark.skipif("torch" not in INSTALLED, reason="torch is not installed")
-U = np.finfo(np.float64).eps / 2
+U = precision.UNIT_ROUNDOFF
 
 
 def gradient_of(name, case, **kwargs):
@@ -442,3 +442,114 @@ def test_abs_products_in_blocks_equal_the_whole_abs_matrix(shape):
     assert np.allclose(abs_times(w, right), np.abs(w) @ right, rtol=2 * n_in * U, atol=0)
     assert np.allclose(abs_times(w, left, transposed=True), np.abs(w).T @ left, rtol=2 * n_out * U, atol=0)
     assert np.allclose(abs_row_sums(w), np.abs(w).sum(axis=1), rtol=2 * n_in * U, atol=0)
+
+
+# ---------------------------------------------------------------- the precision table
+
+
+def test_the_precision_table_is_each_dtypes_own():
+    for t in (np.float16, np.float32, np.float64, np.longdouble):
+        assert precision.unit_roundoff(t) == float(np.finfo(t).eps) / 2
+        assert precision.dtype_of_roundoff(precision.unit_roundoff(t)) == np.dtype(t)
+    assert precision.unit_roundoff(np.float64) == 2.0**-53 == precision.UNIT_ROUNDOFF
+    assert precision.smallest_normal(np.float32) == 2.0**-126
+    assert precision.unit_roundoff(np.int64) == precision.UNIT_ROUNDOFF  # not a float: float64's
+    assert precision.gamma(10) == 10 * U / (1 - 10 * U)
+
+
+# ---------------------------------------------------------------- the activation table
+
+GRID = np.concatenate([np.linspace(-30.0, 30.0, 241), [-1e-3, 1e-3]])
+
+
+def test_the_activation_table_covers_every_activation_in_every_framework():
+    assert set(activations.TABLE) == set(ACTIVATIONS)
+    assert set(activations.PIECEWISE) | set(activations.ANALYTIC) == set(ACTIVATIONS)
+    assert set(rounding.CURVATURE) == set(ACTIVATIONS)
+    for name, cls in activations.TABLE.items():
+        assert cls.name == name and cls.curvature >= 0
+        for fact in ("numpy", "torch", "jax", "derivative_terms"):
+            assert callable(getattr(cls, fact)), (name, fact)
+    assert [n for n, c in activations.TABLE.items() if c.coupled] == ["softmax"]
+    assert set(activations.PIECEWISE) == {"relu", "leaky_relu"}
+
+
+def _columns(rng):
+    """z of 4 units x 5 examples, columns of examples, with a zero and large entries."""
+    z = 4 * rng.standard_normal((4, 5))
+    z[0, 0], z[1, 1], z[2, 2] = 0.0, 25.0, -25.0
+    return z
+
+
+@pytest.mark.parametrize("framework", [n for n in ("torch", "jax") if n in INSTALLED])
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_every_framework_defines_every_activation_alike(framework, name):
+    # Each definition is a few correctly rounded elementary operations on z (exp, log1p,
+    # a division, a sum over at most 4 units): 32 u relative to |a| + 1 is far above the
+    # rounding of any of them, and far below a different function.
+    z = _columns(np.random.default_rng(0))
+    cls = activations.get(name)
+    expected = cls.numpy(z.T, LEAKY_SLOPE).T  # the NumPy form works on rows
+    if framework == "torch":
+        import torch
+
+        got = cls.torch(torch, torch.tensor(z), LEAKY_SLOPE, torch.tensor(0.0, dtype=torch.float64)).numpy()
+    else:
+        from gradcert.oracles import jax_grad
+
+        got = np.asarray(cls.jax(jax_grad._jax(), jax_grad._jax().numpy.asarray(z), LEAKY_SLOPE))
+    assert np.all(np.abs(got - expected) <= 32 * U * (np.abs(expected) + 1)), (got, expected)
+
+
+@pytest.mark.parametrize("name", [n for n in ACTIVATIONS if n != "softmax"])
+def test_each_elementwise_activations_facts_hold(name):
+    cls = activations.get(name)
+    h = 2.0**-20
+    ahead, behind, here = (cls.numpy(GRID + s, LEAKY_SLOPE) for s in (h, -h, 0.0))
+    slope = (ahead - behind) / (2 * h)
+    # piecewise: the one-sided slopes at 0 differ (by the kink's jump, ~1); analytic: they agree
+    # to the central difference's own error (~h |sigma''| + u / h ~ 1e-6).
+    right = (cls.numpy(h, LEAKY_SLOPE) - cls.numpy(0.0, LEAKY_SLOPE)) / h
+    left = (cls.numpy(0.0, LEAKY_SLOPE) - cls.numpy(-h, LEAKY_SLOPE)) / h
+    assert (abs(right - left) > 0.5) == cls.piecewise
+    if cls.analytic():  # written for complex arguments too: the complex step is its derivative
+        exact = (cls.numpy(GRID + 1j * 2.0**-64, LEAKY_SLOPE)).imag / 2.0**-64
+        assert np.allclose(exact, slope, rtol=1e-6, atol=1e-9)
+        # curvature: |sigma''| <= curvature |sigma'|, sigma'' by a central difference of the
+        # exact slope (its error ~1e-9 |sigma'| here: a 1e-6 relative allowance covers it)
+        step = 2.0**-16
+        second = ((cls.numpy(GRID + step + 1j * 2.0**-64, LEAKY_SLOPE)).imag
+                  - (cls.numpy(GRID - step + 1j * 2.0**-64, LEAKY_SLOPE)).imag) / (2.0**-64 * 2 * step)
+        assert np.all(np.abs(second) <= (cls.curvature + 1e-6) * np.abs(exact) + 1e-300), name
+        assert cls.curvature == 0 or np.max(np.abs(second) / np.maximum(np.abs(exact), 1e-300)) > 0.3 * \
+            cls.curvature  # and not loose beyond a small factor
+    else:
+        assert cls.curvature == 0.0  # linear on either side of its kink
+    # the terms sigma' is computed from are at least as large as sigma' itself
+    away = np.abs(GRID) > 2 * h
+    assert np.all(cls.derivative_terms(GRID, here, LEAKY_SLOPE)[away] >= np.abs(slope[away]) * (1 - 1e-6))
+
+
+def test_softmaxs_facts_hold():
+    cls = activations.get("softmax")
+    rng = np.random.default_rng(3)
+    z = 3 * rng.standard_normal((6, 5))  # rows: 6 examples of 5 units
+    a = cls.numpy(z, LEAKY_SLOPE)
+    assert np.allclose(a.sum(axis=-1), 1.0, rtol=0, atol=8 * U)
+    # complex-capable: the complex step of one unit's input is the Jacobian's column a (e_k - a_k)
+    dz = np.zeros_like(z, dtype=complex)
+    dz[:, 2] = 1j * 2.0**-64
+    column = cls.numpy(z + dz, LEAKY_SLOPE).imag / 2.0**-64
+    expected = -a * a[:, 2:3]
+    expected[:, 2] += a[:, 2]
+    assert np.allclose(column, expected, rtol=1e-12, atol=1e-300)
+    # derivative_terms bounds the Jacobian's diagonal a (1 - a)
+    assert np.all(cls.derivative_terms(z, a, LEAKY_SLOPE) >= a * (1 - a))
+
+
+@pytest.mark.parametrize("name", oracles.NAMES)
+def test_every_oracle_offers_the_gradient_and_slopes(name):
+    module = oracles.load(name)
+    assert module.NAME == name
+    for function in ("available", "gradient", "slopes"):
+        assert callable(getattr(module, function)), (name, function)

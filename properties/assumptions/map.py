@@ -126,25 +126,17 @@ def default_oracle() -> str:
     return "torch" if "torch" in oracles.installed() else "finite-diff"
 
 
-@contextlib.contextmanager
 def torch_threads(oracle, threads=1):
-    """Run torch on one thread, then put its setting back.
+    """Run torch on one thread (the torch oracle's own ``threads``), then put its setting back.
 
     The map's networks are tiny, and torch's intra-op thread pool costs more
-    than it saves there: on a busy 2-core machine ``torch.softmax`` of a 3 x 2
-    tensor took ~10 ms with 2 threads and ~3 us with one.
+    than it saves there (see ``oracles.torch_grad.threads``).
     """
     if oracle != "torch":
-        yield
-        return
-    import torch
+        return contextlib.nullcontext()
+    from gradcert.oracles import torch_grad
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return torch_grad.threads(threads)
 
 
 def _key(*arrays):

@@ -23,13 +23,15 @@ and where a unit's z is within the smallest step of its kink the direction is
 (a logarithm of an output rounded to 0) shows in Re C, which must equal C(theta):
 where it does not, the oracle says it cannot compute that projection.
 
-Directions (``properties.directions``).  ``directions`` global random ones, on
-every tensor; then, with ``per_tensor``, a random one on each single tensor, and
-with ``along_g`` one along the signs of the candidate's own gradient there.  Mixed-sign
-Rademacher (or Gaussian) entries scaled per tensor; rank-one u v^T on a weight
-matrix of more than 65,536 entries.  The evaluations of C along them, and the
-complex step, are ``properties.landscape``'s; torch's and JAX's forward modes
-are ``properties.forward_mode``'s.
+Directions (``properties.directional.directions``).  ``directions`` global random
+ones, on every tensor; then, with ``per_tensor``, a random one on each single
+tensor, and with ``along_g`` one along the signs of the candidate's own gradient
+there.  Mixed-sign Rademacher (or Gaussian) entries scaled per tensor; rank-one
+u v^T on a weight matrix of more than 65,536 entries.  Every oracle value is the
+oracles': each oracle's ``slopes`` (``oracles.complex_step``, ``oracles.torch_grad``,
+``oracles.jax_grad``, ``oracles.finite_diff``), and the evaluations of C along the
+directions, its kinks and its noise (``oracles.landscape``).  This module keeps
+the tolerances and the verdicts.
 
 Then the Taylor test (as pyadjoint's ``taylor_test``) along the first global direction
 (``taylor=N``: the first N):
@@ -69,9 +71,8 @@ The tolerances' magnitudes M come from ``oracles.rounding`` in factored form
 (M_w = delta a^T summed over examples): every sum of M against a direction is
 taken from the factors, never forming an n_out x n_in matrix of M.
 
-The oracle side imports nothing of the reference's math: the architecture
-description, ``oracles.numpy_cost`` and the oracles' torch and JAX pieces
-(``tests/test_directional.py`` checks the imports of these four modules).
+Nothing here computes an oracle value or imports the reference's math
+(``tests/test_oracle_independence.py`` checks the imports).
 """
 
 from __future__ import annotations
@@ -81,15 +82,16 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from gradcert.oracles import complex_step
-from gradcert.oracles.rounding import gamma, rounding_bound
-from gradcert.properties.directional import forward_mode
+from gradcert.oracles import finite_diff
+from gradcert.oracles.landscape import NOISE_STEPS, Landscape
+from gradcert.oracles.precision import UNIT_ROUNDOFF
+from gradcert.oracles.rounding import rounding_bound
 from gradcert.properties.directional.directions import DISTRIBUTIONS, Directions, Parameters
-from gradcert.properties.directional.landscape import NOISE_STEPS, Landscape
+
+from gradcert import oracles as registry
 
 __all__ = ["DirectionRecord", "DirectionalResult", "TaylorRecord", "directional_check"]
 
-UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
 ORACLES = ("auto", "complex-step", "torch", "jax", "finite-diff")
 
 # Taylor test.  Steps h0, h0/2, h0/4, ... with d scaled to the parameters' size:
@@ -123,10 +125,6 @@ NOISE_MARGIN = 100.0
 # apply to them, the odd part being e h + O(h^3) and the even part c2 h^2 + O(h^4).
 TAYLOR_PASS_RATE = 1.8
 TAYLOR_SETTLED = 0.1
-
-# Central difference along d (oracle="finite-diff"): the step balancing h^2
-# truncation against u / h rounding, a power of two.
-FD_STEP = 2.0 ** round(math.log2(np.cbrt(UNIT_ROUNDOFF)))
 
 
 @dataclass(frozen=True)
@@ -313,7 +311,7 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
     # the points that measure the cost's rounding noise along the first direction(s), the
     # kink steps along every direction, and (finite differences) the central-difference steps.
     kinks = [KINK_STEP, -KINK_STEP] if landscape.piecewise else []
-    differences = [FD_STEP, -FD_STEP, 2 * FD_STEP, -2 * FD_STEP] if central else []
+    differences = list(finite_diff.SLOPE_STEPS) if central else []
     taylor_steps = [s * h for h in TAYLOR_STEPS for s in (1, -1)]
     noise_steps = list(NOISE_STEPS)
     everyone = range(len(drawn.labels))
@@ -331,16 +329,12 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
     if first:
         landscape.measured_noise = landscape.noise_along(surveys[first[0]])
 
-    if oracle == "complex-step":
-        values = landscape.complex_slopes(drawn)
-        extra = gamma(complex_step.COMPLEX_EXTRA_ROUNDINGS * (arch.depth + 1))
-        oracle_errors = [extra * s for s in spreads]  # complex arithmetic's few more roundings
-    elif oracle in ("torch", "jax"):
-        values = forward_mode.slopes(oracle, arch, theta, case.x, case.y, drawn)
-        oracle_errors = [0.0] * len(spreads)
-    else:
-        pairs = [_central_difference(landscape, drawn, k, surveys[k], spreads[k]) for k in everyone]
-        values, oracle_errors = [v for v, _ in pairs], [e for _, e in pairs]
+    # The oracle's projections, and its own error beyond the rounding every forward mode
+    # shares: complex arithmetic's few more roundings, or finite differences' truncation
+    # and rounding; zero for torch's and JAX's forward modes.
+    slopes = registry.load(oracle).slopes(arch, theta.weights, theta.biases, case.x, case.y, drawn,
+                                          landscape=landscape, bound=bound)
+    values, oracle_errors = slopes.values, slopes.errors
 
     records, taylors = [], []
     for k, label in enumerate(drawn.labels):
@@ -419,14 +413,3 @@ def _taylor(landscape, drawn, k, survey, slope, spread, kink):
     rates = {name: _rates(values, NOISE_MARGIN * floor) for name, values in series.items()}
     return TaylorRecord(drawn.labels[k], tuple(steps), tuple(series["one-sided"]), rates["one-sided"],
                         rates["odd"], rates["even"], floor, kink)
-
-
-def _central_difference(landscape, drawn, k, survey, spread):
-    """dC/dtheta . d by Richardson-extrapolated central differences, with finite_diff's error estimate."""
-    h = FD_STEP
-    d1 = (survey[h][0] - survey[-h][0]) / (2 * h)
-    d2 = (survey[2 * h][0] - survey[-2 * h][0]) / (4 * h)
-    # Truncation: |d1 - d2| (see oracles/finite_diff.py).  Rounding: 1.5 e / h, e the error
-    # of one cost value here (its own rounding and that of the perturbation).
-    error = abs(d1 - d2) + 1.5 * landscape.point_error(drawn, k, 2 * h, spread) / h
-    return (4 * d1 - d2) / 3, error

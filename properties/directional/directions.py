@@ -1,4 +1,4 @@
-"""The directions of the directional mode: how they are drawn, kept, and projected on.
+"""The directions of the directional mode: how they are drawn, and the candidate's projections on them.
 
 Random entries are mixed-sign Rademacher (+-1) or Gaussian, never all of one
 sign; every direction is scaled per tensor by a power of two near the size of
@@ -24,22 +24,24 @@ directions stay dense: there the few random bits of u v^T would miss more
 structured errors (two rows wrong by opposite amounts: u_i - u_j = 0 half the
 time), and dense directions cost next to nothing.
 
-Storage is by tensor: the directions on one tensor are stacked in a ``Group``
-(the random ones in one group, drawn once per shapes and seed and kept; the one
-along g in another), so that each tensor's directions take one product.
+Storage is by tensor (``oracles.tangents``, the form every oracle's ``slopes``
+takes): the directions on one tensor are stacked in a ``Group`` (the random
+ones in one group, drawn once per shapes and seed and kept; the one along g in
+another), so that each tensor's directions take one product.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 
 import numpy as np
-from gradcert.oracles.base import ABS_CHUNK_ENTRIES, abs_row_sums
-from gradcert.oracles.rounding import gamma
+from gradcert.oracles.base import abs_row_sums
+from gradcert.oracles.precision import UNIT_ROUNDOFF, gamma
+from gradcert.oracles.tangents import Group, Parameters, Tangents, draw
 
-UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
+__all__ = ["DISTRIBUTIONS", "Directions", "Group", "Parameters", "RANK_ONE_ABOVE"]
+
 DISTRIBUTIONS = ("rademacher", "gaussian")
 # A weight matrix of more entries than this gets rank-one random directions.
 RANK_ONE_ABOVE = 2**16
@@ -48,132 +50,42 @@ RANK_ONE_ABOVE = 2**16
 CACHED_ENTRIES = 2**20
 
 
-@dataclass(frozen=True)
-class Parameters:
-    """biases and weights as two lists of arrays; a direction has the same shape, None off its support."""
-
-    biases: list
-    weights: list
-
-    def tensors(self):
-        """(name, layer, array or None) for nabla_b[0], nabla_w[0], nabla_b[1], ..."""
-        for layer, (b, w) in enumerate(zip(self.biases, self.weights)):
-            yield f"nabla_b[{layer}]", layer, b
-            yield f"nabla_w[{layer}]", layer, w
-
-    @property
-    def tensors_list(self):
-        """The arrays of ``tensors()`` in the same order."""
-        return [t for _, _, t in self.tensors()]
-
-
-@dataclass(frozen=True, eq=False)
-class Group:
-    """Some directions' entries on one tensor, stacked: row r belongs to direction
-    ``owners[r]``.  Dense, ``dense`` of shape (rows, *shape); or rank-one, row r being
-    ``us[r] vs[r]^T``.  ``tops[r]`` bounds |d_i| on row r; ``uniform``: every |d_i| is
-    its row's top (Rademacher entries, signs of g)."""
-
-    tensor: int
-    owners: tuple
-    tops: np.ndarray
-    uniform: bool
-    dense: np.ndarray | None = None
-    us: np.ndarray | None = None
-    vs: np.ndarray | None = None
-    along_g: bool = False
-    gradient: np.ndarray | None = None  # along g: the one row is tops[0] * sign(gradient)
-
-    @property
-    def rank_one(self):
-        return self.us is not None
-
-    def stack(self):
-        """The rows as one dense array (rows, *shape); along g, formed on first use (a big
-        tensor's is used only by ``times``, which forms it in pieces)."""
-        if self.dense is None and self.gradient is not None:
-            object.__setattr__(self, "dense", np.copysign(self.tops[0], self.gradient)[None])
-        return self.dense
-
-    def entries(self, r):
-        """Row r as a dense array of the tensor's shape."""
-        return np.multiply.outer(self.us[r], self.vs[r]) if self.rank_one else self.stack()[r]
-
-    def times(self, a):
-        """a D^T for every row's D and one input a (m, n_in): shape (rows, m, n_out)."""
-        if self.rank_one:
-            return (a @ self.vs.T).T[:, :, None] * self.us[:, None, :]
-        if self.dense is None:  # along g: scale sign(g) a^T, sign(g) formed a block of rows at a time
-            g, rows = self.gradient, max(1, ABS_CHUNK_ENTRIES // self.gradient.shape[1])
-            out = np.concatenate([np.copysign(self.tops[0], g[r:r + rows]) @ a.T
-                                  for r in range(0, g.shape[0], rows)])
-            return out.T[None]
-        count, n_out, n_in = self.dense.shape
-        products = (self.dense.reshape(count * n_out, n_in) @ a.T).reshape(count, n_out, -1)
-        return np.swapaxes(products, 1, 2)
-
-    def times_each(self, rows, a):
-        """a[j] D_{rows[j]}^T for inputs of their own, a of shape (len(rows), steps, m, n_in)."""
-        if self.rank_one:
-            return (a @ self.vs[rows][:, None, :, None]) * self.us[rows][:, None, None, :]
-        return a @ np.swapaxes(self.stack()[rows], 1, 2)[:, None]
-
-    def decay_terms(self, w):
-        """Per row, <W, D> and sum D^2: what a step along D does to (l2 / 2) ||W||^2."""
-        if self.rank_one:
-            return (np.einsum("ki,ij,kj->k", self.us, w, self.vs),
-                    np.einsum("ki,ki->k", self.us, self.us) * np.einsum("kj,kj->k", self.vs, self.vs))
-        dense = self.stack()
-        return np.einsum("kij,ij->k", dense, w), np.einsum("kij,kij->k", dense, dense)
-
-
 def _rank_one(shape):
     """Whether random directions on a tensor of this shape are rank-one."""
     return len(shape) == 2 and min(shape) > 1 and shape[0] * shape[1] > RANK_ONE_ABOVE
 
 
-class Directions:
+class Directions(Tangents):
     """The directions of one check, by tensor (``groups[i]``, tensors in the order of
     ``Parameters.tensors``), with their labels ("global 0", "nabla_w[1]", "nabla_w[1] along g")."""
 
     def __init__(self, theta, count, seed, distribution, per_tensor, candidate, along_g=True):
         tensors = list(theta.tensors())
-        self.shapes = [t.shape for _, _, t in tensors]
-        self.labels = [f"global {k}" for k in range(count)]
+        shapes = [t.shape for _, _, t in tensors]
+        labels = [f"global {k}" for k in range(count)]
         supports = [tuple(range(len(tensors)))] * count
         for i, (name, _, _) in enumerate(tensors):
             own = ([name] if per_tensor else []) + ([f"{name} along g"] if along_g else [])
-            self.labels += own
+            labels += own
             supports += [(i,)] * len(own)
-        self.support = supports
         self.scales = [_scale(t, theta.weights[layer].shape[1]) for _, layer, t in tensors]
-        randomised = [k for k, label in enumerate(self.labels) if not label.endswith(" along g")]
+        randomised = [k for k, label in enumerate(labels) if not label.endswith(" along g")]
         on = tuple(tuple(k for k in randomised if i in supports[k]) for i in range(len(tensors)))
-        key = (seed, distribution, tuple(self.shapes), tuple(self.scales), on)
+        key = (seed, distribution, tuple(shapes), tuple(self.scales), on)
         entries = sum(len(ks) * (sum(shape) if _rank_one(shape) else math.prod(shape))
-                      for ks, shape in zip(on, self.shapes))
+                      for ks, shape in zip(on, shapes))
         drawn = _random_groups(*key) if entries <= CACHED_ENTRIES else _random_groups.__wrapped__(*key)
-        self.groups = [list(groups) for groups in drawn]
-        for k, label in enumerate(self.labels):
+        groups = [list(group) for group in drawn]
+        for k, label in enumerate(labels):
             if label.endswith(" along g"):
                 # scale with the sign of each g_i (a zero's sign bit: +-0 are both the
                 # right derivative there); a NaN's sign bit too: the random directions,
                 # which a NaN makes fail, report it.
                 i, scale = supports[k][0], self.scales[supports[k][0]]
                 gradient = candidate.tensors_list[i]
-                along = Group(i, (k,), np.array([scale]), True, along_g=True,
-                              gradient=gradient.reshape(gradient.shape[0], -1))
-                self.groups[i].append(along)
-        self.first_layer = [min(support) // 2 for support in supports]
-
-    def direction(self, k):
-        """Direction k as dense arrays (None off its support)."""
-        dense = [None] * len(self.shapes)
-        for groups in self.groups:
-            for group in groups:
-                if k in group.owners:
-                    dense[group.tensor] = group.entries(group.owners.index(k))
-        return Parameters(dense[0::2], dense[1::2])
+                groups[i].append(Group(i, (k,), np.array([scale]), True,
+                                       gradient=gradient.reshape(gradient.shape[0], -1)))
+        super().__init__(shapes, labels, supports, groups)
 
     def candidate_dots(self, g):
         """(<g, d>, a bound on its rounding) for every direction d.
@@ -211,43 +123,6 @@ class Directions:
         errors += gamma(width) * np.abs(row_sums).sum(axis=1) + UNIT_ROUNDOFF * np.abs(values)
         return list(zip(values.tolist(), errors.tolist()))
 
-    def weighted(self, arrays):
-        """sum_i |d_i| a_i for every direction, ``a`` non-negative arrays per tensor (zeros if None)."""
-        out = np.zeros(len(self.labels))
-        if arrays is None:
-            return out.tolist()
-        for a, groups in zip(arrays, self.groups):
-            a = np.asarray(a, dtype=np.float64)
-            for group in groups:
-                owners = list(group.owners)
-                if group.uniform:
-                    out[owners] += group.tops * float(np.sum(a))
-                elif not group.rank_one:
-                    out[owners] += np.einsum("k...,...->k", np.abs(group.stack()), a)
-                else:
-                    out[owners] += np.einsum("ki,ij,kj->k", np.abs(group.us), a, np.abs(group.vs))
-        return out.tolist()
-
-    def spreads(self, bound):
-        """sum_i |d_i| M_i for every direction (a bound's size: its own rounding is immaterial)."""
-        out = np.zeros(len(self.labels))
-        for i, groups in enumerate(self.groups):
-            layer, weight = i // 2, i % 2 == 1
-            total = bound.total_w(layer) if weight else float(np.sum(bound.magnitude_b[layer]))
-            for group in groups:
-                if group.uniform:
-                    out[list(group.owners)] += group.tops * total
-                    continue
-                for r, k in enumerate(group.owners):
-                    if not weight:
-                        magnitude = bound.magnitude_b[layer]
-                        out[k] += float(np.einsum("ij,ij->", np.abs(group.stack()[r]), magnitude))
-                    elif not group.rank_one:
-                        out[k] += bound.weighted_sum(layer, None, None, dense=np.abs(group.stack()[r]))
-                    else:
-                        out[k] += bound.weighted_sum(layer, np.abs(group.us[r]), np.abs(group.vs[r]))
-        return out.tolist()
-
 
 @functools.lru_cache(maxsize=4)
 def _random_groups(seed, distribution, shapes, scales, on):
@@ -258,7 +133,7 @@ def _random_groups(seed, distribution, shapes, scales, on):
     rng = np.random.default_rng(seed)
     sizes = [len(on[i]) * (sum(shape) if _rank_one(shape) else math.prod(shape))
              for i, shape in enumerate(shapes)]
-    values = _draw(rng, distribution, sum(sizes))
+    values = draw(rng, distribution, sum(sizes))
     signs = {k: [] for ks in on for k in ks}  # k -> [(tensor, sign of its entries)]
     blocks, start = {}, 0
     for i, shape in enumerate(shapes):
@@ -300,19 +175,6 @@ def _random_groups(seed, distribution, shapes, scales, on):
     return tuple(groups)
 
 
-def _draw(rng, distribution, size):
-    """``size`` random entries: +-1 (one random bit each) or N(0, 1)."""
-    if distribution == "gaussian":
-        return rng.standard_normal(size)
-    random_bytes = np.frombuffer(rng.bytes((size + 7) // 8), dtype=np.uint8)
-    return np.take(_SIGNS_OF_BYTE, random_bytes, axis=0).reshape(-1)[:size]
-
-
-# Row b: the 8 entries +-1 that byte b stands for (bit 0 -> +1, bit 1 -> -1), so that a
-# Rademacher draw is one lookup per random byte.
-_SIGNS_OF_BYTE = 1.0 - 2.0 * np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1)
-
-
 def _scale(tensor, fan_in):
     """A power of two near the root-mean-square of a tensor's entries (at least 1/sqrt(fan_in),
     the size a weight needs to move a weighted input by order one)."""
@@ -325,14 +187,3 @@ def _row_signs(block):
     """Per row of ``block``: +1 if every entry is positive, -1 if every entry is negative, else 0."""
     flat = block.reshape(block.shape[0], -1)
     return np.where(flat.min(axis=1) > 0, 1, np.where(flat.max(axis=1) < 0, -1, 0))
-
-
-def single(shapes, entries):
-    """One dense direction (index 0) with the given entries on every tensor: the noise probe's."""
-    directions = Directions.__new__(Directions)
-    directions.shapes, directions.labels = list(shapes), ["probe"]
-    directions.support = [tuple(range(len(shapes)))]
-    directions.first_layer = [0]
-    directions.groups = [[Group(i, (0,), np.array([float(np.max(np.abs(e)))]), False, dense=e[None])]
-                         for i, e in enumerate(entries)]
-    return directions

@@ -1,4 +1,4 @@
-"""The oracles' NumPy cost around theta, along the directional mode's directions.
+"""The oracles' NumPy cost around theta, along directions (``oracles.tangents``).
 
 C(theta + h d) is evaluated for many directions and steps h at once, without
 forming theta + h d.  The weighted input of the first layer any direction
@@ -12,9 +12,10 @@ every direction's and step's examples as rows of one product, plus h (a D^T +
 db^T) where the direction reaches that layer.
 
 A step may be complex: C(theta + i eps d) is the complex step, whose imaginary
-part is eps dC/dtheta . d to rounding (Squire and Trapp 1998): forward mode
-without a derivative formula, the activations and costs being
-``oracles.numpy_cost``'s own (a black box written for complex arguments).  With
+part is eps dC/dtheta . d to rounding (Squire and Trapp 1998; ``oracles.complex_step``
+takes its slopes from here): forward mode without a derivative formula, the
+activations and costs being ``oracles.numpy_cost``'s own (a black box written
+for complex arguments).  With
 a complex layer input a = a_r + i a_i, a_i = O(eps), the step's term i eps a D^T
 is i eps a_r D^T - eps a_i D^T; the second part is O(eps^2), 1e-38 relative,
 below the rounding of a_r D^T, and is left out: the products stay real.
@@ -27,25 +28,21 @@ is reported like a unit that changes side.
 
 The affine step is written here as ``numpy_cost``'s ``weighted_input`` has it, with
 the tangent added; batch normalisation and the activations are ``numpy_cost``'s own.
-Nothing here imports the reference's math.
+Evaluations are kept (``survey``): the Taylor test, the kink probes and the central
+differences of one check ask for many steps along the same directions, all computed
+in one batched pass and read from there.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
-from gradcert.oracles import finite_diff, numpy_cost
+from gradcert.oracles import activations, finite_diff, numpy_cost
 from gradcert.oracles.base import columns
-from gradcert.properties.directional.directions import _draw, single
+from gradcert.oracles.precision import UNIT_ROUNDOFF
+from gradcert.oracles.tangents import Tangents, draw
 
-UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
-PIECEWISE = ("relu", "leaky_relu")  # activations with a kink at z = 0
-# The complex step: a power of two, so that eps d is exact; small enough that the
-# truncation (eps^2 / 6) times the third derivative is ~1e-39 of the derivative's
-# scale, large enough that eps times a derivative as small as 1e-280 is still normal.
-COMPLEX_STEP = 2.0**-64
 NOISE_SPACING = 2.0**-30  # between the points that measure the cost's rounding noise
 NOISE_STEPS = tuple(k * NOISE_SPACING for k in range(-4, 5))
 NOISE_SEED = 2**31 - 1
@@ -54,13 +51,15 @@ NOISE_SEED = 2**31 - 1
 @functools.lru_cache(maxsize=64)
 def _piecewise_units(arch):
     """Per layer, the units whose activation has a kink at z = 0 (relu, leaky_relu)."""
-    return [np.array([j for j in range(n) if arch.unit_activation(layer, j) in PIECEWISE], dtype=int)
+    return [np.array([j for j in range(n) if activations.get(arch.unit_activation(layer, j)).piecewise],
+                     dtype=int)
             for layer, n in enumerate(arch.sizes[1:])]
 
 
 class Landscape:
-    """C around theta: values along directions (``along``, ``survey``), forward-mode slopes
-    (``complex_slopes``), kinks, and how far a value of C may be off (``point_error``)."""
+    """C around theta: values along directions (``along``, ``survey``), kinks, the cost's
+    rounding noise, and how far a value of C may be off (``point_error``).  ``theta`` is a
+    ``tangents.Parameters``; ``bound`` the case's ``oracles.rounding.Rounding``."""
 
     def __init__(self, arch, theta, x, y, bound):
         self.arch, self.theta, self.bound = arch, theta, bound
@@ -78,7 +77,7 @@ class Landscape:
             self.signs.append(u[..., self.units[layer]] > 0)
         self.squares = float(sum(np.einsum("ij,ij->", w, w) for w in theta.weights)) if arch.l2 else 0.0
         self.measured_noise = None
-        self._products, self._decays = {}, {}  # see _group_products and _decay
+        self._products, self._decays, self._surveys = {}, {}, {}  # see _group_products, _decay, survey
         self.cost = float(numpy_cost.data_cost(arch, self.inputs[-1], self.y_rows, z_out=u)
                           + 0.5 * arch.l2 * self.squares)
 
@@ -117,10 +116,11 @@ class Landscape:
             return self.measured_noise
         rng = np.random.default_rng(NOISE_SEED)
         tensors = self.theta.tensors_list
-        probe = single([t.shape for t in tensors],
-                       [_draw(rng, "rademacher", t.size).reshape(t.shape) * np.maximum(1.0, np.abs(t))
-                        for t in tensors])
-        return self.noise_along(self.survey(probe, [0], NOISE_STEPS)[0])
+        probe = Tangents.dense([t.shape for t in tensors],
+                               [draw(rng, "rademacher", t.size).reshape(t.shape) * np.maximum(1.0, np.abs(t))
+                                for t in tensors])
+        self.measured_noise = self.noise_along(self.survey(probe, [0], NOISE_STEPS)[0])
+        return self.measured_noise
 
     @staticmethod
     def noise_along(survey):
@@ -129,8 +129,7 @@ class Landscape:
         points = [survey[h] for h in NOISE_STEPS]
         if any(crossed for _, crossed in points):
             return 0.0
-        differences = np.diff([value for value, _ in points], n=6)
-        return float(np.sqrt(np.mean(differences**2) / math.comb(12, 6)))
+        return finite_diff.noise_level(np.array([value for value, _ in points]))
 
     def _decay(self, steps, directions, ks):
         """(l2 / 2) sum ||W + h D||^2 for directions ``ks`` and every step, expanded so that
@@ -218,24 +217,15 @@ class Landscape:
         return values, crossed
 
     def survey(self, directions, ks, steps):
-        """For each direction of ``ks``, {h: (C(theta + h d), crossed a kink)} at the real ``steps``."""
-        values, crossed = self.along(directions, ks, steps)
-        return [dict(zip(steps, zip(vs.tolist(), cs.tolist()))) for vs, cs in zip(values, crossed)]
-
-    def complex_slopes(self, directions):
-        """dC/dtheta . d = Im C(theta + i eps d) / eps for every direction, all in one pass.
-        NaN where a ReLU-type unit sits exactly on its kink and d moves it (no derivative),
-        or where the evaluation left the analytic function: Re C is not C(theta) (as in
-        ``oracles.complex_step``, to 1e-8: far above the rounding of two evaluations of one
-        cost, far below a jump to another function), or the slope is not finite."""
-        ks = list(range(len(directions.labels)))
-        values, on_kink = self.along(directions, ks, [1j * COMPLEX_STEP])
-        values = values[:, 0]
-        if not math.isfinite(self.cost):
-            return np.full(len(ks), np.nan)
-        slopes = values.imag / COMPLEX_STEP
-        astray = ~(np.abs(values.real - self.cost) <= 1e-8 * (1 + abs(self.cost))) | ~np.isfinite(slopes)
-        return np.where(astray | on_kink[:, 0], np.nan, slopes)
+        """For each direction of ``ks``, {h: (C(theta + h d), crossed a kink)} at the real ``steps``
+        (and at every step asked for before): the values not yet known computed in one pass."""
+        known = [self._surveys.setdefault((id(directions), k), (directions, {}))[1] for k in ks]
+        missing = sorted({h for h in steps for survey in known if h not in survey})
+        if missing:
+            values, crossed = self.along(directions, ks, missing)
+            for survey, vs, cs in zip(known, values.tolist(), crossed.tolist()):
+                survey.update(zip(missing, zip(vs, cs)))
+        return known
 
     def point_error(self, directions, k, h, spread):
         """How much C(theta + h d) can be off: the cost's own rounding, and that of the
