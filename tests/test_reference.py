@@ -309,3 +309,43 @@ def test_a_description_round_trips_through_its_dict():
     assert Architecture.from_dict(arch.to_dict()) == arch
     assert arch.features == ("l2", "layer_norm", "l1", "dropout", "residual", "tied", "activity")
     assert Architecture.build([2, 2]).features == ()
+
+
+# --- Every component against every installed oracle ------------------------------------------
+
+COMPONENT_ARCHS = {
+    "layer_norm": dict(sizes=[3, 4, 2], activation="tanh", layer_norm=[True, True]),
+    "l1": dict(sizes=[3, 4, 2], activation=["relu", "sigmoid"], cost="cross-entropy", l1=0.3),
+    "dropout": dict(sizes=[3, 4, 3, 2], activation="softplus",
+                    dropout=[[2.0, 0.0, 2.0, 2.0], [0.0, 2.0, 2.0], []]),
+    "residual": dict(sizes=[3, 3, 3, 2], activation=["tanh", "sigmoid", "linear"], residual=[0, 1]),
+    "residual_relu": dict(sizes=[3, 3, 3, 2], activation=["relu", "leaky_relu", "linear"], residual=[1]),
+    "tied": dict(sizes=[2, 3, 3, 3], activation=["tanh", "sigmoid", "softmax"], cost="log-likelihood",
+                 l2=0.2, tied=(1, 2)),
+    "maxout": dict(sizes=[3, 4, 2], activation=["linear", "softmax"], cost="cross-entropy", maxout=[3, 2]),
+    "activity": dict(sizes=[3, 4, 3, 2], activation="tanh", activity=(1, 0.4)),
+    "all": dict(sizes=[3, 3, 3, 2], activation=["relu", "softmax", "sigmoid"], cost="cross-entropy", l2=0.1,
+                batch_norm=[True, False, False], layer_norm=[False, True, False], l1=0.2,
+                dropout=[[2.0, 0.0, 2.0], [], []], residual=[1], maxout=[2, 1, 1], activity=(0, 0.3)),
+}
+
+
+def _applies(oracle, name):
+    return oracles.applies(oracle, Architecture.build(**COMPONENT_ARCHS[name]))
+
+
+# Each oracle where it applies (the complex step declines what is not analytic: tested below).
+@pytest.mark.parametrize("oracle, name", [(oracle, name) for oracle in INSTALLED for name in COMPONENT_ARCHS
+                                          if _applies(oracle, name)])
+@pytest.mark.parametrize("m", [1, 3])
+def test_every_component_against_every_oracle(oracle, name, m):
+    arch = Architecture.build(**COMPONENT_ARCHS[name])
+    case = case_from_seed(arch, m, seed=m + 3)
+    assert_gradient(case, backprop(case), [oracle])
+
+
+def test_the_complex_step_declines_exactly_the_components_with_kinks():
+    applies = {name: oracles.applies("complex-step", Architecture.build(**kwargs))
+               for name, kwargs in COMPONENT_ARCHS.items()}
+    assert applies == {"layer_norm": True, "l1": False, "dropout": True, "residual": True,
+                       "residual_relu": False, "tied": True, "maxout": False, "activity": False, "all": False}
