@@ -359,7 +359,8 @@ def _linked_layers(draw, depth, widths, hidden_activations, output_activations, 
     output = draw(output_activations)
     cost = draw(costs_for[output])
     # The output layer's sum would leave (0, 1): a residual there only with the quadratic cost.
-    residual_layers = [i for i in range(depth) if i < depth - 1 or cost == "quadratic"]
+    # Top layer first, where the shrinker goes: a skip below the first layer reaches no parameter.
+    residual_layers = [i for i in reversed(range(depth)) if i < depth - 1 or cost == "quadratic"]
     residual = []
     if components.residual and residual_layers:
         layers = st.lists(st.sampled_from(residual_layers), unique=True, max_size=depth)

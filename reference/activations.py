@@ -175,6 +175,8 @@ class ActivationStep(Step):
 
     assumption = ELEMENTWISE
 
+    formula = "J(z)^T g - sigma'(z) * g, the off-diagonal terms: -a_j sum_{k != j} a_k g_k"
+
     def __init__(self, sigma, name):
         self.sigma, self.name, self.coupled = sigma, name, not sigma.elementwise
 

@@ -18,7 +18,7 @@ One weight layer ``l`` (counted from 0) computes, in this order:
     a' <- a' + a                       l in residual: the layer's input added to its output
 
 and the cost of a batch is the mean over its examples of C_x(a^L), plus
-``activity[1] * sum |a|`` of the activations after layer ``activity[0]``
+``(activity[1] / 2) * sum a^2`` of the activations after layer ``activity[0]``
 (per example, so also averaged), plus ``(l2 / 2) sum w^2 + l1 sum |w|`` over
 the weight matrices in use (a tied layer's own slot is not one of them).
 """
@@ -77,8 +77,9 @@ class Architecture:
       unit's value is the largest of its pieces, rows ``k*j .. k*j + k - 1`` of
       the weight matrix, which has ``k * n_out`` rows.
     * ``activity`` -- ``(layer, coefficient)`` or ``None``: each example's cost
-      gains ``coefficient * sum |a|`` over the activations after hidden
-      layer ``layer`` (a sparsity penalty).
+      gains ``(coefficient / 2) * sum a^2`` over the activations after hidden
+      layer ``layer`` (an activity penalty, as Keras' ``ActivityRegularization(l2=)``;
+      an L1 one, sum |a|, would be constant on a softmax layer, whose outputs sum to 1).
 
     Every field after ``modified_neuron`` defaults to the component's absence,
     so a description without them is the network of the textbook.

@@ -21,4 +21,5 @@ class BatchNorm(Normalisation):
     name = "batch_norm"
     assumption = SEPARABLE
     axis = 1  # the examples of the batch
+    others = "examples"
     epsilon = BN_EPSILON

@@ -17,4 +17,5 @@ class LayerNorm(Normalisation):
     name = "layer_norm"
     assumption = ELEMENTWISE
     axis = 0  # the units of each example
+    others = "units"
     epsilon = LN_EPSILON

@@ -19,6 +19,7 @@ from gradcert.reference.textbook import ELEMENTWISE, Step
 class Maxout(Step):
     name = "maxout"
     assumption = ELEMENTWISE
+    formula = "the share of g_j each piece that does not win gives back: -(1 - [p wins] / #winners) g_j"
 
     def __init__(self, pieces):
         self.pieces = pieces

@@ -145,12 +145,13 @@ class Network(Layout):
             if i:  # the (w^{l+1})^T delta^{l+1} of BP2, for the layer below (none below the first)
                 below = self.weights[arch.weight_of(i)].T @ delta
                 below = record.plus(below, residual.skip(arch, i, upstream), LAYERED_CHAIN, assumed, i - 1,
-                                    "dC/da (the skip)")
+                                    "dC/da", residual.REPAIR)
                 upstream = record.plus(below, penalties.activity_gradient(arch, i - 1, activations[i]),
-                                       OUTPUTS_ALONE, assumed, i - 1, "dC/da (the penalty)")
+                                       OUTPUTS_ALONE, assumed, i - 1, "dC/da", penalties.ACTIVITY_REPAIR)
         for i in range(arch.depth):  # the weight penalties; an idle tied slot's gradient is zero
             decay = penalties.weight_gradient(arch, self.weights, i)
-            nabla_w[i] = record.plus(nabla_w[i], decay, OUTPUTS_ALONE, assumed, i, f"nabla_w[{i}]")
+            nabla_w[i] = record.plus(nabla_w[i], decay, OUTPUTS_ALONE, assumed, i, f"nabla_w[{i}]",
+                                     penalties.weight_repair(arch))
             nabla_w[i] = np.zeros_like(self.weights[i]) if nabla_w[i] is None else nabla_w[i]
         return nabla_b, nabla_w
 

@@ -24,6 +24,12 @@ class Normalisation(Step):
 
     axis = None
     epsilon = None
+    others = None  # what the axis runs over, for ``formula``
+
+    @property
+    def formula(self):
+        return (f"the mean's and the variance's terms through the other {self.others}: "
+                "-(inv_std / n) (sum_{k != i} g_k + u_i sum_{k != i} u_k g_k)")
 
     def forward(self, z):
         """u, and what the backward step needs: (u, inverse standard deviation)."""

@@ -4,10 +4,10 @@
 * an L1 penalty, ``l1 sum |w|``, whose gradient is l1 * sign(w): |w| has no
   derivative at w = 0 (a kink, like ReLU's), where sign(0) = 0, the
   subgradient torch and jax also take;
-* an activity penalty, ``coefficient * sum |a|`` over the activations after
-  one hidden layer, per example (so averaged over the batch like C_x): its
-  gradient enters backpropagation at that layer, dC/da += coefficient *
-  sign(a) / m.
+* an activity penalty, ``(coefficient / 2) * sum a^2`` over the activations
+  after one hidden layer, per example (so averaged over the batch like C_x):
+  its gradient enters backpropagation at that layer, dC/da += coefficient *
+  a / m.
 
 The weight penalties count the matrices in use only (a tied layer's own
 slot is not one).  Backpropagating the output cost alone misses all three:
@@ -15,6 +15,15 @@ they are the repairs of the assumption that C is a function of a^L alone.
 """
 
 import numpy as np
+
+ACTIVITY_REPAIR = "the activity penalty's derivative at the hidden layer: coefficient * a / m"
+
+
+def weight_repair(arch):
+    """The weight penalties' gradient, in words: the outputs-alone repair in nabla_w."""
+    terms = ([f"l2 * w (l2 = {arch.l2:g})"] if arch.l2 else []) + ([f"l1 * sign(w) (l1 = {arch.l1:g})"]
+                                                                 if arch.l1 else [])
+    return " + ".join(terms)
 
 
 def used(arch, layer):
@@ -31,7 +40,7 @@ def cost(arch, weights, activations):
     if arch.activity is not None:
         layer, coefficient = arch.activity
         a = activations[layer + 1]
-        total += coefficient * np.sum(np.abs(a)) / a.shape[1]
+        total += 0.5 * coefficient * np.sum(a * a) / a.shape[1]
     return total
 
 
@@ -47,4 +56,4 @@ def activity_gradient(arch, layer, a):
     """d/da of the activity penalty for the activations ``a`` after layer ``layer``, or None."""
     if arch.activity is None or arch.activity[0] != layer:
         return None
-    return arch.activity[1] * np.sign(a) / a.shape[1]
+    return arch.activity[1] * a / a.shape[1]

@@ -9,6 +9,9 @@ only; the skip's term is its repair.
 """
 
 
+REPAIR = "the skip's term: dC/da^{l+1}, added unchanged to dC/da^l"
+
+
 def forward(arch, layer, out, a):
     """Layer ``layer``'s output with its input added, if it has a residual connection."""
     return out + a if layer in arch.residual else out

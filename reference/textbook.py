@@ -23,6 +23,10 @@ gradient is something the oracles can check.
   (a^{l-1})^T.  Broken by weight tying.
 """
 
+from dataclasses import dataclass
+
+import numpy as np
+
 ELEMENTWISE = "elementwise"
 SEPARABLE = "separable"
 OUTPUTS_ALONE = "outputs-alone"
@@ -32,25 +36,35 @@ SINGLE_USE = "single-use"
 ASSUMPTIONS = (ELEMENTWISE, SEPARABLE, OUTPUTS_ALONE, LAYERED_CHAIN, SINGLE_USE)
 
 
+@dataclass(frozen=True)
+class Repair:
+    """One repair term a backward pass added: in weight layer ``layer`` (from 0), to
+    ``where`` (``dC/dz``, ``dC/da``, ``nabla_w[l]``), the term ``formula`` names."""
+
+    layer: int
+    where: str
+    formula: str
+    term: np.ndarray
+
+
 class Record:
     """What one backward pass met: each layer's delta (dC/dz), and, when ``repair``
-    is True, the repair terms it added, as ``(layer, where, term)`` in the order met:
-    the weight layer (from 0), what the term was added to, and its value."""
+    is True, the repair terms it added (``Repair``), in the order met."""
 
     def __init__(self, repair=False):
         self.repair, self.deltas, self.repairs = repair, {}, []
 
-    def add(self, layer, where, term):
-        self.repairs.append((layer, where, term))
+    def add(self, layer, where, formula, term):
+        self.repairs.append(Repair(layer, where, formula, term))
         return term
 
-    def plus(self, total, term, assumption, assumed, layer, where):
+    def plus(self, total, term, assumption, assumed, layer, where, formula):
         """``total + term`` for a term (None: there is none) the textbook leaves out under
         ``assumption``: left out where ``assumed`` takes it for granted, unless repaired."""
         if term is None or (assumption in assumed and not self.repair):
             return total
         if assumption in assumed:
-            self.add(layer, where, term)
+            self.add(layer, where, formula, term)
         return term if total is None else total + term
 
 
@@ -66,6 +80,7 @@ class Step:
     name = "step"
     assumption = None
     coupled = True  # whether the textbook's form leaves anything out (an elementwise sigma: no)
+    formula = ""  # the repair term, in words and symbols
 
     def textbook(self, cache, g):
         return self.vjp(cache, g)
@@ -81,4 +96,4 @@ class Step:
         delta = self.textbook(cache, g)
         if record is None or not record.repair or not self.coupled:
             return delta
-        return delta + record.add(layer, f"dC/dz ({self.name})", self.repair(cache, g))
+        return delta + record.add(layer, f"dC/dz ({self.name})", self.formula, self.repair(cache, g))

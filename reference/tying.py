@@ -13,6 +13,8 @@ moves the user's term to the matrix it really used.
 
 from gradcert.reference.textbook import SINGLE_USE
 
+REPAIR = "delta^user (a^user)^T, moved from the idle slot to the tied matrix: the sum over its uses"
+
 
 def add_use(arch, nabla_w, layer, term, assumed=(), record=None):
     """Add one use's BP4 term, delta^l (a^{l-1})^T, to the gradient of the matrix it used
@@ -23,8 +25,8 @@ def add_use(arch, nabla_w, layer, term, assumed=(), record=None):
         return
     nabla_w[layer] = _plus(nabla_w[layer], term)  # the textbook: the layer's own slot
     if record is not None and record.repair:  # the repair: the term moves to the matrix really used
-        nabla_w[layer] = nabla_w[layer] + record.add(layer, f"nabla_w[{layer}]", -term)
-        nabla_w[source] = _plus(nabla_w[source], record.add(layer, f"nabla_w[{source}]", term))
+        nabla_w[layer] = nabla_w[layer] + record.add(layer, f"nabla_w[{layer}]", REPAIR, -term)
+        nabla_w[source] = _plus(nabla_w[source], record.add(layer, f"nabla_w[{source}]", REPAIR, term))
 
 
 def _plus(total, term):

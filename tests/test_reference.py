@@ -269,7 +269,7 @@ def test_with_its_component_each_textbook_form_differs_and_its_repairs_restore_b
     textbook = sum(net.backprop_assuming(x, y, [assumption]), [])
     record = Record(repair=True)
     repaired = sum(net.backprop_assuming(x, y, [assumption], record), [])
-    assert record.repairs and all(np.any(term != 0) for _, _, term in record.repairs)
+    assert record.repairs and all(np.any(r.term != 0) for r in record.repairs)
     # Terms of order one, summed over 3 examples and 2 units through two layers: gamma_32 of
     # the magnitudes (<= 8) bounds either computation; the textbook misses by far more.
     tolerance = 2 * _gamma(32) * 8
@@ -348,4 +348,4 @@ def test_the_complex_step_declines_exactly_the_components_with_kinks():
     applies = {name: oracles.applies("complex-step", Architecture.build(**kwargs))
                for name, kwargs in COMPONENT_ARCHS.items()}
     assert applies == {"layer_norm": True, "l1": False, "dropout": True, "residual": True,
-                       "residual_relu": False, "tied": True, "maxout": False, "activity": False, "all": False}
+                       "residual_relu": False, "tied": True, "maxout": False, "activity": True, "all": False}
