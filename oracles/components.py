@@ -8,7 +8,7 @@ the activations:
 
 * ``numpy(arch, layer, ...)`` -- ``oracles.numpy_cost``'s form: examples are rows
   (z and a are (..., m, n), any leading axes probes), and it runs in complex128
-  for the complex step.  Where a component is not analytic (|w|, |a|, the max of
+  for the complex step.  Where a component is not analytic (|w| of l1, the max of
   maxout) its branch is chosen by the real part: the same function on real
   arguments; the kinks that choice hides are declared (``kinked``);
 * ``torch(torch, arch, layer, ...)`` and ``jax(jax, arch, layer, ...)`` -- the
@@ -113,25 +113,25 @@ class Residual:
 
 
 class Activity:
-    """coefficient * sum |a| over the units, per example, after one hidden layer (else 0)."""
+    """(coefficient / 2) * sum a^2 over the units, per example, after one hidden layer (else 0)."""
 
     @staticmethod
     def numpy(arch, layer, a):
         if arch.activity is None or arch.activity[0] != layer:
             return 0.0
-        return arch.activity[1] * np.sum(a * _real_sign(a), axis=-1)
+        return 0.5 * arch.activity[1] * np.einsum("...i,...i->...", a, a)
 
     @staticmethod
     def torch(torch, arch, layer, a):
         if arch.activity is None or arch.activity[0] != layer:
             return 0.0
-        return arch.activity[1] * a.abs().sum(dim=0)
+        return 0.5 * arch.activity[1] * (a * a).sum(dim=0)
 
     @staticmethod
     def jax(jax, arch, layer, a):
         if arch.activity is None or arch.activity[0] != layer:
             return 0.0
-        return arch.activity[1] * jax.numpy.abs(a).sum(axis=0)
+        return 0.5 * arch.activity[1] * (a * a).sum(axis=0)
 
 
 class WeightPenalty:
@@ -206,9 +206,9 @@ def couples_units(arch, layer) -> bool:
 
 
 def kinked(arch) -> bool:
-    """Whether the cost has kinks beyond the activations': |w| at w = 0 (l1), |a| at a = 0
-    (the activity penalty), maxout's ties.  Not analytic there."""
-    return arch.l1 > 0 or arch.activity is not None or any(k > 1 for k in arch.maxout)
+    """Whether the cost has kinks beyond the activations': |w| at w = 0 (l1), maxout's ties.
+    Not analytic there."""
+    return arch.l1 > 0 or any(k > 1 for k in arch.maxout)
 
 
 __all__ = ["Activity", "Dropout", "LayerNorm", "Maxout", "Residual", "WeightPenalty", "couples_units",

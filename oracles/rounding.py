@@ -199,7 +199,7 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
             up = abs_times(w, np.concatenate([d_terms, d_errors], axis=1), transposed=True)
             up_terms, up_errors = up[:, :m], up[:, m:]
             up_terms, up_errors = _skip_and_activity_back(arch, layer - 1, up_terms, up_errors, above_terms,
-                                                          above_errors, m)
+                                                          above_errors, magnitudes_a[layer], m)
     inputs_w = magnitudes_a[:-1]
     if arch.tied is not None:
         delta_w, inputs_w, abs_products = _tied_uses(arch, delta_w, inputs_w, abs_products)
@@ -355,14 +355,14 @@ def _dropout_back(arch, layer, up_terms, up_errors):
     return up_terms * mask, up_errors * mask
 
 
-def _skip_and_activity_back(arch, layer, up_terms, up_errors, above_terms, above_errors, m):
+def _skip_and_activity_back(arch, layer, up_terms, up_errors, above_terms, above_errors, magnitude_a, m):
     """dC/da of layer ``layer``'s output: (w)^T delta from above, plus the skip's share (the
     layer above's own dC/da, if that layer has a residual connection), plus the activity
-    penalty's coefficient sign(a) / m (its terms' magnitude: coefficient / m)."""
+    penalty's coefficient a / m (its terms' magnitude: coefficient Ma / m)."""
     if layer + 1 in arch.residual:
         up_terms, up_errors = up_terms + above_terms, up_errors + above_errors
     if arch.activity is not None and arch.activity[0] == layer:
-        up_terms = up_terms + arch.activity[1] / m
+        up_terms = up_terms + arch.activity[1] * magnitude_a / m
     return up_terms, up_errors
 
 
