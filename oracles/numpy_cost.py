@@ -157,16 +157,51 @@ def run_from(arch, layer, z, weights, biases):
         z = weighted_input(a, weights[layer], biases[layer])
 
 
-def forward(arch, weights, biases, x_rows):
+def forward(arch, weights, biases, x_rows, observe=None):
     """The whole network on row-major x, every component included: (normalised z^L, a^L, the
-    activity penalty of each example (..., m) or 0).  Weights and biases may carry probe axes."""
+    activity penalty of each example (..., m) or 0).  Weights and biases may carry probe axes.
+    ``observe(layer, z, u)``, if given, sees each layer's weighted input z (maxout's pieces)
+    and the input u of its activation."""
     a, penalty, z = x_rows, 0.0, None
     for layer in range(arch.depth):
-        z = weighted_input(a, components.weights_of(arch, weights, layer), biases[layer])
-        z, out = normalise_and_activate(arch, layer, z)
+        pieces = weighted_input(a, components.weights_of(arch, weights, layer), biases[layer])
+        z, out = normalise_and_activate(arch, layer, pieces)
+        if observe is not None:
+            observe(layer, pieces, z)
         a = components.Residual.add(arch, layer, out, a)
         penalty = penalty + components.Activity.numpy(arch, layer, a)
     return z, a, penalty
+
+
+def branches(arch, weights, biases, x_rows):
+    """Where the cost's kinks put the network: (sides, on) lists of boolean arrays with the
+    parameters' probe axes in front.  ``sides``: which side of each kink it is on (a ReLU-type
+    unit's Re u > 0, each of maxout's pieces winning by Re z, an l1 weight's sign of Re w);
+    ``on``: where it sits exactly on a kink that an imaginary step moves (Re at the kink, Im
+    not 0: a complex step there takes one side only)."""
+    sides, on = [], []
+
+    def observe(layer, pieces, u):
+        units = [j for j in range(arch.sizes[layer + 1])
+                 if activations.get(arch.unit_activation(layer, j)).piecewise]
+        if units:
+            sides.append(u.real[..., units] > 0)
+            on.append((u.real[..., units] == 0) & (np.imag(u[..., units]) != 0))
+        k = arch.maxout[layer]
+        if k > 1:
+            grouped = pieces.reshape(*pieces.shape[:-1], pieces.shape[-1] // k, k)
+            wins = grouped.real == grouped.real.max(axis=-1, keepdims=True)
+            sides.append(wins)
+            moved = np.imag(grouped)
+            spread = np.where(wins, moved, -np.inf).max(axis=-1) - np.where(wins, moved, np.inf).min(axis=-1)
+            on.append((wins.sum(axis=-1) > 1) & (spread != 0))  # a tie the step would break
+
+    forward(arch, weights, biases, x_rows, observe)
+    if arch.l1:  # sign(0) = 0 is neither side's slope: leaving 0 either way crosses the kink
+        for w in components.used(arch, weights):
+            sides.append(np.sign(w.real))
+            on.append((w.real == 0) & (np.imag(w) != 0))
+    return sides, on
 
 
 def forward_from(arch, layer, a, weights, biases):

@@ -14,6 +14,13 @@ from gradcert.reference.layernorm import LayerNorm
 from gradcert.reference.maxout import Maxout
 
 
+def activation_inputs(steps, caches):
+    """Each layer's z as its activation takes it (after maxout and normalisation), from the
+    steps of every layer and the caches of one forward pass (``Network._forward``)."""
+    return [layer_caches[next(j for j, step in enumerate(layer_steps) if isinstance(step, ActivationStep))]
+            for layer_steps, layer_caches in zip(steps, caches)]
+
+
 def layer_steps(arch, layer):
     """The list of steps of weight layer ``layer`` (counted from 0)."""
     steps = [Maxout(arch.maxout[layer])] if arch.maxout[layer] > 1 else []

@@ -21,9 +21,7 @@ ACTIVITY_REPAIR = "the activity penalty's derivative at the hidden layer: coeffi
 
 def weight_repair(arch):
     """The weight penalties' gradient, in words: the outputs-alone repair in nabla_w."""
-    terms = ([f"l2 * w (l2 = {arch.l2:g})"] if arch.l2 else []) + ([f"l1 * sign(w) (l1 = {arch.l1:g})"]
-                                                                 if arch.l1 else [])
-    return " + ".join(terms)
+    return " + ".join((["l2 * w"] if arch.l2 else []) + (["l1 * sign(w)"] if arch.l1 else []))
 
 
 def used(arch, layer):
