@@ -123,3 +123,44 @@ def test_the_directional_mode_with_every_component_on_kinks_and_saturation(case,
     # default), which meets every kink above and reports it as "cannot-check", never "bug".
     result = directional_check(case, case.network().backprop(case.x, case.y), seed=seed, taylor=4)
     assert result.verdict != "bug", f"{case!r}\n{result.describe()}"
+
+
+# --- Sharpness beside the silence: each component's textbook form is caught -------------------
+
+TEXTBOOK_BUGS = {  # a network with one component, and the assumption it breaks
+    "layer_norm": (dict(sizes=[2, 3, 2], activation="tanh", layer_norm=[True, False]), "elementwise"),
+    "maxout": (dict(sizes=[2, 3, 2], activation="tanh", maxout=[2, 1]), "elementwise"),
+    "l1": (dict(sizes=[2, 3, 2], activation="relu", l1=0.1), "outputs-alone"),
+    "activity": (dict(sizes=[2, 3, 2], activation="tanh", activity=(0, 0.5)), "outputs-alone"),
+    "residual": (dict(sizes=[2, 2, 2], activation="sigmoid", residual=[1]), "layered-chain"),
+    "tied": (dict(sizes=[2, 2, 2], activation="tanh", tied=(0, 1)), "single-use"),
+}
+
+
+def _textbook_case(name):
+    from gradcert.properties.strategies import case_from_seed
+    from gradcert.reference import Architecture
+
+    kwargs, assumption = TEXTBOOK_BUGS[name]
+    return case_from_seed(Architecture.build(**kwargs), 3, 5), assumption
+
+
+def test_each_components_textbook_form_is_rejected_by_every_oracle_that_applies():
+    for name in TEXTBOOK_BUGS:
+        case, assumption = _textbook_case(name)
+        textbook = search.ASSUMPTIONS[assumption].gradient(case)
+        for oracle in ORACLES:
+            if not oracles.applies(oracle, case.arch):
+                continue
+            try:
+                assert_gradient(case, textbook, [oracle])
+            except AssertionError:
+                continue
+            raise AssertionError(f"{oracle} certified the {assumption} textbook form on {name}")
+
+
+def test_each_components_textbook_form_is_rejected_by_the_directional_mode():
+    for name in TEXTBOOK_BUGS:
+        case, assumption = _textbook_case(name)
+        result = directional_check(case, search.ASSUMPTIONS[assumption].gradient(case), seed=1)
+        assert result.verdict == "bug", f"{name}: {result.describe()}"

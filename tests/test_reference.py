@@ -349,3 +349,27 @@ def test_the_complex_step_declines_exactly_the_components_with_kinks():
                for name, kwargs in COMPONENT_ARCHS.items()}
     assert applies == {"layer_norm": True, "l1": False, "dropout": True, "residual": True,
                        "residual_relu": False, "tied": True, "maxout": False, "activity": True, "all": False}
+
+
+@pytest.mark.parametrize("name", list(COMPONENT_ARCHS))
+def test_each_components_tolerance_is_sharp(name):
+    # The rounding bound with the component: backprop passes, and an error of 4x the tolerance
+    # (2 gamma_N M, torch being exact but for rounding) in one tensor is rejected, while 1/4 of it
+    # is accepted on top of backprop's own (measured below half the tolerance).
+    from gradcert.oracles.rounding import rounding_bound
+    from gradcert.properties.compare import compare
+
+    oracle = "torch" if "torch" in INSTALLED else "finite-diff"
+    arch = Architecture.build(**COMPONENT_ARCHS[name])
+    case = case_from_seed(arch, 3, seed=6)
+    g = oracles.load(oracle).gradient(arch, case.weights, case.biases, case.x, case.y)
+    bound = rounding_bound(arch, case.weights, case.biases, case.x, case.y)
+    nabla_b, nabla_w = backprop(case)
+    baseline = compare((nabla_b, nabla_w), g, bound)
+    assert max(t.excess for t in baseline.tensors) < 0.5, name
+    tolerance = 2 * bound.gamma * bound.magnitude_w[0] + g.error_w[0]
+    for factor, agrees in ((4.0, False), (0.25, True)):
+        shifted = [nabla_w[0] + factor * tolerance, *nabla_w[1:]]
+        assert compare((nabla_b, shifted), g, bound).agrees == agrees, (name, factor)
+    # ... and the tolerance is the rounding of float64, not a loose allowance.
+    assert np.max(tolerance) <= 1e-12 * max(np.max(np.abs(g.nabla_w[0])), np.max(bound.magnitude_w[0]))

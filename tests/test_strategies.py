@@ -271,9 +271,13 @@ def test_cases_shrink_to_the_simplest_case():
 
 
 def test_a_cost_shrinks_to_its_simplest_output_activation():
-    arch = find(architectures(), lambda a: a.cost == "cross-entropy", settings=FIND)
+    # Up to 2000 draws to meet one: Hypothesis draws the simplest activations more often than
+    # 1 in 7, and in 200 draws met no log-likelihood cost in about 1 find of 10 (measured on
+    # 60); find stops at the first, so a larger budget costs nothing when it is met early.
+    rare = settings(FIND, max_examples=2000)
+    arch = find(architectures(), lambda a: a.cost == "cross-entropy", settings=rare)
     assert arch.sizes == (1, 1) and arch.activations == ("sigmoid",)
-    arch = find(architectures(), lambda a: a.cost == "log-likelihood", settings=FIND)
+    arch = find(architectures(), lambda a: a.cost == "log-likelihood", settings=rare)
     assert arch.sizes == (1, 1) and arch.activations == ("softmax",)
 
 
