@@ -58,21 +58,30 @@ def hard_cases(draw, activations=SIMPLEST_FIRST, costs=COSTS, max_batch=4, l2=Tr
     case = draw(cases(architectures=st.just(arch), max_batch=max_batch, scale=scale), label="case")
     weights, biases = [np.array(w) for w in case.weights], [np.array(b) for b in case.biases]
     x = np.array(case.x)
-    # One example on the kinks, as in test_no_false_alarms.py: a zero example, for which the
-    # first layer's z is its bias.  (Several examples on kinks of one parameter at once are
-    # not covered: there the chain rule's subgradient of the batch cost, a sum of each
-    # example's, need not lie between the batch cost's one-sided derivatives.)
+    # One kink per parameter, as in test_no_false_alarms.py: a zero example, for which the first
+    # layer's z is its bias.  Several kinks met by one parameter at once are not covered: there
+    # the chain rule's subgradient (torch's and the reference's, relu'(0) = sign(0) = 0) need
+    # not lie between the cost's one-sided derivatives along that parameter, which is all the
+    # finite-difference oracle can see.  Hence no zero biases under a layer norm (it would put
+    # every unit of the layer on its kink, moved together by any one bias), no l1 zeros with
+    # them (a zero weight with a zero bias puts its unit on a ReLU kink too), and a nonzero
+    # weight kept in every row (a row of zeros makes z the same for every example, which batch
+    # norm centres to exactly 0: each example on a ReLU kink, all moved by the zero weights).
+    zero_biases = False
     if draw(st.booleans(), label="a zero example"):
         x[:, 0] = 0.0
-        if draw(st.booleans(), label="relu kink: zero first-layer biases"):
+        if not arch.layer_norm[0] and draw(st.booleans(), label="relu kink: zero first-layer biases"):
             biases[0][:] = 0.0
+            zero_biases = True
         k = arch.maxout[0]
         if k > 1 and draw(st.booleans(), label="maxout kink: each unit's first two pieces tie"):
             biases[0][1::k] = biases[0][0::k]
-    if arch.l1 and draw(st.booleans(), label="l1 kink: weights at exactly 0"):
+    if arch.l1 and not zero_biases and draw(st.booleans(), label="l1 kink: weights at exactly 0"):
         rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1), label="zeros"))
         for w in weights:
-            w[rng.random(w.shape) < 0.5] = 0.0
+            zeros = rng.random(w.shape) < 0.5
+            zeros[np.arange(w.shape[0]), rng.integers(0, w.shape[1], w.shape[0])] = False
+            w[zeros] = 0.0
     if arch.tied is not None:  # the idle slot keeps a copy of the matrix the layer uses
         weights[arch.tied[1]] = weights[arch.tied[0]].copy()
     return dataclasses.replace(case, weights=weights, biases=biases, x=x)
@@ -95,9 +104,12 @@ def test_each_textbook_form_holds_without_the_components_that_break_it(data):
     name = data.draw(st.sampled_from(list(BREAKERS)), label="assumption")
     components = {k: v for k, v in EVERY.items() if k not in BREAKERS[name]}
     activations, costs = SIMPLEST_FIRST, COSTS
-    if name == "elementwise":  # softmax breaks it too
+    if name == "elementwise":
+        # Softmax breaks it too; and its literal BP1, (a - y) / (a (1 - a)) * sigma'(z), is not
+        # the exact a - y that the rounding bound follows for a sigmoid with cross-entropy
+        # (oracles.rounding): at a saturated output it loses more than that bound allows.
         activations = tuple(a for a in SIMPLEST_FIRST if a != "softmax")
-        costs = ("quadratic", "cross-entropy")
+        costs = ("quadratic",)
     case = data.draw(hard_cases(activations=activations, costs=costs, l2=name != "outputs-alone",
                                 **components), label="case")
     comparison = search.measure(name, case, ORACLE)
