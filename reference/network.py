@@ -19,7 +19,7 @@ the book's w^2.
 import numpy as np
 from gradcert.reference import penalties, residual, tying
 from gradcert.reference.architecture import Architecture
-from gradcert.reference.costs import COST_CLASSES
+from gradcert.reference.costs import COST_CLASSES, canonical_link
 from gradcert.reference.layers import layer_steps
 from gradcert.reference.layout import Layout
 from gradcert.reference.textbook import ELEMENTWISE, LAYERED_CHAIN, OUTPUTS_ALONE, Record
@@ -74,11 +74,8 @@ class Network(Layout):
         return self.backprop_assuming(x, y)
 
     def backprop_elementwise(self, x, y):
-        """The literal textbook form: delta = (upstream) * sigma'(z), elementwise.
-
-        Right exactly when every activation is elementwise; kept so the harness
-        can show where the textbook's assumption breaks (softmax).
-        """
+        """The literal textbook form, delta = (upstream) * sigma'(z): right exactly when every
+        activation is elementwise; kept so the harness can show where that breaks (softmax)."""
         return self.backprop_assuming(x, y, [ELEMENTWISE])
 
     def backprop_assuming(self, x, y, assumptions=(), record=None):
@@ -128,8 +125,9 @@ class Network(Layout):
         arch, m = self.arch, y.shape[1]
         # Each example's cost enters the batch cost with weight 1/m, so every
         # delta here is dC/dz for the whole batch and nabla_b sums over columns.
-        canonical = self._canonical_output() and ELEMENTWISE not in assumed
-        upstream = None if canonical else self.cost_fn.derivative(activations[-1], y) / m  # nabla_a C
+        upstream = None  # BP1 with the canonical link needs no nabla_a C (see costs.py)
+        if not canonical_link(arch, textbook=ELEMENTWISE in assumed):
+            upstream = self.cost_fn.derivative(activations[-1], y) / m  # nabla_a C
         nabla_b, nabla_w = [None] * arch.depth, [None] * arch.depth
         for i in reversed(range(arch.depth)):  # i = L-2, ..., 0: the book's L, ..., 2
             steps = self.steps[i]
@@ -154,8 +152,3 @@ class Network(Layout):
                                      penalties.weight_repair(arch))
             nabla_w[i] = np.zeros_like(self.weights[i]) if nabla_w[i] is None else nabla_w[i]
         return nabla_b, nabla_w
-
-    def _canonical_output(self):
-        arch = self.arch
-        return (self.cost_fn.canonical == arch.activations[-1] and arch.depth - 1 not in arch.residual
-                and (arch.modified_neuron is None or arch.modified_neuron[0] != arch.depth - 1))

@@ -37,9 +37,9 @@ def column_of(feature):
 
 
 def _numbers(a):
-    """An array as nested lists on one line, six significant digits."""
+    """An array as nested lists on one line, six significant digits (+ 0.0: no "-0")."""
     def nested(v):
-        return f"[{', '.join(nested(x) for x in v)}]" if isinstance(v, list) else f"{v:.6g}"
+        return f"[{', '.join(nested(x) for x in v)}]" if isinstance(v, list) else f"{v + 0.0:.6g}"
 
     return nested(np.asarray(a, dtype=float).tolist())
 
