@@ -64,9 +64,10 @@ def hard_cases(draw, activations=SIMPLEST_FIRST, costs=COSTS, max_batch=4, l2=Tr
     # not lie between the cost's one-sided derivatives along that parameter, which is all the
     # finite-difference oracle can see.  Hence no zero biases under a layer norm (it would put
     # every unit of the layer on its kink, moved together by any one bias), no l1 zeros with
-    # them (a zero weight with a zero bias puts its unit on a ReLU kink too), and a nonzero
-    # weight kept in every row (a row of zeros makes z the same for every example, which batch
-    # norm centres to exactly 0: each example on a ReLU kink, all moved by the zero weights).
+    # them (a zero weight with a zero bias puts its unit on a ReLU kink too), and none in a
+    # normalised network, with a nonzero weight kept in every row (zeros can make a unit's z the
+    # same for every example, dropped or dead inputs helping, which batch norm centres to
+    # exactly 0: every example on a ReLU kink, all moved by one zero weight).
     zero_biases = False
     if draw(st.booleans(), label="a zero example"):
         x[:, 0] = 0.0
@@ -76,7 +77,8 @@ def hard_cases(draw, activations=SIMPLEST_FIRST, costs=COSTS, max_batch=4, l2=Tr
         k = arch.maxout[0]
         if k > 1 and draw(st.booleans(), label="maxout kink: each unit's first two pieces tie"):
             biases[0][1::k] = biases[0][0::k]
-    if arch.l1 and not zero_biases and draw(st.booleans(), label="l1 kink: weights at exactly 0"):
+    normalised = any(arch.batch_norm) or any(arch.layer_norm)
+    if arch.l1 and not (zero_biases or normalised) and draw(st.booleans(), label="l1 kink: weights at 0"):
         rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1), label="zeros"))
         for w in weights:
             zeros = rng.random(w.shape) < 0.5
