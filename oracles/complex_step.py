@@ -59,7 +59,7 @@ differences, only what a perturbation changes is recomputed
 from __future__ import annotations
 
 import numpy as np
-from gradcert.oracles import activations, numpy_cost
+from gradcert.oracles import activations, components, numpy_cost
 from gradcert.oracles.base import OracleGradient, Slopes, as_float64, columns
 from gradcert.oracles.landscape import Landscape
 from gradcert.oracles.precision import gamma
@@ -82,8 +82,9 @@ def available() -> bool:
 
 
 def applies(arch) -> bool:
-    """Whether ``gradient`` applies: every activation of ``arch`` analytic (no relu or leaky_relu)."""
-    return activations.is_analytic(arch)
+    """Whether ``gradient`` applies: every activation of ``arch`` analytic (no relu or leaky_relu),
+    and no component with a kink (l1, an activity penalty, maxout: ``components.kinked``)."""
+    return activations.is_analytic(arch) and not components.kinked(arch)
 
 
 def astray(real_values, centre):
@@ -129,10 +130,9 @@ def _derivatives(trace, layer, is_weight, y_rows, centre):
     for start in range(0, flat.size, chunk):
         idx = np.arange(start, min(start + chunk, flat.size))
         deltas = np.full(idx.size, 1j * STEP)
-        units, shifts = trace.unit_shifts(layer, is_weight, idx, deltas)
-        c = trace.shifted_costs(layer, units, shifts, y_rows)
-        if is_weight and arch.l2:  # the moved weight's share of (l2 / 2) sum w^2
-            c = c + 0.5 * arch.l2 * deltas * (2 * flat[idx] + deltas)
+        c = trace.entry_costs(layer, is_weight, idx, deltas, y_rows)
+        if is_weight:  # the moved weight's share of the weight penalties
+            c = c + components.WeightPenalty.moved(arch, layer, flat[idx], deltas)
         value[idx] = np.where(astray(c.real, centre), np.nan, c.imag / STEP)
     return value
 

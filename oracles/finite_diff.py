@@ -129,7 +129,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from gradcert.oracles import activations, numpy_cost
+from gradcert.oracles import activations, components, numpy_cost
 from gradcert.oracles.base import OracleGradient, Slopes, as_float64, columns
 from gradcert.oracles.precision import UNIT_ROUNDOFF, gamma
 from gradcert.oracles.tangents import Parameters
@@ -181,7 +181,7 @@ def gradient(arch, weights, biases, x, y, *, max_entries=None, seed=0) -> Oracle
     noise = measured_noise(arch, weights, biases, x_rows, y_rows, seed)
     terms = cost_terms(arch, weights, biases, x_rows, y_rows)
     trace = numpy_cost.Trace(arch, weights, biases, x_rows)
-    decay = 0.5 * arch.l2 * sum(np.sum(np.square(w)) for w in weights)
+    decay = components.WeightPenalty.numpy(arch, weights)
     found = {"nabla_b": [], "nabla_w": [], "error_b": [], "error_w": [], "checked_b": [], "checked_w": [],
              "kink_b": [], "kink_w": []}
     for layer in range(arch.depth):
@@ -199,8 +199,9 @@ def gradient(arch, weights, biases, x, y, *, max_entries=None, seed=0) -> Oracle
 
 
 def has_kinks(arch) -> bool:
-    """Whether some unit of ``arch`` is piecewise linear (relu or leaky_relu)."""
-    return activations.has_kinks(arch)
+    """Whether the cost of ``arch`` may have kinks: a piecewise-linear unit (relu, leaky_relu),
+    or a component with one (|w| of l1, |a| of the activity penalty, maxout's ties)."""
+    return activations.has_kinks(arch) or components.kinked(arch)
 
 
 def estimate(centre, costs, h, cost_error, kinks=True):
@@ -276,7 +277,7 @@ def measured_noise(arch, weights, biases, x_rows, y_rows, seed=0):
             stack.append(p[None] + k.reshape((-1,) + (1,) * p.ndim) * direction[None])
         stacks.append(stack)
     c = numpy_cost.parameters_cost(arch, *stacks, x_rows[None], y_rows)
-    c = c + 0.5 * arch.l2 * sum(np.sum(np.square(w), axis=(-2, -1)) for w in stacks[0])
+    c = c + components.WeightPenalty.numpy(arch, stacks[0])
     if not np.all(np.isfinite(c)):
         return 0.0
     return float(np.min(noise_level(c.reshape(2, NOISE_POINTS))))
@@ -318,10 +319,8 @@ def _layer_derivatives(trace, layer, is_weight, indices, y_rows, decay, noise, t
     """Finite differences for every chosen entry of one layer's weights or biases: value, error
     and kink flag per entry (NaN, NaN, False where not computed)."""
     arch = trace.arch
-    n_units = trace.zs[layer].shape[1]
     # f(0) per unit: a zero shift of each unit, the way its entries' probes go.
-    centres = trace.shifted_costs(layer, np.arange(n_units), np.zeros((n_units, y_rows.shape[0])),
-                                  y_rows) + decay
+    centres = trace.unit_centres(layer, y_rows) + decay
     flat = (trace.weights if is_weight else trace.biases)[layer].ravel()
     indices = np.arange(flat.size) if indices is None else indices
     value = np.full(flat.size, np.nan)
@@ -335,12 +334,11 @@ def _layer_derivatives(trace, layer, is_weight, indices, y_rows, decay, noise, t
         theta = flat[idx]
         h = step_sizes(theta)
         deltas = (h[:, None] * STENCIL).ravel()
-        units, shifts = trace.unit_shifts(layer, is_weight, np.repeat(idx, len(STENCIL)), deltas)
-        c = trace.shifted_costs(layer, units, shifts, y_rows) + decay
-        if is_weight and arch.l2:  # (theta + delta)^2 - theta^2 of the one moved weight
-            c = c + 0.5 * arch.l2 * deltas * (2 * np.repeat(theta, len(STENCIL)) + deltas)
+        c = trace.entry_costs(layer, is_weight, np.repeat(idx, len(STENCIL)), deltas, y_rows) + decay
+        if is_weight:  # the one moved weight's change of the penalties
+            c = c + components.WeightPenalty.moved(arch, layer, np.repeat(theta, len(STENCIL)), deltas)
         c = c.reshape(len(idx), len(STENCIL))
-        centre = centres[units[::len(STENCIL)]]
+        centre = centres[trace.unit_of(layer, is_weight, idx)]
         # A stencil that meets a non-finite cost (a log of an output rounded to 0 or
         # 1) gives no estimate: that entry stays NaN, "not computed".
         finite = np.all(np.isfinite(c), axis=1) & np.isfinite(centre)

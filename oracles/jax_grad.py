@@ -11,7 +11,7 @@ import contextlib
 import functools
 
 import numpy as np
-from gradcert.oracles import activations
+from gradcert.oracles import activations, components
 from gradcert.oracles.base import OracleGradient, Slopes, as_float64, columns
 
 NAME = "jax"
@@ -63,17 +63,20 @@ def _cost(jax, arch, z, a, y):
 
 
 def _layer(jax, arch, layer, a, w, b):
-    """One layer, columns of examples: (z after normalisation, a).  New components go here."""
+    """One layer, columns of examples: (z after normalisation, a).  New components go here
+    (``oracles.components``: maxout, layer norm, dropout, the residual connection)."""
     jnp = jax.numpy
-    z = w @ a + b
+    z = components.Maxout.jax(jax, arch, layer, w @ a + b)
     if arch.batch_norm[layer]:
         centred = z - z.mean(axis=1, keepdims=True)
         z = centred / jnp.sqrt((centred**2).mean(axis=1, keepdims=True) + arch.bn_epsilon)
-    a = activations.get(arch.activations[layer]).jax(jax, z, arch.leaky_slope)
+    z = components.LayerNorm.jax(jax, arch, layer, z)
+    out = activations.get(arch.activations[layer]).jax(jax, z, arch.leaky_slope)
     if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
         _, unit, name = arch.modified_neuron
-        a = a.at[unit].set(activations.get(name).jax(jax, z[unit], arch.leaky_slope))
-    return z, a
+        out = out.at[unit].set(activations.get(name).jax(jax, z[unit], arch.leaky_slope))
+    out = components.Dropout.jax(jax, arch, layer, out)
+    return z, components.Residual.add(arch, layer, out, a)
 
 
 def cost_function(arch):
@@ -82,10 +85,13 @@ def cost_function(arch):
 
     def cost(params, x, y):
         weights, biases = params
-        a, z = x, None
-        for layer, (w, b) in enumerate(zip(weights, biases)):
-            z, a = _layer(jax, arch, layer, a, w, b)
-        total = _cost(jax, arch, z, a, y).mean()
+        a, z, penalty = x, None, 0.0
+        for layer, b in enumerate(biases):
+            z, a = _layer(jax, arch, layer, a, components.weights_of(arch, weights, layer), b)
+            penalty = penalty + components.Activity.jax(jax, arch, layer, a)
+        total = (_cost(jax, arch, z, a, y) + penalty).mean()
+        if arch.l1 or arch.tied is not None:
+            return total + components.WeightPenalty.jax(jax, arch, weights)
         return total + 0.5 * arch.l2 * sum((w * w).sum() for w in weights)
 
     return cost

@@ -38,7 +38,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from gradcert.oracles import activations, finite_diff, numpy_cost
+from gradcert.oracles import activations, components, finite_diff, numpy_cost
 from gradcert.oracles.base import columns
 from gradcert.oracles.precision import UNIT_ROUNDOFF
 from gradcert.oracles.tangents import Tangents, draw
@@ -46,6 +46,7 @@ from gradcert.oracles.tangents import Tangents, draw
 NOISE_SPACING = 2.0**-30  # between the points that measure the cost's rounding noise
 NOISE_STEPS = tuple(k * NOISE_SPACING for k in range(-4, 5))
 NOISE_SEED = 2**31 - 1
+EACH_BUDGET = 2**22  # parameters of the copies of theta one evaluation of ``_along_each`` holds
 
 
 @functools.lru_cache(maxsize=64)
@@ -80,6 +81,14 @@ class Landscape:
         self._products, self._decays, self._surveys = {}, {}, {}  # see _group_products, _decay, survey
         self.cost = float(numpy_cost.data_cost(arch, self.inputs[-1], self.y_rows, z_out=u)
                           + 0.5 * arch.l2 * self.squares)
+        # Tied weights, residual connections, an activity penalty, l1 and maxout: the whole
+        # network is run for each point (``_along_each``), the kinks read off ``numpy_cost.branches``.
+        self.generic = components.generic(arch) or components.kinked(arch)
+        if self.generic:
+            self.piecewise = self.piecewise or components.kinked(arch)
+            data = numpy_cost.parameters_cost(arch, theta.weights, theta.biases, self.x_rows, self.y_rows)
+            self.cost = float(data + components.WeightPenalty.numpy(arch, theta.weights))
+            self.sides = numpy_cost.branches(arch, theta.weights, theta.biases, self.x_rows)[0]
 
     @functools.cached_property
     def held(self):
@@ -192,6 +201,8 @@ class Landscape:
         shape (len(ks), steps); and whether a ReLU-type unit changed side (judged by Re z) or,
         with a complex step, sits on its kink, Re z = 0, and is moved off it."""
         steps = np.asarray(steps)
+        if self.generic:
+            return self._along_each(directions, ks, steps)
         h = steps.reshape(1, -1, 1, 1)
         first = min(directions.first_layer[k] for k in ks)
         a = None  # every direction's and step's layer inputs: (directions, steps, m, n)
@@ -214,6 +225,33 @@ class Landscape:
         # The output's weighted input too: with a sigmoid or softmax output the log-based
         # costs are computed from it, not from a, where 1 - a has lost its digits.
         values = numpy_cost.data_cost(self.arch, a, self.y_rows, z_out=u) + self._decay(steps, directions, ks)
+        return values, crossed
+
+    def _along_each(self, directions, ks, steps):
+        """``along`` for the networks ``numpy_cost.Trace`` cannot shortcut: theta + h d formed for
+        every step (a few steps at a time: EACH_BUDGET entries) and the whole cost evaluated; a
+        kink crossed where a side of ``numpy_cost.branches`` changes, or a complex step moves a
+        point that sits on one."""
+        arch, theta = self.arch, self.theta
+        values = np.zeros((len(ks), steps.size), dtype=np.result_type(steps, np.float64))
+        crossed = np.zeros((len(ks), steps.size), dtype=bool)
+        n = sum(t.size for t in theta.tensors_list)
+        per_call = max(1, EACH_BUDGET // n)
+        for row, k in enumerate(ks):
+            d = directions.direction(k)
+            for start in range(0, steps.size, per_call):
+                h = steps[start:start + per_call]
+                moved = [[t if dt is None else t + h[:, None, None] * dt for t, dt in zip(ts, dts)]
+                         for ts, dts in ((theta.weights, d.weights), (theta.biases, d.biases))]
+                weights, biases = ([t if t.ndim == 3 else np.broadcast_to(t, (h.size, *t.shape)) for t in ts]
+                                   for ts in moved)
+                cost = numpy_cost.parameters_cost(arch, weights, biases, self.x_rows[None], self.y_rows)
+                values[row, start:start + h.size] = cost + components.WeightPenalty.numpy(arch, weights)
+                sides, on = numpy_cost.branches(arch, weights, biases, self.x_rows[None])
+                for side, base, kink in zip(sides, self.sides, on):
+                    changed = np.any(side != base, axis=tuple(range(1, side.ndim)))
+                    moved = np.any(kink, axis=tuple(range(1, kink.ndim)))
+                    crossed[row, start:start + h.size] |= changed | moved
         return values, crossed
 
     def survey(self, directions, ks, steps):

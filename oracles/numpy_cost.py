@@ -21,7 +21,9 @@ which is what a perturbation of one weight or bias does.
 from __future__ import annotations
 
 import numpy as np
-from gradcert.oracles import activations
+from gradcert.oracles import activations, components
+
+GENERIC_BUDGET = 2**16  # entries of the moved tensor's copies in one rerun of the whole network
 
 
 def activation(name, z, slope):
@@ -102,15 +104,19 @@ def weighted_input(a, w, b):
 
 
 def normalise_and_activate(arch, layer, z):
-    """(normalised z, output) of layer ``layer`` from its weighted input z (..., m, n_out)."""
+    """(normalised z, output) of layer ``layer`` from its weighted input z (..., m, n_out):
+    maxout's pooling, normalisation, the activation, dropout (``oracles.components``).
+    A residual connection is the caller's: it needs the layer's input."""
+    z = components.Maxout.numpy(arch, layer, z)
     if arch.batch_norm[layer]:
         z = normalise(z, arch.bn_epsilon)
+    z = components.LayerNorm.numpy(arch, layer, z)
     out = activation(arch.activations[layer], z, arch.leaky_slope)
     if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
         _, unit, name = arch.modified_neuron
         out = np.array(out, copy=True)
         out[..., unit] = activation(name, z[..., unit], arch.leaky_slope)
-    return z, out
+    return z, components.Dropout.numpy(arch, layer, out)
 
 
 def activate(arch, layer, z):
@@ -131,7 +137,7 @@ def activate_units(arch, layer, units, z):
         if np.any(own):
             out = np.array(out, copy=True)
             out[own] = activation(name, z[own], arch.leaky_slope)
-    return z, out
+    return z, components.Dropout.numpy(arch, layer, out, units)
 
 
 def layer_forward(arch, layer, a, w, b):
@@ -140,7 +146,9 @@ def layer_forward(arch, layer, a, w, b):
 
 
 def run_from(arch, layer, z, weights, biases):
-    """From layer ``layer``'s weighted input z, run to the output: (normalised z^L, a^L)."""
+    """From layer ``layer``'s weighted input z, run to the output: (normalised z^L, a^L).
+    For a network without residual connections, tied weights or an activity penalty
+    (``components.generic``: ``forward`` runs those)."""
     while True:
         z, a = normalise_and_activate(arch, layer, z)
         if layer == arch.depth - 1:
@@ -149,10 +157,58 @@ def run_from(arch, layer, z, weights, biases):
         z = weighted_input(a, weights[layer], biases[layer])
 
 
+def forward(arch, weights, biases, x_rows, observe=None):
+    """The whole network on row-major x, every component included: (normalised z^L, a^L, the
+    activity penalty of each example (..., m) or 0).  Weights and biases may carry probe axes.
+    ``observe(layer, z, u)``, if given, sees each layer's weighted input z (maxout's pieces)
+    and the input u of its activation."""
+    a, penalty, z = x_rows, 0.0, None
+    for layer in range(arch.depth):
+        pieces = weighted_input(a, components.weights_of(arch, weights, layer), biases[layer])
+        z, out = normalise_and_activate(arch, layer, pieces)
+        if observe is not None:
+            observe(layer, pieces, z)
+        a = components.Residual.add(arch, layer, out, a)
+        penalty = penalty + components.Activity.numpy(arch, layer, a)
+    return z, a, penalty
+
+
+def branches(arch, weights, biases, x_rows):
+    """Where the cost's kinks put the network: (sides, on) lists of boolean arrays with the
+    parameters' probe axes in front.  ``sides``: which side of each kink it is on (a ReLU-type
+    unit's Re u > 0, each of maxout's pieces winning by Re z, an l1 weight's sign of Re w);
+    ``on``: where it sits exactly on a kink that an imaginary step moves (Re at the kink, Im
+    not 0: a complex step there takes one side only)."""
+    sides, on = [], []
+
+    def observe(layer, pieces, u):
+        units = [j for j in range(arch.sizes[layer + 1])
+                 if activations.get(arch.unit_activation(layer, j)).piecewise]
+        if units:
+            sides.append(u.real[..., units] > 0)
+            on.append((u.real[..., units] == 0) & (np.imag(u[..., units]) != 0))
+        k = arch.maxout[layer]
+        if k > 1:
+            grouped = pieces.reshape(*pieces.shape[:-1], pieces.shape[-1] // k, k)
+            wins = grouped.real == grouped.real.max(axis=-1, keepdims=True)
+            sides.append(wins)
+            moved = np.imag(grouped)
+            spread = np.where(wins, moved, -np.inf).max(axis=-1) - np.where(wins, moved, np.inf).min(axis=-1)
+            on.append((wins.sum(axis=-1) > 1) & (spread != 0))  # a tie the step would break
+
+    forward(arch, weights, biases, x_rows, observe)
+    if arch.l1:  # sign(0) = 0 is neither side's slope: leaving 0 either way crosses the kink
+        for w in components.used(arch, weights):
+            sides.append(np.sign(w.real))
+            on.append((w.real == 0) & (np.imag(w) != 0))
+    return sides, on
+
+
 def forward_from(arch, layer, a, weights, biases):
     """Run layers ``layer``, ``layer + 1``, ... on row-major activations ``a``."""
     for i in range(layer, arch.depth):
-        a = layer_forward(arch, i, a, weights[i], biases[i])
+        out = layer_forward(arch, i, a, components.weights_of(arch, weights, i), biases[i])
+        a = components.Residual.add(arch, i, out, a)
     return a
 
 
@@ -168,7 +224,11 @@ def data_cost(arch, a_out, y_rows, z_out=None):
 
 
 def parameters_cost(arch, weights, biases, x_rows, y_rows):
-    """The data cost for row-major x and y; weights and biases may carry a probe axis."""
+    """The data cost (the activity penalty included, the weight penalties not) for row-major
+    x and y; weights and biases may carry a probe axis."""
+    if components.generic(arch):
+        z_out, a_out, penalty = forward(arch, weights, biases, x_rows)
+        return data_cost(arch, a_out, y_rows, z_out) + (np.mean(penalty, axis=-1) if arch.activity else 0.0)
     z_out, a_out = run_from(arch, 0, weighted_input(x_rows, weights[0], biases[0]), weights, biases)
     return data_cost(arch, a_out, y_rows, z_out)
 
@@ -176,7 +236,7 @@ def parameters_cost(arch, weights, biases, x_rows, y_rows):
 def cost(arch, weights, biases, x, y):
     """The batch cost of ``reference.Network.cost``'s definition, for columns x and y."""
     x_rows, y_rows = np.asarray(x, float).T, np.asarray(y, float).T
-    decay = 0.5 * arch.l2 * sum(np.sum(np.square(w)) for w in weights)
+    decay = components.WeightPenalty.numpy(arch, weights)
     return float(parameters_cost(arch, weights, biases, x_rows, y_rows) + decay)
 
 
@@ -187,14 +247,58 @@ class Trace:
 
     def __init__(self, arch, weights, biases, x_rows):
         self.arch, self.weights, self.biases = arch, weights, biases
-        self.inputs, self.zs = [x_rows], []
+        self.inputs, self.zs, self.penalty = [x_rows], [], 0.0
         for layer in range(arch.depth):
-            self.zs.append(weighted_input(self.inputs[-1], weights[layer], biases[layer]))
+            w = components.weights_of(arch, weights, layer)
+            self.zs.append(weighted_input(self.inputs[-1], w, biases[layer]))
             self.z_out, a = normalise_and_activate(arch, layer, self.zs[-1])
-            self.inputs.append(a)
+            self.inputs.append(components.Residual.add(arch, layer, a, self.inputs[-1]))
+            self.penalty = self.penalty + components.Activity.numpy(arch, layer, self.inputs[-1])
 
     def data_cost(self, y_rows):
-        return data_cost(self.arch, self.inputs[-1], y_rows, self.z_out)
+        """The data cost of the kept pass, the activity penalty included (no weight penalties)."""
+        return data_cost(self.arch, self.inputs[-1], y_rows, self.z_out) + np.mean(self.penalty)
+
+    def unit_of(self, layer, is_weight, flat_indices):
+        """The unit (row) whose weighted input weights[layer].flat[k] (biases[layer].flat[k]) moves."""
+        return flat_indices // self.weights[layer].shape[1] if is_weight else flat_indices
+
+    def unit_centres(self, layer, y_rows):
+        """The data cost per unit of ``layer``, evaluated the way ``entry_costs`` evaluates that
+        unit's entries (one rounding pattern for a stencil and its centre)."""
+        n_units = self.zs[layer].shape[1]
+        if components.generic(self.arch):
+            return np.full(n_units, float(self.data_cost(y_rows)))
+        return self.shifted_costs(layer, np.arange(n_units), np.zeros((n_units, y_rows.shape[0])), y_rows)
+
+    def entry_costs(self, layer, is_weight, flat_indices, deltas, y_rows):
+        """The data cost (activity penalty included, weight penalties not) when
+        weights[layer].flat[k] (biases[layer].flat[k]) moves by delta, for every probe
+        (k, delta) of ``flat_indices`` and ``deltas`` (real or complex): shape (P,).
+
+        Where a move changes one unit's weighted input only, through ``unit_shifts`` and
+        ``shifted_costs``; where it can change more (``components.generic``: a tied matrix
+        is used twice, a residual or a penalty reads hidden activations), the whole network
+        is run again on copies of the moved tensor.
+        """
+        if not components.generic(self.arch):
+            units, shifts = self.unit_shifts(layer, is_weight, flat_indices, deltas)
+            return self.shifted_costs(layer, units, shifts, y_rows)
+        params = self.weights if is_weight else self.biases
+        tensor = params[layer]
+        per_call = max(1, GENERIC_BUDGET // tensor.size)  # copies of the moved tensor at a time
+        costs = []
+        for start in range(0, len(flat_indices), per_call):
+            flat, moves = flat_indices[start:start + per_call], deltas[start:start + per_call]
+            stack = np.array(np.broadcast_to(tensor, (len(flat),) + tensor.shape),
+                             dtype=np.result_type(tensor, moves))
+            stack.reshape(len(flat), -1)[np.arange(len(flat)), flat] += moves
+            moved = [*params[:layer], stack, *params[layer + 1:]]
+            weights, biases = (moved, self.biases) if is_weight else (self.weights, moved)
+            # An idle tied slot moves nothing: one value for all its probes, broadcast.
+            costs.append(np.broadcast_to(parameters_cost(self.arch, weights, biases, self.inputs[0], y_rows),
+                                         (len(flat),)))
+        return np.concatenate(costs)
 
     def unit_shifts(self, layer, is_weight, flat_indices, deltas):
         """Moving weights[layer].flat[k] (or biases[layer].flat[k]) by delta moves
@@ -218,7 +322,8 @@ class Trace:
         probes = np.arange(n_probes)
         z = self.zs[layer]
         z_unit = z[:, units].T + shifts
-        if activations.get(arch.activations[layer]).coupled:  # softmax: the whole layer moves
+        if activations.get(arch.activations[layer]).coupled or components.couples_units(arch, layer):
+            # softmax, layer norm, maxout: the whole layer moves
             z_all = np.array(np.broadcast_to(z, (n_probes,) + z.shape), dtype=z_unit.dtype)
             z_all[probes, :, units] = z_unit
             z_out, a = run_from(arch, layer, z_all, self.weights, self.biases)

@@ -25,7 +25,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from gradcert.oracles import activations
+from gradcert.oracles import activations, components
 from gradcert.oracles.base import abs_times, columns
 from gradcert.oracles.numpy_cost import activation
 from gradcert.oracles.precision import UNIT_ROUNDOFF, gamma
@@ -49,7 +49,16 @@ CURVATURE = {name: cls.curvature for name, cls in activations.TABLE.items()}
 
 def accumulation_length(arch, m):
     """N: the longest chain of roundings from the data to one gradient entry."""
-    return sum(arch.sizes) + arch.depth * ELEMENTARY_FUNCTION_OPS + 2 * m
+    return sum(arch.sizes) + arch.depth * ELEMENTARY_FUNCTION_OPS + 2 * m + _components_length(arch, m)
+
+
+def _components_length(arch, m):
+    """The roundings the optional components add to that chain: a tied matrix's gradient sums
+    twice the examples; layer norm is another normalisation; each residual sum, dropout product
+    and penalty term one more rounding per layer, forward and back.  (Maxout's max is exact.)"""
+    return ((2 * m if arch.tied is not None else 0) + ELEMENTARY_FUNCTION_OPS * sum(arch.layer_norm)
+            + 2 * (len(arch.residual) + bool(arch.dropout) * arch.depth + (arch.activity is not None)
+                   + bool(arch.l1)))
 
 
 @dataclass(frozen=True)
@@ -70,15 +79,22 @@ class Rounding:
     abs_weights: list | None  # with l2: per layer |W|, the weight-decay term's share l2 |W|
     abs_products: list  # per layer |W| @ inputs_w: sum_ij M_ij |W_ij| without another product
     l2: float = 0.0
+    l1: float = 0.0  # with l1: every entry's term l1 sign(w), of magnitude l1
+    idle: int | None = None  # a tied layer's own slot: no term at all (abs_weights zero there)
 
     @functools.cached_property
     def magnitude_w(self):
         return [self._matrix(layer) for layer in range(len(self.delta_w))]
 
+    def _l1(self, layer):
+        return 0.0 if layer == self.idle else self.l1
+
     def _matrix(self, layer):
         m = self.delta_w[layer] @ self.inputs_w[layer].T
         if self.l2:
             m += self.l2 * self.abs_weights[layer]
+        if self._l1(layer):
+            m += self._l1(layer)
         return m
 
     @property
@@ -92,11 +108,14 @@ class Rounding:
     def total_w(self, layer):
         """sum_ij M_ij of nabla_w[layer]'s magnitudes: (sum over rows of delta) . (sum over rows of a)."""
         total = float(self.delta_w[layer].sum(axis=0) @ self.inputs_w[layer].sum(axis=0))
+        total += self._l1(layer) * self.delta_w[layer].shape[0] * self.inputs_w[layer].shape[0]
         return total + (self.l2 * float(self.abs_weights[layer].sum()) if self.l2 else 0.0)
 
     def held_w(self, layer):
         """sum_ij M_ij |W_ij|: how much M the weights themselves carry (a perturbation's rounding)."""
         total = float(np.einsum("ik,ik->", self.delta_w[layer], self.abs_products[layer]))
+        if self._l1(layer):
+            total += self._l1(layer) * float(self.abs_weights[layer].sum())
         if not self.l2:
             return total
         w = self.abs_weights[layer]
@@ -108,10 +127,10 @@ class Rounding:
         (left^T delta)(right^T a) per example), or c = ``dense`` (left and right None)."""
         delta, inputs = self.delta_w[layer], self.inputs_w[layer]
         if dense is not None:
-            total = float(np.einsum("ik,ik->", delta, dense @ inputs))
+            total = float(np.einsum("ik,ik->", delta, dense @ inputs)) + self._l1(layer) * float(dense.sum())
             return total + (self.l2 * float(np.einsum("ij,ij->", dense, self.abs_weights[layer]))
                             if self.l2 else 0.0)
-        total = float((left @ delta) @ (right @ inputs))
+        total = float((left @ delta) @ (right @ inputs)) + self._l1(layer) * float(left.sum() * right.sum())
         return total + (self.l2 * float(left @ self.abs_weights[layer] @ right) if self.l2 else 0.0)
 
 
@@ -136,14 +155,19 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
     a, y = columns(x), columns(y)
     m = a.shape[1]
     layers = []  # per layer: (u, inv_std, spread, terms): what the backward pass reads
-    magnitudes_a, abs_products = [np.abs(a)], []
-    for layer, (w, b) in enumerate(zip(weights, biases)):
+    magnitudes_a, abs_products, steps = [np.abs(a)], [], []
+    for layer, b in enumerate(biases):
+        w = weights[arch.weight_of(layer)]
         z, abs_product, spread = _affine(w, b, a, magnitudes_a[-1])
+        z, spread, winners = _maxout(arch, layer, z, spread)
         z, spread, inv_std = _batch_norm(arch, layer, z, spread)
-        a, terms, magnitude = _activation(arch, layer, z, spread)
+        z, spread, ln_inv_std = _layer_norm(arch, layer, z, spread)
+        a_below, a, terms, magnitude = a, *_activation(arch, layer, z, spread)
+        a, magnitude = _dropout_and_residual(arch, layer, a, magnitude, a_below, magnitudes_a[-1])
         abs_products.append(abs_product)
         magnitudes_a.append(magnitude)
         layers.append((z, inv_std, spread, terms))
+        steps.append((winners, ln_inv_std))
 
     seed, seed_is_delta = _output_seed(arch, a, magnitudes_a[-1], y)
     # Backward, two magnitudes per quantity: V, the terms it is computed from (what
@@ -154,21 +178,37 @@ def rounding_bound(arch, weights, biases, x, y) -> Rounding:
     bound_b, delta_w = [None] * arch.depth, [None] * arch.depth
     for layer in reversed(range(arch.depth)):
         u, inv_std, spread, terms = layers[layer]
+        winners, ln_inv_std = steps[layer]
+        above_terms, above_errors = up_terms, up_errors  # dC/da^{l+1}: also the skip's, if any
+        up_terms, up_errors = _dropout_back(arch, layer, up_terms, up_errors)
         if layer == arch.depth - 1 and seed_is_delta:
             d_terms, d_errors = up_terms, up_errors
         else:
             d_terms, d_errors = _activation_back(arch, layer, u, spread, terms, up_terms, up_errors)
+        if ln_inv_std is not None:
+            d_terms, d_errors = _layer_norm_back(ln_inv_std, u, d_terms, d_errors)
         if inv_std is not None:
             d_terms, d_errors = _batch_norm_back(inv_std, u, d_terms, d_errors)
+        if winners is not None:
+            d_terms, d_errors = _maxout_back(winners, d_terms, d_errors)
         delta = d_terms + d_errors
         bound_b[layer] = delta.sum(axis=1, keepdims=True)
         delta_w[layer] = delta  # M_w = delta @ magnitudes_a[layer].T + l2 |W|, formed when asked for
         if layer:  # terms and errors carried down together: one pass over |W|
-            up = abs_times(weights[layer], np.concatenate([d_terms, d_errors], axis=1), transposed=True)
+            w = weights[arch.weight_of(layer)]
+            up = abs_times(w, np.concatenate([d_terms, d_errors], axis=1), transposed=True)
             up_terms, up_errors = up[:, :m], up[:, m:]
-    kept = [np.abs(w) for w in weights] if arch.l2 else None  # |W| anew: the caller's W may change later
-    return Rounding(gamma(accumulation_length(arch, m)), bound_b, delta_w, magnitudes_a[:-1], kept,
-                    abs_products, float(arch.l2))
+            up_terms, up_errors = _skip_and_activity_back(arch, layer - 1, up_terms, up_errors, above_terms,
+                                                          above_errors, magnitudes_a[layer], m)
+    inputs_w = magnitudes_a[:-1]
+    if arch.tied is not None:
+        delta_w, inputs_w, abs_products = _tied_uses(arch, delta_w, inputs_w, abs_products)
+    kept = None
+    if arch.l2 or arch.l1:  # |W| anew: the caller's W may change later; none for an idle tied slot
+        kept = [np.zeros_like(w) if components.idle(arch, i) else np.abs(w) for i, w in enumerate(weights)]
+    idle = arch.tied[1] if arch.tied is not None else None
+    return Rounding(gamma(accumulation_length(arch, m)), bound_b, delta_w, inputs_w, kept,
+                    abs_products, float(arch.l2), float(arch.l1), idle)
 
 
 def _affine(w, b, a, magnitude_a):
@@ -185,10 +225,15 @@ def _batch_norm(arch, layer, z, spread):
     """
     if not arch.batch_norm[layer]:
         return z, spread, None
-    centred = z - z.mean(axis=1, keepdims=True)
-    inv_std = 1.0 / np.sqrt(np.mean(centred**2, axis=1, keepdims=True) + arch.bn_epsilon)
+    return _normalise(z, spread, arch.bn_epsilon, axis=1)
+
+
+def _normalise(z, spread, epsilon, axis):
+    """(u, Mu, 1/std) of a normalisation along ``axis`` (1: batch norm, 0: layer norm)."""
+    centred = z - z.mean(axis=axis, keepdims=True)
+    inv_std = 1.0 / np.sqrt(np.mean(centred**2, axis=axis, keepdims=True) + epsilon)
     u = centred * inv_std
-    return u, inv_std * (spread + spread.mean(axis=1, keepdims=True)) * (1.0 + np.abs(u)), inv_std
+    return u, inv_std * (spread + spread.mean(axis=axis, keepdims=True)) * (1.0 + np.abs(u)), inv_std
 
 
 def _activation(arch, layer, z, spread):
@@ -250,6 +295,88 @@ def _batch_norm_back(inv_std, u, d_terms, d_errors):
         return inv_std * (g + mean + u * np.mean(g * u, axis=1, keepdims=True))
 
     return carried(d_terms), carried(d_errors)
+
+
+def _maxout(arch, layer, z, spread):
+    """Maxout's max of each unit's pieces (exact: it picks one): (z, Mz, the winning pieces or
+    None).  Mz is the largest of the group's, so a tie that rounding could break either way
+    is covered too."""
+    k = arch.maxout[layer]
+    if k == 1:
+        return z, spread, None
+    grouped = z.reshape(z.shape[0] // k, k, z.shape[1])
+    top = grouped.max(axis=1)
+    winners = grouped == top[:, None, :]
+    return top, spread.reshape(grouped.shape).max(axis=1), winners
+
+
+def _maxout_back(winners, d_terms, d_errors):
+    """A unit's terms and errors back to its winning pieces (the full share: ties included)."""
+    def back(g):
+        return (winners * g[:, None, :]).reshape(-1, g.shape[1])
+
+    return back(d_terms), back(d_errors)
+
+
+def _layer_norm(arch, layer, z, spread):
+    """Normalise z over the units of each example if the layer does: (u, Mu, 1/std or None),
+    as ``_batch_norm`` over the batch."""
+    if not arch.layer_norm[layer]:
+        return z, spread, None
+    return _normalise(z, spread, arch.ln_epsilon, axis=0)
+
+
+def _layer_norm_back(inv_std, u, d_terms, d_errors):
+    """Terms and errors carried back through layer normalisation's Jacobian (magnitudes)."""
+    u = np.abs(u)
+
+    def carried(g):
+        return inv_std * (g + g.mean(axis=0, keepdims=True) + u * np.mean(g * u, axis=0, keepdims=True))
+
+    return carried(d_terms), carried(d_errors)
+
+
+def _dropout_and_residual(arch, layer, a, magnitude, a_below, magnitude_below):
+    """The layer's output times its mask (a product: the mask's magnitude carries Ma), plus its
+    input if it has a residual connection (a sum: the magnitudes add)."""
+    if arch.dropout and arch.dropout[layer]:
+        mask = np.abs(np.asarray(arch.dropout[layer])).reshape(-1, 1)
+        a, magnitude = a * mask, magnitude * mask
+    if layer in arch.residual:
+        a, magnitude = a + a_below, magnitude + magnitude_below
+    return a, magnitude
+
+
+def _dropout_back(arch, layer, up_terms, up_errors):
+    """dC/da back through the mask: each magnitude times |mask|."""
+    if not arch.dropout or not arch.dropout[layer]:
+        return up_terms, up_errors
+    mask = np.abs(np.asarray(arch.dropout[layer])).reshape(-1, 1)
+    return up_terms * mask, up_errors * mask
+
+
+def _skip_and_activity_back(arch, layer, up_terms, up_errors, above_terms, above_errors, magnitude_a, m):
+    """dC/da of layer ``layer``'s output: (w)^T delta from above, plus the skip's share (the
+    layer above's own dC/da, if that layer has a residual connection), plus the activity
+    penalty's coefficient a / m (its terms' magnitude: coefficient Ma / m)."""
+    if layer + 1 in arch.residual:
+        up_terms, up_errors = up_terms + above_terms, up_errors + above_errors
+    if arch.activity is not None and arch.activity[0] == layer:
+        up_terms = up_terms + arch.activity[1] * magnitude_a / m
+    return up_terms, up_errors
+
+
+def _tied_uses(arch, delta_w, inputs_w, abs_products):
+    """A tied matrix's M sums both uses, delta_s a_s^T + delta_u a_u^T: its factors side by side
+    (as columns of more examples); the idle slot's are zero (its gradient is exactly 0)."""
+    source, user = arch.tied
+    delta_w, inputs_w, abs_products = list(delta_w), list(inputs_w), list(abs_products)
+    delta_w[source] = np.concatenate([delta_w[source], delta_w[user]], axis=1)
+    inputs_w[source] = np.concatenate([inputs_w[source], inputs_w[user]], axis=1)
+    abs_products[source] = np.concatenate([abs_products[source], abs_products[user]], axis=1)
+    delta_w[user], inputs_w[user] = np.zeros_like(delta_w[user]), np.zeros_like(inputs_w[user])
+    abs_products[user] = np.zeros_like(abs_products[user])
+    return delta_w, inputs_w, abs_products
 
 
 def _curvature(arch, layer, width):

@@ -13,7 +13,7 @@ import functools
 import warnings
 
 import numpy as np
-from gradcert.oracles import activations
+from gradcert.oracles import activations, components
 from gradcert.oracles.base import OracleGradient, Slopes, as_float64, columns
 
 NAME = "torch"
@@ -66,18 +66,21 @@ def _torch():
 
 
 def _layer(torch, arch, layer, a, w, b, constants):
-    """One layer, columns of examples: (z after normalisation, a).  New components go here."""
-    _, _, _, zero, epsilon, _ = constants
-    z = w @ a + b
+    """One layer, columns of examples: (z after normalisation, a).  New components go here
+    (``oracles.components``: maxout, layer norm, dropout, the residual connection)."""
+    zero, epsilon = constants[3], constants[4]
+    z = components.Maxout.torch(torch, arch, layer, w @ a + b)
     if arch.batch_norm[layer]:
         centred = z - z.mean(dim=1, keepdim=True)
         z = centred / torch.sqrt((centred * centred).mean(dim=1, keepdim=True) + epsilon)
-    a = activations.get(arch.activations[layer]).torch(torch, z, arch.leaky_slope, zero)
+    z = components.LayerNorm.torch(torch, arch, layer, z)
+    out = activations.get(arch.activations[layer]).torch(torch, z, arch.leaky_slope, zero)
     if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
         _, unit, name = arch.modified_neuron
         own = activations.get(name).torch(torch, z[unit], arch.leaky_slope, zero)
-        a = torch.stack([own if j == unit else a[j] for j in range(a.shape[0])])
-    return z, a
+        out = torch.stack([own if j == unit else out[j] for j in range(out.shape[0])])
+    out = components.Dropout.torch(torch, arch, layer, out)
+    return z, components.Residual.add(arch, layer, out, a)
 
 
 def _example_costs(torch, arch, z, a, y, constants):
@@ -87,7 +90,7 @@ def _example_costs(torch, arch, z, a, y, constants):
     computed from z: from a, ln(1 - a) is -inf once a rounds to 1, although the cost and
     its gradient are finite.
     """
-    _, _, half, zero, _, _ = constants
+    half, zero = constants[2], constants[3]
     output = arch.activations[-1]
     plain = arch.modified_neuron is None or arch.modified_neuron[0] != arch.depth - 1
     if arch.cost == "quadratic":
@@ -122,11 +125,14 @@ def cost_function(arch, x, y):
 
     def cost(weights, biases, constants):
         x, y, decay = constants[0], constants[1], constants[5]
-        a, z = x, None
-        for layer, (w, b) in enumerate(zip(weights, biases)):
-            z, a = _layer(torch, arch, layer, a, w, b, constants)
-        total = _example_costs(torch, arch, z, a, y, constants).mean()
-        if arch.l2:
+        a, z, penalty = x, None, 0.0
+        for layer, b in enumerate(biases):
+            z, a = _layer(torch, arch, layer, a, components.weights_of(arch, weights, layer), b, constants)
+            penalty = penalty + components.Activity.torch(torch, arch, layer, a)
+        total = (_example_costs(torch, arch, z, a, y, constants) + penalty).mean()
+        if arch.l1 or arch.tied is not None:
+            total = total + components.WeightPenalty.torch(torch, arch, weights)
+        elif arch.l2:
             total = total + decay * torch.stack([(w * w).sum() for w in weights]).sum()
         return total
 
@@ -142,7 +148,9 @@ def gradient(arch, weights, biases, x, y) -> OracleGradient:
         ws = [torch.tensor(w, requires_grad=True) for w in as_float64(weights)]
         bs = [torch.tensor(b, requires_grad=True) for b in as_float64(biases)]
         cost(ws, bs, constants).backward()
-    return OracleGradient.exact(NAME, [b.grad.numpy() for b in bs], [w.grad.numpy() for w in ws])
+    # A tensor the cost never reads (a tied layer's idle slot) has no .grad: its gradient is 0.
+    nabla_w = [np.zeros(w.shape) if w.grad is None else w.grad.numpy() for w in ws]
+    return OracleGradient.exact(NAME, [b.grad.numpy() for b in bs], nabla_w)
 
 
 def slopes(arch, weights, biases, x, y, tangents, **_) -> Slopes:

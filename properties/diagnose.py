@@ -63,8 +63,11 @@ def close(a, b):
 
 def _forward(case):
     """z^l (after normalisation) and a^l of the case, from the reference network."""
-    _, us, _, activations = case.network()._forward(case.x)
-    return us, activations
+    from gradcert.reference.layers import activation_inputs
+
+    net = case.network()
+    caches, activations = net._forward(case.x)
+    return activation_inputs(net.steps, caches), activations
 
 
 def diagnose(failure) -> Diagnosis:
@@ -120,7 +123,7 @@ def _reference_oracle(failure):
 def bp_equation(case, nabla_b, nabla_w, oracle):
     """The first of BP1-BP4 (from the output down) that the candidate's tensors violate."""
     arch = case.arch
-    if case.m != 1 or any(arch.batch_norm) or arch.l2:
+    if case.m != 1 or arch.features:  # batch norm, l2 and the other components change BP1-BP4
         return None
     us, activations = _forward(case)
     for layer in reversed(range(arch.depth)):

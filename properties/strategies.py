@@ -7,8 +7,8 @@ from smaller strategies.
 
 Everything shrinks toward the simplest case: fewer and narrower layers,
 ``linear`` before the other activations, ``quadratic`` before the other costs,
-no weight decay, no batch normalisation, no modified neuron, a batch of one
-example, seed 0.
+no weight decay, no batch normalisation, no modified neuron, none of the other
+optional components, a batch of one example, seed 0.
 
 Parameters and batches are built by NumPy from a drawn integer seed rather than
 entry by entry: a case with hundreds of numbers costs Hypothesis one draw, and
@@ -29,7 +29,8 @@ from gradcert.reference.network import Network
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-__all__ = ["SIMPLEST_FIRST", "Case", "architectures", "batches", "case_from_seed", "cases", "parameters"]
+__all__ = ["DROPOUT_RATE", "MAX_PIECES", "SIMPLEST_FIRST", "Case", "architectures", "batches",
+           "case_from_seed", "cases", "parameters"]
 
 # Every activation name, simplest first: sampled_from shrinks toward the first
 # element, so a shrunk counterexample uses the simplest activation that still fails.
@@ -42,6 +43,9 @@ _SEEDS = st.integers(0, 2**32 - 1)
 _PARAMETERS_STREAM, _INPUTS_STREAM, _TARGETS_STREAM = 0, 1, 2
 
 _MAX_REPR_ENTRIES = 40  # a larger case prints its shapes, not its numbers
+
+DROPOUT_RATE = 0.5  # a dropped unit's multiplier is 0, a kept one's 1 / (1 - DROPOUT_RATE)
+MAX_PIECES = 3  # maxout: pieces per unit, at most
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,9 +86,7 @@ class Case:
 
     def network(self) -> Network:
         """A fresh reference ``Network`` with this case's architecture and parameters."""
-        arch = self.arch
-        net = Network(list(arch.sizes), activation=list(arch.activations), cost=arch.cost, l2=arch.l2,
-                      batch_norm=list(arch.batch_norm), modified_neuron=arch.modified_neuron, seed=0)
+        net = Network.from_architecture(self.arch, seed=0)
         net.weights = list(self.weights)  # the setters copy, so the network's arrays are writable
         net.biases = list(self.biases)
         return net
@@ -125,6 +127,13 @@ def architectures(
     modified_neuron: bool = False,
     hidden_activations: tuple[str, ...] | None = None,
     output_activations: tuple[str, ...] | None = None,
+    layer_norm: bool = False,
+    l1: bool | float = False,
+    dropout: bool = False,
+    residual: bool = False,
+    tied: bool = False,
+    maxout: bool = False,
+    activity: bool | float = False,
 ) -> st.SearchStrategy[Architecture]:
     """Return a strategy for valid ``Architecture`` descriptions.
 
@@ -147,6 +156,22 @@ def architectures(
     * ``hidden_activations`` and ``output_activations``, if given, replace
       ``activations`` for the hidden layers and for the output layer alone
       (a family such as "tanh hidden layers, a softmax output").
+
+    The other components of ``Architecture``, each False by default (never
+    drawn); True draws it or not, shrinking to its absence:
+
+    * ``layer_norm``: one flag per layer, as ``batch_norm`` (a layer drawn
+      with both keeps batch normalisation alone).
+    * ``l1``: as ``l2``, for the penalty ``l1 * sum |w|``.
+    * ``dropout``: per hidden layer, none or a fixed mask: each unit dropped
+      (0) or kept (``1 / (1 - DROPOUT_RATE)``), shrinking to kept.
+    * ``residual``: a set of layers whose input is added to their output;
+      their input and output widths are drawn as one.
+    * ``tied``: none or ``(source, user)``, two layers drawn with one shape.
+    * ``maxout``: 1 to ``MAX_PIECES`` pieces per unit in each layer
+      (shrinking to 1: none).
+    * ``activity``: none or a penalty ``(hidden layer, coefficient)``; True
+      draws the coefficient in [0.001, 1], a number fixes it.
     """
     _check_int(min_depth, "min_depth", minimum=1)
     _check_int(max_depth, "max_depth", minimum=1)
@@ -173,8 +198,13 @@ def architectures(
             "'quadratic' to costs, or a fitting activation to activations"
         )
     l2s = _l2s(l2)
+    l1s = _l2s(l1, "l1")
+    activities = None if activity is False else _coefficients(activity, "activity")
     _check_bool(batch_norm, "batch_norm")
     _check_bool(modified_neuron, "modified_neuron")
+    for name, value in (("layer_norm", layer_norm), ("dropout", dropout), ("residual", residual),
+                        ("tied", tied), ("maxout", maxout)):
+        _check_bool(value, name)
     neuron_activations = tuple(name for name in dict.fromkeys(hidden + outputs) if name in ELEMENTWISE)
     if modified_neuron and len(neuron_activations) < 2:
         raise InvalidArgument(
@@ -194,6 +224,7 @@ def architectures(
         l2s=l2s,
         batch_norm=batch_norm,
         neuron_activations=neuron_activations if modified_neuron else (),
+        components=_Components(layer_norm, l1s, dropout, residual, tied, maxout, activities),
     )
 
 
@@ -279,25 +310,117 @@ def case_from_seed(arch: Architecture, m: int, seed: int, *, scale: float | None
 _default_architectures = architectures  # cases() has an argument of the same name
 
 
+@dataclass(frozen=True)
+class _Components:
+    """What ``architectures`` draws of the components after ``modified_neuron``."""
+
+    layer_norm: bool
+    l1s: st.SearchStrategy
+    dropout: bool
+    residual: bool
+    tied: bool
+    maxout: bool
+    activities: st.SearchStrategy | None
+
+
 @st.composite
 def _architectures(draw, *, depths, widths, hidden_activations, output_activations, costs_for, output_widths,
-                   l2s, batch_norm, neuron_activations):
+                   l2s, batch_norm, neuron_activations, components):
     depth = draw(depths)
-    sizes = draw(st.lists(widths, min_size=depth, max_size=depth))  # the input and hidden layers
-    hidden = draw(st.lists(hidden_activations, min_size=depth - 1, max_size=depth - 1))
-    # The cost is drawn from those that accept the output activation, never
-    # filtered: no draw is rejected, and the cost's index keeps its meaning
-    # while the shrinker simplifies the activation.
-    output = draw(output_activations)
-    cost = draw(costs_for[output])
-    n_out = draw(output_widths[output, cost])
+    if components.residual or components.tied:
+        sizes, hidden, output, cost, n_out, links = draw(_linked_layers(
+            depth, widths, hidden_activations, output_activations, costs_for, output_widths, components))
+    else:
+        links = {}
+        sizes = draw(st.lists(widths, min_size=depth, max_size=depth))  # the input and hidden layers
+        hidden = draw(st.lists(hidden_activations, min_size=depth - 1, max_size=depth - 1))
+        # The cost is drawn from those that accept the output activation, never
+        # filtered: no draw is rejected, and the cost's index keeps its meaning
+        # while the shrinker simplifies the activation.
+        output = draw(output_activations)
+        cost = draw(costs_for[output])
+        n_out = draw(output_widths[output, cost])
     l2 = draw(l2s)
     flags = draw(st.lists(st.booleans(), min_size=depth, max_size=depth)) if batch_norm else ()
-    arch = Architecture((*sizes, n_out), (*hidden, output), cost, l2, tuple(flags))
+    arch = Architecture((*sizes, n_out), (*hidden, output), cost, l2, tuple(flags), **links)
+    arch = draw(_more_components(arch, components))
     if neuron_activations:
         neuron = draw(_modified_neurons(arch, neuron_activations))
         arch = dataclasses.replace(arch, modified_neuron=neuron)
     return arch
+
+
+@st.composite
+def _linked_layers(draw, depth, widths, hidden_activations, output_activations, costs_for, output_widths,
+                   components):
+    """Activations and cost first, then residual connections and a tie, then one width per
+    group of layers they make equal: (sizes without the output, hidden, output, cost, n_out, links)."""
+    hidden = draw(st.lists(hidden_activations, min_size=depth - 1, max_size=depth - 1))
+    output = draw(output_activations)
+    cost = draw(costs_for[output])
+    # The output layer's sum would leave (0, 1): a residual there only with the quadratic cost.
+    # Top layer first, where the shrinker goes: a skip below the first layer reaches no parameter.
+    residual_layers = [i for i in reversed(range(depth)) if i < depth - 1 or cost == "quadratic"]
+    residual = []
+    if components.residual and residual_layers:
+        layers = st.lists(st.sampled_from(residual_layers), unique=True, max_size=depth)
+        residual = draw(layers, label="residual")
+    pairs = [(s, u) for u in range(depth) for s in range(u)]
+    tie = draw(st.none() | st.sampled_from(pairs), label="tied") if components.tied and pairs else None
+    # Widths 0 .. depth (input first) joined into groups: a residual layer's input and output,
+    # a tie's two inputs and two outputs.
+    group = list(range(depth + 1))
+
+    def root(i):
+        while group[i] != i:
+            i = group[i]
+        return i
+
+    joined = [(i, i + 1) for i in residual] + ([(tie[0], tie[1]), (tie[0] + 1, tie[1] + 1)] if tie else [])
+    for i, j in joined:
+        group[max(root(i), root(j))] = min(root(i), root(j))
+    # Every width is drawn, so that the links do not shorten the draw (which the shrinker would
+    # prefer); a group takes its first member's width, or the output's, whose bounds are stricter.
+    drawn = draw(st.lists(widths, min_size=depth, max_size=depth)) + [draw(output_widths[output, cost])]
+    width_of = {root(i): drawn[i] for i in range(depth + 1)[::-1] if root(i) != root(depth) or i == depth}
+    sizes = [width_of[root(i)] for i in range(depth + 1)]
+    return sizes[:-1], hidden, output, cost, sizes[-1], {"residual": tuple(residual), "tied": tie}
+
+
+@st.composite
+def _more_components(draw, arch, components):
+    """The components drawn after the sizes: layer norm, l1, maxout, dropout, activity.
+
+    Each is drawn as a list of the layers that have it (with its value there), not as one
+    entry per layer: the shrinker then moves the component to layer 0 and drops the layers
+    above, where an entry on the top layer would vanish with it and stop the shrinking.
+    """
+    depth, changes = arch.depth, {}
+    layers = st.integers(0, depth - 1)
+    if components.layer_norm:
+        chosen = draw(st.lists(layers, unique=True, max_size=depth), label="layer_norm")
+        changes["layer_norm"] = tuple(i in chosen and not arch.batch_norm[i] for i in range(depth))
+    changes["l1"] = draw(components.l1s, label="l1")
+    if components.maxout:
+        pieces = [1] * depth
+        chosen = st.lists(st.tuples(layers, st.integers(2, MAX_PIECES)), max_size=depth)
+        for i, k in draw(chosen, label="maxout"):
+            pieces[i] = k
+        if arch.tied is not None:  # a tied pair keeps one shape
+            pieces[arch.tied[1]] = pieces[arch.tied[0]]
+        changes["maxout"] = tuple(pieces)
+    if components.dropout and depth > 1:
+        kept, masks = 1.0 / (1.0 - DROPOUT_RATE), [()] * depth  # none on the output layer
+        for i in draw(st.lists(st.integers(0, depth - 2), unique=True, max_size=depth - 1), label="dropout"):
+            n = arch.sizes[i + 1]
+            dropped = draw(st.lists(st.booleans(), min_size=n, max_size=n), label=f"dropped units of {i}")
+            masks[i] = tuple(0.0 if d else kept for d in dropped)
+        changes["dropout"] = tuple(masks)
+    if components.activities is not None and depth > 1:
+        layer = draw(st.none() | st.integers(0, depth - 2), label="activity layer")
+        if layer is not None:
+            changes["activity"] = (layer, draw(components.activities, label="activity"))
+    return dataclasses.replace(arch, **changes)
 
 
 def _least_output_width(activation, cost, min_width):
@@ -336,6 +459,8 @@ def _parameters_from_seed(arch, seed, scale):
         w = rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)
         weights.append(_frozen(w if scale is None else scale * w))
         biases.append(_frozen(0.5 * rng.standard_normal(bias_shape)))
+    if arch.tied is not None:  # the idle slot holds the matrix the layer uses, as a reader expects
+        weights[arch.tied[1]] = weights[arch.tied[0]]
     return tuple(weights), tuple(biases)
 
 
@@ -371,13 +496,22 @@ def _fits(build, *args, **kwargs):
     return True
 
 
-def _l2s(l2):
+def _coefficients(value, name):
+    """True: a coefficient drawn in [0.001, 1]; a number > 0 fixes it."""
+    if value is True:
+        return st.floats(0.001, 1.0)
+    if isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        return st.just(float(value))
+    raise InvalidArgument(f"{name}={value!r} must be True (draw a coefficient), False (none) or a number > 0")
+
+
+def _l2s(l2, name="l2"):
     if isinstance(l2, bool):
         return st.just(0.0) | st.floats(0.001, 1.0) if l2 else st.just(0.0)
     if isinstance(l2, Real) and math.isfinite(l2) and l2 >= 0:
         return st.just(float(l2))
     raise InvalidArgument(
-        f"l2={l2!r} must be True (draw a coefficient), False (no weight decay) or a finite number >= 0"
+        f"{name}={l2!r} must be True (draw a coefficient), False (none) or a finite number >= 0"
     )
 
 

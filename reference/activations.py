@@ -9,7 +9,9 @@ Every activation has
                      breaks there);
   * ``vjp(z, g)`` -- the vector-Jacobian product J(z)^T g, the correct
                      backward step.  For an elementwise activation J(z) is
-                     diagonal and this is the Hadamard product sigma'(z) * g.
+                     diagonal and this is the Hadamard product sigma'(z) * g;
+  * ``off_diagonal(z, g)`` -- what the Hadamard form leaves out of J(z)^T g:
+                     the off-diagonal terms (zero for an elementwise activation).
 
 Adding an activation means adding one class here and its name to
 ``ACTIVATION_CLASSES``; nothing else changes.
@@ -17,6 +19,7 @@ Adding an activation means adding one class here and its name to
 
 import numpy as np
 from gradcert.reference.architecture import LEAKY_SLOPE
+from gradcert.reference.textbook import ELEMENTWISE, Step
 
 
 class Elementwise:
@@ -27,6 +30,10 @@ class Elementwise:
     @classmethod
     def vjp(cls, z, g):
         return cls.prime(z) * g
+
+    @staticmethod
+    def off_diagonal(z, g):
+        return np.zeros_like(g, dtype=float)
 
 
 class Sigmoid(Elementwise):
@@ -119,6 +126,12 @@ class Softmax:
         a = Softmax.fn(z)
         return a * (g - np.sum(a * g, axis=0, keepdims=True))
 
+    @staticmethod
+    def off_diagonal(z, g):
+        # sum over k != j of J_jk g_k = -a_j sum_{k != j} a_k g_k, written as that sum.
+        a = Softmax.fn(z)
+        return -a * (np.sum(a * g, axis=0, keepdims=True) - a * g)
+
 
 class ModifiedNeuron:
     """A layer in which one neuron (row ``unit``) uses another activation."""
@@ -142,6 +155,8 @@ class ModifiedNeuron:
     def vjp(self, z, g):
         return self.prime(z) * g
 
+    off_diagonal = Elementwise.off_diagonal
+
 
 ACTIVATION_CLASSES = {
     "sigmoid": Sigmoid,
@@ -152,6 +167,30 @@ ACTIVATION_CLASSES = {
     "linear": Linear,
     "softmax": Softmax,
 }
+
+
+class ActivationStep(Step):
+    """The activation as a step of its layer: the textbook takes sigma'(z) * g
+    (the Jacobian's diagonal) for J(z)^T g, and misses the off-diagonal terms."""
+
+    assumption = ELEMENTWISE
+
+    formula = "J(z)^T g - sigma'(z) * g, the off-diagonal terms: -a_j sum_{k != j} a_k g_k"
+
+    def __init__(self, sigma, name):
+        self.sigma, self.name, self.coupled = sigma, name, not sigma.elementwise
+
+    def forward(self, z):
+        return self.sigma.fn(z), z
+
+    def vjp(self, z, g):
+        return self.sigma.vjp(z, g)
+
+    def textbook(self, z, g):
+        return self.sigma.prime(z) * g
+
+    def repair(self, z, g):
+        return self.sigma.off_diagonal(z, g)
 
 
 def activation_of_layer(arch, layer):

@@ -90,3 +90,15 @@ COST_CLASSES = {
     "cross-entropy": CrossEntropy,
     "log-likelihood": LogLikelihood,
 }
+
+
+def canonical_link(arch, textbook=False):
+    """Whether BP1 is the canonical link's delta^L = a - y: the cost's canonical activation at a
+    plain output layer (no modified neuron there, no residual connection).  That is the Hadamard
+    form itself for an elementwise output, which the textbook takes too (network2.py's
+    cross-entropy delta); not for softmax, whose literal textbook form (``textbook``, the
+    elementwise assumption taken for granted) is the Hadamard product."""
+    output = arch.activations[-1]
+    return (COST_CLASSES[arch.cost].canonical == output and arch.depth - 1 not in arch.residual
+            and (arch.modified_neuron is None or arch.modified_neuron[0] != arch.depth - 1)
+            and not (textbook and output == "softmax"))

@@ -1,71 +1,68 @@
 """network.py, certified: backpropagation as in chapter 2 of Nielsen's book.
 
-The names are the book's: ``sizes``, ``weights``, ``biases``, ``zs``,
-``activations``, ``delta``, ``nabla_b``, ``nabla_w``.  Two departures, both
-noted where they happen:
+The names are the book's: ``sizes``, ``weights``, ``biases``, ``activations``,
+``delta``, ``nabla_b``, ``nabla_w``.  Two departures, both noted where they
+happen:
 
   * a batch of m examples is a matrix whose columns are the examples, so one
     pass computes all of them (m = 1 is network.py's single column);
-  * the cost of a batch is the *mean* of the per-example costs, plus an
-    optional L2 term, and ``backprop`` returns the gradient of exactly that.
+  * the cost of a batch is the *mean* of the per-example costs, plus the
+    optional penalties, and ``backprop`` returns the gradient of exactly that.
 
-Python lists count weight layers from 0, so ``weights[0]`` is the book's w^2.
+Each layer is a short list of steps (``layers.py``: maxout, normalisation,
+the activation, dropout), each in its own module with its forward pass and
+its backward step; residual connections, tied weights and the penalties have
+theirs too.  Python lists count weight layers from 0, so ``weights[0]`` is
+the book's w^2.
 """
 
 import numpy as np
-from gradcert.reference.activations import activation_of_layer
+from gradcert.reference import penalties, residual, tying
 from gradcert.reference.architecture import Architecture
-from gradcert.reference.batchnorm import normalise, normalise_vjp
-from gradcert.reference.costs import COST_CLASSES
+from gradcert.reference.costs import COST_CLASSES, canonical_link
+from gradcert.reference.layers import layer_steps
+from gradcert.reference.layout import Layout
+from gradcert.reference.textbook import ELEMENTWISE, LAYERED_CHAIN, OUTPUTS_ALONE, Record
 
 
-class Network:
+class Network(Layout):
     def __init__(self, sizes, activation="sigmoid", cost="quadratic", l2=0.0,
-                 batch_norm=False, modified_neuron=None, seed=None):
+                 batch_norm=False, modified_neuron=None, seed=None, **components):
         """``Network([784, 30, 10])`` is network.py's sigmoid net with the quadratic cost.
 
         ``activation`` is one name, or one per weight layer; ``batch_norm`` one
-        flag, or one per weight layer.  Weights start Gaussian with variance
-        1/n_in (network2.py's default), biases standard Gaussian.
+        flag, or one per weight layer; ``components`` are the other fields of
+        ``Architecture`` (``layer_norm``, ``l1``, ``residual``...).  Weights start
+        Gaussian with variance 1/n_in (network2.py's default), biases standard Gaussian.
         """
-        self.arch = Architecture.build(sizes, activation, cost, l2, batch_norm, modified_neuron)
-        self.sizes = self.arch.sizes
-        self.num_layers = len(self.sizes)
-        self.cost_fn = COST_CLASSES[self.arch.cost]
-        self.layer_activations = [activation_of_layer(self.arch, i) for i in range(self.arch.depth)]
+        arch = Architecture.build(sizes, activation, cost, l2, batch_norm, modified_neuron, **components)
+        self._setup(arch, seed)
+
+    @classmethod
+    def from_architecture(cls, arch, seed=None):
+        """The network an ``Architecture`` describes."""
+        net = cls.__new__(cls)
+        net._setup(arch, seed)
+        return net
+
+    def _setup(self, arch, seed):
+        self.arch, self.sizes, self.num_layers = arch, arch.sizes, len(arch.sizes)
+        self.cost_fn = COST_CLASSES[arch.cost]
+        self.steps = [layer_steps(arch, i) for i in range(arch.depth)]
         rng = np.random.default_rng(seed)
-        self.biases = [rng.standard_normal((n, 1)) for n in self.sizes[1:]]
-        self.weights = [rng.standard_normal((n, k)) / np.sqrt(k)
-                        for k, n in zip(self.sizes[:-1], self.sizes[1:])]
-
-    # weights and biases are settable, as in network.py; each assignment is
-    # checked against the architecture and copied, so the caller's arrays are
-    # never modified by a later update.
-    @property
-    def weights(self):
-        return self._weights
-
-    @weights.setter
-    def weights(self, value):
-        self._weights = self._checked(value, [w for w, _ in self.arch.shapes], "weights")
-
-    @property
-    def biases(self):
-        return self._biases
-
-    @biases.setter
-    def biases(self, value):
-        self._biases = self._checked(value, [b for _, b in self.arch.shapes], "biases")
+        self.biases = [rng.standard_normal(b) for _, b in arch.shapes]
+        self.weights = [rng.standard_normal((n, k)) / np.sqrt(k) for (n, k), _ in arch.shapes]
 
     def feedforward(self, x):
         """The output a^L for a batch of columns x (or one column)."""
-        return self._forward(x)[-1][-1]
+        return self._forward(x)[1][-1]
 
     def cost(self, x, y):
-        """The mean of C_x over the columns of x, plus (l2 / 2) * sum of squared weights."""
+        """The mean of C_x over the columns of x, plus the penalties (see penalties.py)."""
         x, y = self._columns(x, "x", 0), self._columns(y, "y", -1)
-        data_cost = np.mean(self.cost_fn.fn(self.feedforward(x), y))
-        return data_cost + 0.5 * self.arch.l2 * sum(np.sum(w * w) for w in self.weights)
+        activations = self._forward(x)[1]
+        data_cost = np.mean(self.cost_fn.fn(activations[-1], y))
+        return data_cost + penalties.cost(self.arch, self.weights, activations)
 
     def backprop(self, x, y):
         """Return ``(nabla_b, nabla_w)``, the gradient of ``self.cost(x, y)``.
@@ -74,15 +71,21 @@ class Network:
         delta = J(z)^T (upstream), which for an elementwise activation is the
         book's Hadamard product and for softmax is not.
         """
-        return self._backprop(x, y, textbook=False)
+        return self.backprop_assuming(x, y)
 
     def backprop_elementwise(self, x, y):
-        """The literal textbook form: delta = (upstream) * sigma'(z), elementwise.
+        """The literal textbook form, delta = (upstream) * sigma'(z): right exactly when every
+        activation is elementwise; kept so the harness can show where that breaks (softmax)."""
+        return self.backprop_assuming(x, y, [ELEMENTWISE])
 
-        Right exactly when every activation is elementwise; kept so the harness
-        can show where the textbook's assumption breaks (softmax).
+    def backprop_assuming(self, x, y, assumptions=(), record=None):
+        """``(nabla_b, nabla_w)`` as the textbook computes it when ``assumptions``
+        (names from textbook.py) are taken for granted: the gradient exactly when they hold.
+
+        ``record``, a ``textbook.Record``, collects each layer's delta and, if
+        it asks for them, adds every repair term, which makes it the gradient again.
         """
-        return self._backprop(x, y, textbook=True)
+        return self._backprop(x, y, frozenset(assumptions), record or Record())
 
     def update_mini_batch(self, mini_batch, eta):
         """One step of gradient descent on a list of (x, y) column pairs (seed 002).
@@ -101,74 +104,51 @@ class Network:
         self.biases = [b - eta * nb for b, nb in zip(self.biases, nabla_b)]
 
     def _forward(self, x):
-        """Feedforward, keeping what backprop needs: zs (weighted inputs),
-        us (the same after batch normalisation, or zs itself), the normalisers,
-        and the activations a^1 = x, a^2, ..., a^L."""
+        """Feedforward, keeping what backprop needs: each layer's step caches, and the
+        activations a^1 = x, a^2, ..., a^L."""
         activation = self._columns(x, "x", 0)
-        zs, us, norms, activations = [], [], [], [activation]
-        for b, w, sigma, bn in zip(self.biases, self.weights, self.layer_activations,
-                                   self.arch.batch_norm):
-            z = w @ activation + b
-            u, inv_std = normalise(z, self.arch.bn_epsilon) if bn else (z, None)
-            activation = sigma.fn(u)
-            zs.append(z)
-            us.append(u)
-            norms.append(inv_std)
+        caches, activations = [], [activation]
+        for i, (b, steps) in enumerate(zip(self.biases, self.steps)):
+            z = self.weights[self.arch.weight_of(i)] @ activation + b  # a tied layer's matrix is another's
+            layer_caches = []
+            for step in steps:
+                z, cache = step.forward(z)
+                layer_caches.append(cache)
+            activation = residual.forward(self.arch, i, z, activation)
+            caches.append(layer_caches)
             activations.append(activation)
-        return zs, us, norms, activations
+        return caches, activations
 
-    def _backprop(self, x, y, textbook):
-        zs, us, norms, activations = self._forward(x)
+    def _backprop(self, x, y, assumed, record):
+        caches, activations = self._forward(x)
         y = self._columns(y, "y", -1)
-        m = y.shape[1]
+        arch, m = self.arch, y.shape[1]
         # Each example's cost enters the batch cost with weight 1/m, so every
         # delta here is dC/dz for the whole batch and nabla_b sums over columns.
-        if self._canonical_output() and not textbook:
-            upstream = None  # BP1 with the canonical link needs no nabla_a C (see costs.py)
-        else:
+        upstream = None  # BP1 with the canonical link needs no nabla_a C (see costs.py)
+        if not canonical_link(arch, textbook=ELEMENTWISE in assumed):
             upstream = self.cost_fn.derivative(activations[-1], y) / m  # nabla_a C
-        nabla_b, nabla_w = [None] * len(self.weights), [None] * len(self.weights)
-        for i in reversed(range(len(self.weights))):  # i = L-2, ..., 0: the book's L, ..., 2
-            sigma, u = self.layer_activations[i], us[i]
-            if upstream is None:
-                delta = (activations[-1] - y) / m  # BP1 with the canonical link: a - y
-            elif textbook:
-                delta = upstream * sigma.prime(u)  # BP1/BP2 as printed: Hadamard product
+        nabla_b, nabla_w = [None] * arch.depth, [None] * arch.depth
+        for i in reversed(range(arch.depth)):  # i = L-2, ..., 0: the book's L, ..., 2
+            steps = self.steps[i]
+            if upstream is None:  # BP1 with the canonical link: a - y is dC/dz past the activation
+                delta, steps = (activations[-1] - y) / m, steps[:-1]
             else:
-                delta = sigma.vjp(u, upstream)  # BP1/BP2 in general: J(z)^T upstream
-            if norms[i] is not None:
-                delta = normalise_vjp(delta, u, norms[i])  # from dC/du back to dC/dz
+                delta = upstream
+            for step, cache in reversed(list(zip(steps, caches[i]))):  # BP1/BP2 through the layer's steps
+                delta = step.backward(cache, delta, assumed, record, i)
+            record.deltas[i] = delta
             nabla_b[i] = delta.sum(axis=1, keepdims=True)  # BP3, summed over the batch
-            nabla_w[i] = delta @ activations[i].T  # BP4, summed over the batch
-            if self.arch.l2:
-                nabla_w[i] += self.arch.l2 * self.weights[i]  # weight decay: d/dw of (l2 / 2) w^2
+            tying.add_use(arch, nabla_w, i, delta @ activations[i].T, assumed, record)  # BP4, summed
             if i:  # the (w^{l+1})^T delta^{l+1} of BP2, for the layer below (none below the first)
-                upstream = self.weights[i].T @ delta
+                below = self.weights[arch.weight_of(i)].T @ delta
+                below = record.plus(below, residual.skip(arch, i, upstream), LAYERED_CHAIN, assumed, i - 1,
+                                    "dC/da", residual.REPAIR)
+                upstream = record.plus(below, penalties.activity_gradient(arch, i - 1, activations[i]),
+                                       OUTPUTS_ALONE, assumed, i - 1, "dC/da", penalties.ACTIVITY_REPAIR)
+        for i in range(arch.depth):  # the weight penalties; an idle tied slot's gradient is zero
+            decay = penalties.weight_gradient(arch, self.weights, i)
+            nabla_w[i] = record.plus(nabla_w[i], decay, OUTPUTS_ALONE, assumed, i, f"nabla_w[{i}]",
+                                     penalties.weight_repair(arch))
+            nabla_w[i] = np.zeros_like(self.weights[i]) if nabla_w[i] is None else nabla_w[i]
         return nabla_b, nabla_w
-
-    def _canonical_output(self):
-        arch = self.arch
-        return (self.cost_fn.canonical == arch.activations[-1]
-                and (arch.modified_neuron is None or arch.modified_neuron[0] != arch.depth - 1))
-
-    def _columns(self, v, name, layer):
-        """v as a float matrix whose columns are examples; a 1-D vector is one column."""
-        v = np.asarray(v, dtype=float)
-        v = v.reshape(-1, 1) if v.ndim == 1 else v
-        n = self.sizes[layer]
-        if v.ndim != 2 or v.shape[0] != n:
-            raise ValueError(f"{name} has shape {v.shape}; expected ({n}, m): one column per example")
-        return v
-
-    @staticmethod
-    def _checked(arrays, shapes, name):
-        arrays = list(arrays)
-        if len(arrays) != len(shapes):
-            raise ValueError(f"{len(arrays)} {name} given for {len(shapes)} layers")
-        out = []
-        for i, (a, shape) in enumerate(zip(arrays, shapes)):
-            a = np.array(a, dtype=float)
-            if a.shape != shape:
-                raise ValueError(f"{name}[{i}] has shape {a.shape}; expected {shape} (Nielsen's layout)")
-            out.append(a)
-        return out

@@ -157,6 +157,12 @@ def test_without_batch_norm_the_batch_gradient_is_the_mean_of_per_example_gradie
     # The mean of m per-example gradients sums the very terms the batch gradient sums (their
     # magnitude is the batch's rounding magnitude) with m more roundings, which the batch's
     # accumulation length N already counts: compare's bound holds it.
+    net = case.network()
+    per_example = [net.backprop(x, y) for x, y in case.columns()]
+    mean = tuple([sum(g[k][i] for g in per_example) / case.m for i in range(case.arch.depth)] for k in (0, 1))
+    assert_gradient(case, mean, [ORACLE])
+    # The map's shortcut for this assumption: each example along its own path in the batch's
+    # forward pass (batch normalisation's statistics, where there are any, held by the batch).
     assert_gradient(case, assumptions.ASSUMPTIONS["separable"].gradient(case), [ORACLE])
 
 

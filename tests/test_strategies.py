@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 from gradcert.properties.strategies import (
+    DROPOUT_RATE,
+    MAX_PIECES,
     SIMPLEST_FIRST,
     Case,
     architectures,
@@ -232,6 +234,13 @@ def test_a_small_case_prints_every_number_and_a_large_one_its_shapes():
     (lambda: architectures(l2="yes"), "l2"),
     (lambda: architectures(batch_norm=1), "batch_norm"),
     (lambda: architectures(modified_neuron="yes"), "modified_neuron"),
+    (lambda: architectures(layer_norm=1), "layer_norm"),
+    (lambda: architectures(l1=-1.0), "l1"),
+    (lambda: architectures(dropout="yes"), "dropout"),
+    (lambda: architectures(residual=None), "residual"),
+    (lambda: architectures(tied=2), "tied"),
+    (lambda: architectures(maxout=3), "maxout"),
+    (lambda: architectures(activity=0.0), "activity"),
     (lambda: architectures(activations=("tanh", "softmax"), modified_neuron=True), "modified_neuron"),
     (lambda: parameters([2, 1]), "arch"),
     (lambda: parameters(Architecture.build([2, 1]), scale=-1.0), "scale"),
@@ -262,9 +271,13 @@ def test_cases_shrink_to_the_simplest_case():
 
 
 def test_a_cost_shrinks_to_its_simplest_output_activation():
-    arch = find(architectures(), lambda a: a.cost == "cross-entropy", settings=FIND)
+    # Up to 2000 draws to meet one: Hypothesis draws the simplest activations more often than
+    # 1 in 7, and in 200 draws met no log-likelihood cost in about 1 find of 10 (measured on
+    # 60); find stops at the first, so a larger budget costs nothing when it is met early.
+    rare = settings(FIND, max_examples=2000)
+    arch = find(architectures(), lambda a: a.cost == "cross-entropy", settings=rare)
     assert arch.sizes == (1, 1) and arch.activations == ("sigmoid",)
-    arch = find(architectures(), lambda a: a.cost == "log-likelihood", settings=FIND)
+    arch = find(architectures(), lambda a: a.cost == "log-likelihood", settings=rare)
     assert arch.sizes == (1, 1) and arch.activations == ("softmax",)
 
 
@@ -282,3 +295,52 @@ def test_shrinking_the_batch_keeps_the_first_examples():
     np.testing.assert_array_equal(big.x[:, :2], small.x)
     np.testing.assert_array_equal(big.y[:, :2], small.y)
     np.testing.assert_array_equal(big.weights[1], small.weights[1])
+
+
+EVERY_COMPONENT = dict(batch_norm=True, layer_norm=True, l1=True, dropout=True, residual=True, tied=True,
+                       maxout=True, activity=True, modified_neuron=True)
+
+
+@SETTINGS
+@given(architectures(l2=False))
+def test_the_other_components_are_left_out_by_default(arch):
+    assert arch.features == ()
+
+
+@SETTINGS
+@given(cases(architectures=architectures(**EVERY_COMPONENT), max_batch=3))
+def test_every_component_is_drawn_valid(case):
+    arch = case.arch
+    assert_cost_fits(arch)
+    for i in arch.residual:
+        assert arch.sizes[i] == arch.sizes[i + 1], arch.describe()
+    if arch.tied is not None:
+        source, user = arch.tied
+        assert arch.shapes[source][0] == arch.shapes[user][0], arch.describe()
+        np.testing.assert_array_equal(case.weights[source], case.weights[user])  # the idle slot: a copy
+    kept = 1.0 / (1.0 - DROPOUT_RATE)
+    assert all(set(mask) <= {0.0, kept} for mask in arch.dropout), arch.describe()
+    assert all(1 <= k <= MAX_PIECES for k in arch.maxout)
+    assert not any(bn and ln for bn, ln in zip(arch.batch_norm, arch.layer_norm))
+    assert [w.shape for w in case.weights] == [w for w, _ in arch.shapes]
+
+
+def test_every_component_shrinks_away():
+    arch = find(architectures(**EVERY_COMPONENT), lambda arch: arch.depth >= 2, settings=FIND)
+    assert arch.features == () and arch.sizes == (1, 1, 1) and arch.modified_neuron is None
+
+
+@pytest.mark.parametrize("feature, minimal", [
+    ("residual", dict(sizes=(1, 1), residual=(0,))),
+    ("tied", dict(sizes=(1, 1, 1), tied=(0, 1))),
+    ("maxout", dict(sizes=(1, 1), maxout=(2,))),
+    ("dropout", dict(sizes=(1, 1, 1), dropout=((kept := 1.0 / (1.0 - DROPOUT_RATE),), ()))),
+    ("activity", dict(sizes=(1, 1, 1))),
+    ("layer_norm", dict(sizes=(1, 1), layer_norm=(True,))),
+    ("l1", dict(sizes=(1, 1))),
+])
+def test_each_component_shrinks_to_its_smallest_form(feature, minimal):
+    arch = find(architectures(**{feature: True}), lambda arch: feature in arch.features, settings=FIND)
+    for field, value in minimal.items():
+        assert getattr(arch, field) == value, arch.describe()
+    assert set(arch.activations) == {"linear"} and arch.cost == "quadratic", arch.describe()
