@@ -47,11 +47,16 @@ def entry_id(entry):
     return entry["target"].split("/")[-1]
 
 
-def leftovers(tag):
-    """Processes still running whose environment carries ``tag``: the run's workers and their children."""
+def leftovers(tag, workers_only=False):
+    """Processes still running whose environment carries ``tag``: the run's workers and their children
+    (``workers_only``: the worker processes alone, by their command line)."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
+            if workers_only:
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    if b"gradcert.properties.candidates.worker" not in cmdline.read():
+                        continue
             with open(f"/proc/{pid}/environ", "rb") as env:
                 if tag.encode() in env.read():
                     with open(f"/proc/{pid}/stat") as stat:
@@ -164,3 +169,25 @@ def test_under_the_plugin_the_users_tests_still_run(pytester, name):
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([f"*{entry['verdict'].upper()}:*"])
     result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_a_worker_dies_with_a_killed_gradcert_even_while_its_candidate_hangs(tagged, tmp_path):
+    # gradcert itself SIGKILLed (a CI job cancelled): nothing runs its clean-up, the kernel must end the worker.
+    hang = ROOT / "tests/hostile/alarm_games.py:IgnoresAlarmAndHangs"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gradcert", "check", str(hang), "--timeout", "60"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not leftovers(tagged, workers_only=True) and time.monotonic() < deadline:  # its worker started
+        time.sleep(0.1)
+    assert leftovers(tagged, workers_only=True), "the worker never started"
+    time.sleep(1.0)  # inside the candidate's hang
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 5
+    while leftovers(tagged) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not leftovers(tagged)

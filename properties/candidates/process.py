@@ -111,7 +111,7 @@ class Worker:
         if self.mode == "spawn":
             env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
             process = subprocess.Popen(
-                [sys.executable, "-c", BOOTSTRAP, str(to_worker_r), str(from_worker_w)],
+                [sys.executable, "-c", BOOTSTRAP, str(to_worker_r), str(from_worker_w), str(os.getpid())],
                 stdin=subprocess.DEVNULL,
                 stdout=self._output,
                 stderr=self._output,

@@ -536,9 +536,37 @@ def _looks_like_python2(error):
     )
 
 
+def die_with_parent(parent):
+    """End this process when gradcert's ends, even while the candidate hangs: a SIGKILLed gradcert
+    must not leave a worker behind.  Linux: the kernel sends SIGKILL (PR_SET_PDEATHSIG); elsewhere
+    a watchdog thread notices the re-parenting."""
+    import signal
+    import threading
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
+            if os.getppid() != parent:  # the parent died before the request took effect
+                os._exit(0)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch():
+        while os.getppid() == parent:
+            threading.Event().wait(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="gradcert-watchdog", daemon=True).start()
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     fd_in, fd_out = int(argv[0]), int(argv[1])
+    if len(argv) > 2:
+        die_with_parent(int(argv[2]))
     for fd in (fd_in, fd_out):
         os.set_inheritable(fd, False)  # the candidate's own children get no part of the channel
     sys.dont_write_bytecode = True  # importing the user's modules leaves no __pycache__ behind
