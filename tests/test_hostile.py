@@ -172,7 +172,7 @@ def test_under_the_plugin_the_users_tests_still_run(pytester, name):
 
 
 def test_a_worker_dies_with_a_killed_gradcert_even_while_its_candidate_hangs(tagged, tmp_path):
-    # gradcert itself SIGKILLed (a CI job cancelled): nothing runs its clean-up, the kernel must end the worker.
+    # gradcert itself SIGKILLed (a cancelled CI job): nothing runs its clean-up, the kernel ends the worker.
     hang = ROOT / "tests/hostile/alarm_games.py:IgnoresAlarmAndHangs"
     process = subprocess.Popen(
         [sys.executable, "-m", "gradcert", "check", str(hang), "--timeout", "60"],
