@@ -142,7 +142,9 @@ def test_the_command_gives_one_verdict_line_and_its_exit_code(entry, tmp_path):
     else:
         lines = [line for line in result.stdout.splitlines() if line.startswith(VERDICT_LINES)]
         assert len(lines) == 1, result.stdout
-    if entry.get("json") or entry["exit"] == 0 and "forks" in entry["target"]:  # the printing and forking ones
+    if (
+        entry.get("json") or entry["exit"] == 0 and "forks" in entry["target"]
+    ):  # the printing and forking ones
         json_run = gradcert(str(ROOT / entry["target"]), *flags(entry["options"]), "--json", cwd=tmp_path)
         record = json.loads(json_run.stdout)  # one JSON document, whatever the candidate printed
         assert record["verdict"] == entry["verdict"] and json_run.returncode == entry["exit"]
