@@ -20,6 +20,8 @@ which is what a perturbation of one weight or bias does.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from gradcert.oracles import activations
 
@@ -139,10 +141,28 @@ def layer_forward(arch, layer, a, w, b):
     return activate(arch, layer, weighted_input(a, w, b))
 
 
-def run_from(arch, layer, z, weights, biases):
-    """From layer ``layer``'s weighted input z, run to the output: (normalised z^L, a^L)."""
+@functools.lru_cache(maxsize=64)
+def piecewise_units(arch):
+    """Per layer, the units whose activation has a kink at z = 0 (relu, leaky_relu)."""
+    return tuple(np.array([j for j in range(n) if activations.get(arch.unit_activation(layer, j)).piecewise],
+                          dtype=int) for layer, n in enumerate(arch.sizes[1:]))
+
+
+def on_kink(z, units):
+    """Per leading index, whether one of ``units`` (last axis) of a complex z (..., m, n) sits
+    exactly on its kink, Re z = 0, and is moved off it, Im z != 0: a one-sided slope there."""
+    watched = z[..., units]
+    return np.any((watched.real == 0) & (watched.imag != 0), axis=(-2, -1))
+
+
+def run_from(arch, layer, z, weights, biases, kinks=None):
+    """From layer ``layer``'s weighted input z, run to the output: (normalised z^L, a^L).
+    ``kinks`` (a boolean array over the leading axis), if given, gathers ``on_kink`` of every
+    layer's piecewise units."""
     while True:
         z, a = normalise_and_activate(arch, layer, z)
+        if kinks is not None and piecewise_units(arch)[layer].size:
+            kinks |= on_kink(z, piecewise_units(arch)[layer])
         if layer == arch.depth - 1:
             return z, a
         layer += 1
@@ -205,9 +225,10 @@ class Trace:
         units, inputs = np.divmod(flat_indices, self.weights[layer].shape[1])
         return units, deltas[:, None] * self.inputs[layer][:, inputs].T
 
-    def shifted_costs(self, layer, units, shifts, y_rows):
+    def shifted_costs(self, layer, units, shifts, y_rows, kinks=False):
         """The data cost (no weight decay) when z[:, units[p]] of ``layer`` is moved by
-        ``shifts[p]`` (real or complex), for every probe p: shape (P,).
+        ``shifts[p]`` (real or complex), for every probe p: shape (P,); with ``kinks`` (complex
+        shifts), also whether a piecewise unit on the way sits on its kink (``on_kink``).
 
         Only what the shift changes is recomputed.  In an elementwise layer only the
         shifted unit's output changes, so the next layer's weighted input moves by
@@ -218,20 +239,27 @@ class Trace:
         probes = np.arange(n_probes)
         z = self.zs[layer]
         z_unit = z[:, units].T + shifts
+        seen = np.zeros(n_probes, dtype=bool) if kinks else None
         if activations.get(arch.activations[layer]).coupled:  # softmax: the whole layer moves
             z_all = np.array(np.broadcast_to(z, (n_probes,) + z.shape), dtype=z_unit.dtype)
             z_all[probes, :, units] = z_unit
-            z_out, a = run_from(arch, layer, z_all, self.weights, self.biases)
-        elif layer == arch.depth - 1:  # the output: one unit of a and of z^L moves
-            z_unit, a_unit = activate_units(arch, layer, units, z_unit)
+            z_out, a = run_from(arch, layer, z_all, self.weights, self.biases, seen)
+            return (data_cost(arch, a, y_rows, z_out), seen) if kinks else data_cost(arch, a, y_rows, z_out)
+        moved_z, moved_a = activate_units(arch, layer, units, z_unit)
+        if kinks:
+            piecewise = np.isin(units, piecewise_units(arch)[layer])
+            seen |= piecewise & np.any((moved_z.real == 0) & (moved_z.imag != 0), axis=-1)
+        if layer == arch.depth - 1:  # the output: one unit of a and of z^L moves
+            z_unit, a_unit = moved_z, moved_a
             z_out, a = (np.array(np.broadcast_to(t, (n_probes,) + t.shape), dtype=a_unit.dtype)
                         for t in (self.z_out, self.inputs[-1]))
             z_out[probes, :, units] = z_unit
             a[probes, :, units] = a_unit
         else:
-            change = activate_units(arch, layer, units, z_unit)[1] - self.inputs[layer + 1][:, units].T
+            change = moved_a - self.inputs[layer + 1][:, units].T
             column = self.weights[layer + 1][:, units].T
             z_next = np.multiply(change[:, :, None], column[:, None, :])
             z_next += self.zs[layer + 1]
-            z_out, a = run_from(arch, layer + 1, z_next, self.weights, self.biases)
-        return data_cost(arch, a, y_rows, z_out)
+            z_out, a = run_from(arch, layer + 1, z_next, self.weights, self.biases, seen)
+        costs = data_cost(arch, a, y_rows, z_out)
+        return (costs, seen) if kinks else costs

@@ -40,7 +40,7 @@ from gradcert.oracles.base import abs_row_sums
 from gradcert.oracles.precision import UNIT_ROUNDOFF, gamma
 from gradcert.oracles.tangents import Group, Parameters, Tangents, draw
 
-__all__ = ["DISTRIBUTIONS", "Directions", "Group", "Parameters", "RANK_ONE_ABOVE"]
+__all__ = ["DISTRIBUTIONS", "Directions", "Group", "Parameters", "RANK_ONE_ABOVE", "UnitDirections"]
 
 DISTRIBUTIONS = ("rademacher", "gaussian")
 # A weight matrix of more entries than this gets rank-one random directions.
@@ -187,3 +187,49 @@ def _row_signs(block):
     """Per row of ``block``: +1 if every entry is positive, -1 if every entry is negative, else 0."""
     flat = block.reshape(block.shape[0], -1)
     return np.where(flat.min(axis=1) > 0, 1, np.where(flat.max(axis=1) < 0, -1, 0))
+
+
+class UnitDirections:
+    """One direction per unit of each layer: for unit i of layer l, random signs times the
+    weights' scale on row i of W_l and one sign times the biases' scale on b_l[i], zero
+    elsewhere (``signs_w[l]`` (n_out, n_in), ``signs_b[l]`` (n_out,)).
+
+    Why: a projection over n entries is as blind to one wrong entry as its tolerance is wide,
+    and a unit's direction spans only its n_in + 1 entries; better, a correct candidate's
+    error in row i is mostly its error in dC/dz_i carried by the layer's input a, so along
+    the unit's direction it projects through the unit's exact tangent v_i . a + beta_i
+    (``tolerances.unit_shares``), with no sqrt(n) at all.  The oracle's side costs one
+    probe of the unit (``oracles.complex_step.unit_slopes``), the candidate's one pass over
+    the tensor.  Drawn once per shapes, scales and seed and kept (read-only)."""
+
+    def __init__(self, theta, seed, scales):
+        shapes = tuple(w.shape for w in theta.weights)
+        self.signs_w, self.signs_b = _unit_signs(seed, shapes, tuple(scales))
+        self.scales = list(scales)
+
+    def candidate_dots(self, g):
+        """Per layer: (<g, d_i> for every unit i, a bound on each one's rounding): n_in + 1 exact
+        products (+-s times g) summed in any order, gamma_{n_in + 2} times their magnitudes."""
+        out = []
+        for layer, (signs_w, signs_b) in enumerate(zip(self.signs_w, self.signs_b)):
+            gw, gb = g.weights[layer], g.biases[layer].reshape(-1)
+            values = np.einsum("ij,ij->i", gw, signs_w) + gb * signs_b
+            scale_w, scale_b = self.scales[2 * layer + 1], self.scales[2 * layer]
+            errors = gamma(gw.shape[1] + 2) * (scale_w * abs_row_sums(gw) + scale_b * np.abs(gb))
+            out.append((values, errors))
+        return out
+
+
+@functools.lru_cache(maxsize=4)
+def _unit_signs(seed, shapes, scales):
+    """The signs of ``UnitDirections``, scaled: one stream per seed (apart from the other
+    directions' stream), layer after layer."""
+    rng = np.random.default_rng((seed, 0x756E697473))  # "units"
+    signs_w, signs_b = [], []
+    for layer, (n_out, n_in) in enumerate(shapes):
+        w = draw(rng, "rademacher", n_out * n_in).reshape(n_out, n_in) * scales[2 * layer + 1]
+        b = draw(rng, "rademacher", n_out) * scales[2 * layer]
+        w.flags.writeable = b.flags.writeable = False
+        signs_w.append(w)
+        signs_b.append(b)
+    return tuple(signs_w), tuple(signs_b)
