@@ -102,7 +102,8 @@ class Group:
                 av = a @ self.vs.T
                 error = gamma(n_in + 1) * (np.abs(a) @ np.abs(self.vs).T)
             else:
-                av = hi @ self.vs.T + lo @ self.vs.T
+                both = np.concatenate([hi, lo]) @ self.vs.T
+                av = both[:hi.shape[0]] + both[hi.shape[0]:]
                 error = UNIT_ROUNDOFF * np.abs(av) + gamma(n_in + 1) * np.abs(lo).sum(axis=-1)[:, None]
             product = av.T[:, :, None] * self.us[:, None, :]
             return product, error.T[:, :, None] * np.abs(self.us)[:, None, :]
@@ -113,8 +114,9 @@ class Group:
         elif hi is None:
             product = self._dense_times(a)
             return product, gamma(n_in + 1) * self._dense_times(np.abs(a), np.abs(self.dense))
-        else:
-            product = self._dense_times(hi) + self._dense_times(lo)
+        else:  # hi and lo in one product: [hi; lo] D^T, then the halves added
+            both = self._dense_times(np.concatenate([hi, lo]))
+            product = both[:, :hi.shape[0]] + both[:, hi.shape[0]:]
         lost = gamma(n_in + 1) * np.abs(lo).sum(axis=-1)  # (m,)
         return product, UNIT_ROUNDOFF * np.abs(product) + self.tops[:, None, None] * lost[None, :, None]
 

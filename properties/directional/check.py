@@ -26,12 +26,14 @@ where it does not, the oracle says it cannot compute that projection.
 Directions (``properties.directional.directions``).  ``directions`` global random
 ones, on every tensor; then, with ``per_tensor``, a random one on each single
 tensor, and with ``along_g`` one along the signs of the candidate's own gradient
-there.  Mixed-sign Rademacher (or Gaussian) entries scaled per tensor; rank-one
-u v^T on a weight matrix of more than 65,536 entries.  Every oracle value is the
-oracles': each oracle's ``slopes`` (``oracles.complex_step``, ``oracles.torch_grad``,
-``oracles.jax_grad``, ``oracles.finite_diff``), and the evaluations of C along the
-directions, its kinks and its noise (``oracles.landscape``).  This module keeps
-the tolerances and the verdicts.
+there; and with ``units``, one per unit of each big layer (its row of W and its
+bias).  Mixed-sign Rademacher (or Gaussian) entries scaled per tensor by powers
+of two; rank-one u v^T on a weight matrix of more than 4,096 entries.  Every
+oracle value is the oracles': each oracle's ``slopes`` (``oracles.complex_step``,
+``oracles.torch_grad``, ``oracles.jax_grad``, ``oracles.finite_diff``, and
+``complex_step.unit_slopes``), and the evaluations of C along the directions, its
+kinks and its noise (``oracles.landscape``).  This module keeps the tolerances
+and the verdicts.
 
 Then the Taylor test (as pyadjoint's ``taylor_test``) along the first global direction
 (``taylor=N``: the first N):
@@ -42,34 +44,29 @@ is O(h^2) when g is the gradient and O(h) when it is not, so the observed rates
 log2(r(h) / r(h/2)) settle at 2 or at 1.  It needs no oracle and no tolerance;
 before it calls a rate near 1 a bug it checks, from C(theta - h d) as well, that
 the steps resolve C's curvature (``TaylorRecord``), and says "cannot-check" where
-they do not.
+they do not.  Residuals are read only above what C's rounding and the candidate's
+own rounding of <g, d> (its precision's) can leave.
 
-What it can and cannot see.  The tolerance of a projection is the rounding
-bound summed along it, 2 gamma sum_i |d_i| M_i (see ``directional_check``):
-about n times the per-entry tolerance of the exhaustive comparison, for a
-direction over n entries.  So:
-
-* one wrong entry is diluted.  Measured with today's rounding bound (whose
-  magnitudes M run 10^4 times |g| and more on these networks): on [784, 30, 10],
-  batch 10, an error in one entry of nabla_w[0] is seen only when it is ~10% of
-  the largest entry; on [1000, 1000, 10], not even then.  The per-tensor
-  directions shrink n to one tensor, so a small tensor (a bias, the output
-  layer) is not swamped by a big one, but a single-entry guarantee needs the
-  exhaustive comparison (``properties.compare``), on a network small enough;
-* an error spread over a tensor is not.  Against random signs its projection
-  grows like sqrt(n) while the tolerance grows like n; along sign(g) an error
-  proportional to g (a lost 1/m, a factor, a 1e-3 slip in every entry) adds up
-  to c sum |g_i|, growing like n as well.  Measured: a whole tensor off by a
-  relative 1e-5 on [784, 30, 10] and 1e-3 on [1000, 1000, 10] fails; a sign
-  flip, a missing factor or a zeroed layer fails every direction.
+The tolerance of a projection is the sum of three bounds, each derived where it is
+computed: the candidate's own error projected on d (``tolerances``: a correct
+candidate's running rounding bound E, projected by Hoeffding's inequality over
+gradcert's random signs with a false-alarm probability of 1e-12 per check, or
+through each unit's exact tangent, the deterministic sum |d| E where that is
+smaller or the premise fails); the rounding of the candidate's dot product; and
+the oracle's own error (the complex step's bounded along its evaluation).  What
+that sees, measured by ``benchmarks/bench_power.py`` (2026-12-01): on [784, 30, 10]
+and [1000, 1000, 10], batch 10, one weight off by 1e-8 of its tensor's largest
+entry, in the first or the last layer, and a whole tensor scaled by 1 + 1e-9; a
+sign flip, a missing factor or a zeroed layer fails every direction.
 
 Where a ReLU-type unit's weighted input is at or crosses 0 within the smallest
-step along d, the cost has a kink there: that direction is "cannot-check",
+step along d (or, for a unit direction, is within a correct implementation's
+rounding of 0), the cost has a kink there: that direction is "cannot-check",
 never a bug.
 
-The tolerances' magnitudes M come from ``oracles.rounding`` in factored form
-(M_w = delta a^T summed over examples): every sum of M against a direction is
-taken from the factors, never forming an n_out x n_in matrix of M.
+The bound's magnitudes come from ``oracles.rounding`` in factored form (M_w =
+delta a^T summed over examples): every sum of M against a direction is taken
+from the factors, never forming an n_out x n_in matrix of M.
 
 Nothing here computes an oracle value or imports the reference's math
 (``tests/test_oracle_independence.py`` checks the imports).
@@ -263,7 +260,7 @@ class DirectionalResult:
 def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, oracle: str = "auto",
                       per_tensor: bool = True, along_g: bool = True, distribution: str = "rademacher",
                       taylor: int = 1, roundoff: float = UNIT_ROUNDOFF,
-                      extra_error=None, units: bool = True) -> DirectionalResult:
+                      extra_error=None, units: bool | str = True) -> DirectionalResult:
     """Check ``gradient = (nabla_b, nabla_w)`` for ``case`` along random directions.
 
     * ``case`` is a ``properties.strategies.Case``.
@@ -284,9 +281,10 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
     * ``extra_error``: ``(error_b, error_w)``, per-entry bounds on an error the candidate
       carries beyond its own rounding (a gradient implied by an update step); summed
       along each direction into its tolerance.
-    * ``units``: with the complex-step oracle, one more direction per unit of every layer
-      (``directions.UnitDirections``), reported as one record per layer, its worst unit:
-      what sees a single wrong entry of a big tensor.
+    * ``units``: with the complex-step oracle, one more direction per unit of each layer
+      whose weight matrix has more than 4,096 entries (``"all"``: of every layer; False:
+      none), reported as one record per layer, its worst unit
+      (``directions.UnitDirections``): what sees a single wrong entry of a big tensor.
 
     Nothing passed in is modified.
     """
@@ -311,7 +309,9 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
     spreads = drawn.spreads(bound)  # sum_i |d_i| M_i for every d
     # extra_error in the directions' order of tensors: nabla_b[0], nabla_w[0], nabla_b[1], ...
     extra = [t for pair in zip(*extra_error) for t in pair] if extra_error else None
-    by_unit = UnitDirections(theta, seed, drawn.scales) if units and oracle == "complex-step" else None
+    by_unit = None
+    if units and oracle == "complex-step":
+        by_unit = UnitDirections(theta, seed, drawn.scales, every=units == "all")
     lam = confidence(events(drawn, by_unit, np.shape(landscape.x_rows)[0]))
     shares, _ = candidate_shares(drawn, bound, roundoff, extra, lam)
     central = oracle == "finite-diff"
@@ -371,7 +371,7 @@ def _unit_records(case, theta, bound, landscape, by_unit, g, roundoff, extra_err
     records = []
     # A correct candidate's z is within its own and the oracle's forward error of the oracle's.
     margin = 1.0 + roundoff_factor(roundoff, bound.operations)
-    for layer, (values, dot_errors) in enumerate(by_unit.candidate_dots(g)):
+    for layer, (values, dot_errors) in zip(by_unit.layers, by_unit.candidate_dots(g)):
         slopes = complex_step.unit_slopes(case.arch, theta.weights, theta.biases, case.x, case.y, layer,
                                           by_unit.signs_w[layer], by_unit.signs_b[layer], bound=bound,
                                           trace=landscape.trace, margin=margin)

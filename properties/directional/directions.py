@@ -19,10 +19,11 @@ On a weight matrix of more than RANK_ONE_ABOVE entries a random direction is
 rank-one, D = u v^T with u and v random: its entries are still +-scale, its
 projection of an error E has the same mean square, E (u^T E v)^2 = ||E||_F^2,
 as a dense direction's, and it costs O(n_out + n_in) where a dense one costs
-O(n_out n_in): D a = u (v^T a), <G, D> = u^T G v.  On smaller tensors
-directions stay dense: there the few random bits of u v^T would miss more
-structured errors (two rows wrong by opposite amounts: u_i - u_j = 0 half the
-time), and dense directions cost next to nothing.
+O(n_out n_in): D a = u (v^T a), <G, D> = u^T G v.  What rank-one loses -- errors
+confined to a few rows can cancel in u (two rows wrong by opposite amounts:
+u_i - u_j = 0 half the time) -- the unit directions of those layers see
+(``UnitDirections``: one per row); smaller tensors keep dense directions, which
+cost next to nothing there.
 
 Storage is by tensor (``oracles.tangents``, the form every oracle's ``slopes``
 takes): the directions on one tensor are stacked in a ``Group`` (the random
@@ -44,7 +45,7 @@ __all__ = ["DISTRIBUTIONS", "Directions", "Group", "Parameters", "RANK_ONE_ABOVE
 
 DISTRIBUTIONS = ("rademacher", "gaussian")
 # A weight matrix of more entries than this gets rank-one random directions.
-RANK_ONE_ABOVE = 2**16
+RANK_ONE_ABOVE = 2**12
 # The random directions of the last few shapes and seeds are kept for the next check
 # (``_random_groups``) when they have at most this many entries (8 MiB).
 CACHED_ENTRIES = 2**20
@@ -200,18 +201,26 @@ class UnitDirections:
     the unit's direction it projects through the unit's exact tangent v_i . a + beta_i
     (``tolerances.unit_shares``), with no sqrt(n) at all.  The oracle's side costs one
     probe of the unit (``oracles.complex_step.unit_slopes``), the candidate's one pass over
-    the tensor.  Drawn once per shapes, scales and seed and kept (read-only)."""
+    the tensor.  Drawn once per shapes, scales and seed and kept (read-only).
 
-    def __init__(self, theta, seed, scales):
+    ``layers`` are the layers that get them: every one (``every=True``), or those whose
+    weight matrix has more than RANK_ONE_ABOVE entries, where the random directions are
+    rank-one and a per-tensor projection dilutes one entry by sqrt(n) > 64; a smaller
+    tensor's own direction sees a single entry well enough."""
+
+    def __init__(self, theta, seed, scales, every=False):
         shapes = tuple(w.shape for w in theta.weights)
-        self.signs_w, self.signs_b = _unit_signs(seed, shapes, tuple(scales))
+        self.layers = [layer for layer, shape in enumerate(shapes)
+                       if every or math.prod(shape) > RANK_ONE_ABOVE]
+        self.signs_w, self.signs_b = _unit_signs(seed, shapes, tuple(scales), tuple(self.layers))
         self.scales = list(scales)
 
     def candidate_dots(self, g):
-        """Per layer: (<g, d_i> for every unit i, a bound on each one's rounding): n_in + 1 exact
-        products (+-s times g) summed in any order, gamma_{n_in + 2} times their magnitudes."""
+        """Per layer of ``layers``: (<g, d_i> for every unit i, a bound on each one's rounding): n_in + 1
+        exact products (+-s times g) summed in any order, gamma_{n_in + 2} times their magnitudes."""
         out = []
-        for layer, (signs_w, signs_b) in enumerate(zip(self.signs_w, self.signs_b)):
+        for layer in self.layers:
+            signs_w, signs_b = self.signs_w[layer], self.signs_b[layer]
             gw, gb = g.weights[layer], g.biases[layer].reshape(-1)
             values = np.einsum("ij,ij->i", gw, signs_w) + gb * signs_b
             scale_w, scale_b = self.scales[2 * layer + 1], self.scales[2 * layer]
@@ -221,12 +230,16 @@ class UnitDirections:
 
 
 @functools.lru_cache(maxsize=4)
-def _unit_signs(seed, shapes, scales):
-    """The signs of ``UnitDirections``, scaled: one stream per seed (apart from the other
-    directions' stream), layer after layer."""
+def _unit_signs(seed, shapes, scales, layers):
+    """The signs of ``UnitDirections`` on ``layers``, scaled (None on the others): one stream per
+    seed (apart from the other directions' stream), layer after layer."""
     rng = np.random.default_rng((seed, 0x756E697473))  # "units"
     signs_w, signs_b = [], []
     for layer, (n_out, n_in) in enumerate(shapes):
+        if layer not in layers:
+            signs_w.append(None)
+            signs_b.append(None)
+            continue
         w = draw(rng, "rademacher", n_out * n_in).reshape(n_out, n_in) * scales[2 * layer + 1]
         b = draw(rng, "rademacher", n_out) * scales[2 * layer]
         w.flags.writeable = b.flags.writeable = False

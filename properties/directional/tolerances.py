@@ -58,7 +58,7 @@ def events(drawn, units=None, m=0):
     and (with unit directions) one per unit and example for the input's error."""
     rows = sum(drawn.shapes[group.tensor][0] * len(group.owners)
                for groups in drawn.groups for group in groups if group.rank_one)
-    per_unit = sum(s.shape[0] * (m + 1) for s in units.signs_w) if units is not None else 0
+    per_unit = sum(units.signs_w[layer].shape[0] * (m + 1) for layer in units.layers) if units else 0
     return len(drawn.labels) + rows + per_unit
 
 
