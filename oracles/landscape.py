@@ -69,7 +69,8 @@ class Landscape:
             self.signs.append(u[..., self.units[layer]] > 0)
         self.squares = float(sum(np.einsum("ij,ij->", w, w) for w in theta.weights)) if arch.l2 else 0.0
         self.measured_noise = None
-        self._products, self._decays, self._surveys = {}, {}, {}  # see _group_products, _decay, survey
+        # kept for the check: see _group_products, _decay, survey, _tangent
+        self._products, self._decays, self._surveys, self._tangents = {}, {}, {}, {}
         self.cost = float(numpy_cost.data_cost(arch, self.inputs[-1], self.y_rows, z_out=u)
                           + 0.5 * arch.l2 * self.squares)
 
@@ -154,12 +155,27 @@ class Landscape:
             self._products[key] = (group, group.times(self.inputs[layer], exact))
         return self._products[key][1]
 
-    def _tangent(self, directions, ks, layer, a, exact=True):
+    def _tangent(self, directions, ks, layer, a, exact=True, track=True):
         """h's coefficient in layer ``layer``'s weighted input, a D^T + db^T, for directions
         ``ks``: shape (len(ks), ..., m, n_out), and a bound on its rounding error (the products'
         errors, ``oracles.tangents``: the bias shifts are exact); (None, None) if none reaches
         the layer.  ``a`` is the layer's input: (m, n_in) from theta, or one block (steps, m,
-        n_in) per direction.  ``exact``: the products split (``oracles.tangents``)."""
+        n_in) per direction.  ``exact``: the products split (``oracles.tangents``); without
+        ``track`` no error is wanted, and the products are plain.  From theta's input, every
+        direction's tangent is formed once per check and kept."""
+        if a.ndim == 2:
+            key = (id(directions), layer, exact, track)
+            everyone = list(range(len(directions.labels)))
+            if key not in self._tangents:
+                self._tangents[key] = (directions, self._tangent_of(directions, everyone, layer, a, exact,
+                                                                    track))
+            out, error = self._tangents[key][1]
+            if out is None or list(ks) == everyone:
+                return out, error
+            return out[ks], None if error is None else error[ks]
+        return self._tangent_of(directions, ks, layer, a, exact, track)
+
+    def _tangent_of(self, directions, ks, layer, a, exact, track):
         position = {k: p for p, k in enumerate(ks)}
         out = error = None
         real = a.real if np.iscomplexobj(a) else a  # the O(eps^2) part left out (module docstring)
@@ -173,21 +189,23 @@ class Landscape:
                 if out is None:
                     lead = a.shape[:-1] if a.ndim == 2 else a.shape[1:-1]
                     out = np.zeros((len(ks), *lead, self.arch.sizes[layer + 1]))
-                    error = np.zeros_like(out)
+                    error = np.zeros_like(out) if track else None
                 if i % 2 == 0:  # biases (rows, n_out, 1): the same shift for every step and example
                     shift = (group.stack() if every_row else group.stack()[rows])[:, :, 0]
                     term, lost = shift.reshape(len(rows), *[1] * (out.ndim - 2), -1), 0.0
                 elif a.ndim == 2:
-                    products, errors = self._group_products(layer, group, exact)
+                    products, errors = self._group_products(layer, group, exact and track)
                     term, lost = (products, errors) if every_row else (products[rows], errors[rows])
                 else:
-                    term, lost = group.times_each(rows, real[places], exact)
+                    term, lost = group.times_each(rows, real[places], exact and track, track)
                 if len(places) == len(ks) and places == list(range(len(ks))):
                     out += term
-                    error += lost
+                    if track:
+                        error += lost
                 else:
                     out[places] += term
-                    error[places] += lost
+                    if track:
+                        error[places] += lost
         return out, error
 
     def along(self, directions, ks, steps, track=False, exact=True):
@@ -208,14 +226,14 @@ class Landscape:
         for layer in range(first, self.arch.depth):
             w, b = self.theta.weights[layer], self.theta.biases[layer]
             if a is None:  # the first layer any direction touches: z(h) is affine in h
-                tangent, lost = self._tangent(directions, ks, layer, self.inputs[layer], exact)
+                tangent, lost = self._tangent(directions, ks, layer, self.inputs[layer], exact, track)
                 z = self.zs[layer] + h * tangent[:, None]
                 if tracker:
                     tracker.injected(layer, lost[:, None], None, z)
             else:  # all directions' and steps' examples as the rows of one matrix product
                 before = a
                 z = numpy_cost.weighted_input(a, w, b)
-                tangent, lost = self._tangent(directions, ks, layer, a, exact)
+                tangent, lost = self._tangent(directions, ks, layer, a, exact, track)
                 if tangent is not None:
                     z = z + h * tangent
                 if tracker:

@@ -131,13 +131,15 @@ class Group:
                                   for r in range(0, g.shape[0], rows)]) for part in parts)
         return out.T[None]
 
-    def times_each(self, rows, a, exact=True):
+    def times_each(self, rows, a, exact=True, errors=True):
         """a[j] D_{rows[j]}^T for inputs of their own, a of shape (len(rows), steps, m, n_in):
-        (product, a bound on its rounding error), as ``times``."""
+        (product, a bound on its rounding error), as ``times``; without ``errors``, (product, None)."""
         n_in = a.shape[-1]
         hi, lo = split(a, n_in) if self.uniform and exact else (None, None)
         if self.rank_one:
             v = self.vs[rows][:, None, :, None]
+            if not errors:
+                return (a @ v) * self.us[rows][:, None, None, :], None
             if hi is None:
                 av = a @ v
                 error = gamma(n_in + 1) * (np.abs(a) @ np.abs(v))
@@ -147,6 +149,8 @@ class Group:
             us = self.us[rows][:, None, None, :]
             return av * us, error * np.abs(us)
         dense = np.swapaxes(self.stack()[rows], 1, 2)[:, None]
+        if not errors:
+            return a @ dense, None
         if hi is None:
             return a @ dense, gamma(n_in + 1) * (np.abs(a) @ np.abs(dense))
         product = hi @ dense + lo @ dense
