@@ -191,7 +191,8 @@ def unit_slopes(arch, weights, biases, x, y, layer, signs_w, signs_b, *, bound=N
         tangent = (a @ signs_w.T).T + signs_b[:, None]
         lost = gamma(n_in + 2) * (np.abs(signs_w) @ np.abs(a).T + np.abs(signs_b)[:, None])
     else:
-        tangent = (hi @ signs_w.T + lo @ signs_w.T).T + signs_b[:, None]
+        both = np.concatenate([hi, lo]) @ signs_w.T  # hi and lo in one product
+        tangent = (both[:hi.shape[0]] + both[hi.shape[0]:]).T + signs_b[:, None]
         lost = 2 * U * np.abs(tangent) + gamma(n_in + 1) * scale_w * np.abs(lo).sum(axis=1)[None, :]
     costs, kinked = trace.shifted_costs(layer, np.arange(n_out), 1j * STEP * tangent, y_rows, kinks=True)
     found = costs.imag / STEP
