@@ -298,3 +298,29 @@ def test_every_unit_direction_is_resolved_at_its_tolerance():
                 assert record.status == verdict, (layer, unit, factor, record)
             if unit >= 2:
                 break  # three units per layer: each unit is judged alike
+
+
+# ---------------------------------------------------------------- the zoo's 1e-9 mutant, synthetically
+
+
+@pytest.mark.parametrize("sizes, activations, m", [([2, 3, 1], "sigmoid", 1), ([4, 5, 3], "sigmoid", 1),
+                                                    ([6, 4, 4, 2], ["tanh", "relu", "sigmoid"], 3)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_mode_catches_one_entry_off_by_a_relative_1e_9(sizes, activations, m, seed):
+    # tests/zoo/mutants/tiny_1e9_entry.py's bug: nabla_w[0][0, 0] times (1 + 1e-9), on networks
+    # of the sizes gradcert check draws, with the network.py interface's one example and with a
+    # batch.  Each mode's tolerance there is ~1e-14 of the entry (a few dozen roundings), every
+    # direction's a few such entries' worth: each mode must see it.  (On [784, 30, 10] 1e-9 of one
+    # entry, not of the tensor's largest, is below what a projection over 23,520 entries resolves:
+    # bench_power.py measures 1e-9 of the largest.)
+    case = case_from_seed(Architecture.build(sizes, activations), m, seed)
+    nabla_b, nabla_w = case.network().backprop(case.x, case.y)
+    wrong = [w.copy() for w in nabla_w]
+    wrong[0][0, 0] *= 1 + 1e-9
+    names = [n for n in ("torch", "complex-step", "finite-diff") if n in oracles.installed()]
+    default = judge(case, (nabla_b, wrong), names)
+    assert any(c.status == "bug" for c in default), "default"
+    exhaustive = judge(case, (nabla_b, wrong), names, fd_max_entries=None)
+    assert any(c.status == "bug" for c in exhaustive), "exhaustive"
+    assert directional_check(case, (nabla_b, wrong)).verdict == "bug", "directional"
+    assert directional_check(case, (nabla_b, nabla_w)).verdict == "pass"  # and the right one passes
