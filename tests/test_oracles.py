@@ -3,8 +3,9 @@ other, honest error estimates, kinks (ReLU at 0), the complex step's accuracy,
 and that no oracle writes into what it is given.
 
 Every comparison goes through ``properties.compare.compare``: an entry agrees
-when |candidate - oracle| <= 2 gamma_N M + oracle error (see that module), so
-no tolerance below is a free constant unless its comment derives it.
+when |candidate - oracle| <= 2 E + oracle error, E the running rounding bound
+(see that module), so no tolerance below is a free constant unless its comment
+derives it.
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ ANALYTIC = architectures(max_depth=3, max_width=5, activations=complex_step.ANAL
 @given(cases(architectures=MIXED, max_batch=4))
 def test_the_numpy_oracles_agree_with_autodiff_on_drawn_cases(case):
     exact = gradient_of("torch", case)
-    # finite differences' error estimate is honest: |fd - exact| <= error + 2 gamma M.
+    # finite differences' error estimate is honest: |fd - exact| <= error + 2 E.
     assert_agrees(case, exact.nabla_b, exact.nabla_w, gradient_of("finite-diff", case))
     if complex_step.applies(case.arch):
         assert_agrees(case, exact.nabla_b, exact.nabla_w, gradient_of("complex-step", case))
