@@ -69,6 +69,15 @@ class Slopes:
         return cls(name, values, np.zeros_like(values))
 
 
+@dataclass(frozen=True)
+class UnitSlopes(Slopes):
+    """``Slopes`` along one direction per unit of a layer (``complex_step.unit_slopes``), with each
+    unit's exact tangent z_i' per example, ``injected`` (n_out, m): a candidate's error in
+    dC/dz_i projects on the direction through it."""
+
+    injected: np.ndarray | None = None
+
+
 def as_float64(arrays):
     """Copies in float64, so an oracle never holds on to (or writes into) a caller's array."""
     return [np.array(a, dtype=np.float64) for a in arrays]

@@ -13,6 +13,7 @@ import functools
 import numpy as np
 from gradcert.oracles import activations, components
 from gradcert.oracles.base import OracleGradient, Slopes, as_float64, columns
+from gradcert.oracles.landscape import forward_mode_errors
 
 NAME = "jax"
 
@@ -129,14 +130,16 @@ def _compiled_jvp(arch):
     return jax.jit(jax.vmap(slope, in_axes=(None, 0, None, None)))
 
 
-def slopes(arch, weights, biases, x, y, tangents, **_) -> Slopes:
-    """dC/dtheta . d for every direction of ``tangents``, by forward mode (exact but for rounding)."""
+def slopes(arch, weights, biases, x, y, tangents, *, landscape=None, bound=None) -> Slopes:
+    """dC/dtheta . d for every direction of ``tangents``, by forward mode; ``errors`` bound its
+    rounding (``oracles.landscape.forward_mode_errors``)."""
     with x64() as jax:
         jnp = jax.numpy
         params = ([jnp.asarray(w) for w in as_float64(weights)], [jnp.asarray(b) for b in as_float64(biases)])
-        x, y = jnp.asarray(columns(x)), jnp.asarray(columns(y))
+        x_cols, y_cols = jnp.asarray(columns(x)), jnp.asarray(columns(y))
         values = []
         for tangent_w, tangent_b in tangents.dense_chunks():
             tangent = ([jnp.asarray(t) for t in tangent_w], [jnp.asarray(t) for t in tangent_b])
-            values.extend(float(v) for v in _compiled_jvp(arch)(params, tangent, x, y))
-    return Slopes.exact(NAME, np.array(values))
+            values.extend(float(v) for v in _compiled_jvp(arch)(params, tangent, x_cols, y_cols))
+    errors = forward_mode_errors(arch, weights, biases, x, y, tangents, landscape, bound)
+    return Slopes(NAME, np.array(values), errors)

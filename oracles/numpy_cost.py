@@ -20,6 +20,8 @@ which is what a perturbation of one weight or bias does.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from gradcert.oracles import activations, components
 
@@ -103,20 +105,27 @@ def weighted_input(a, w, b):
     return a @ np.swapaxes(w, -1, -2) + np.swapaxes(b, -1, -2)
 
 
-def normalise_and_activate(arch, layer, z):
-    """(normalised z, output) of layer ``layer`` from its weighted input z (..., m, n_out):
-    maxout's pooling, normalisation, the activation, dropout (``oracles.components``).
-    A residual connection is the caller's: it needs the layer's input."""
-    z = components.Maxout.numpy(arch, layer, z)
-    if arch.batch_norm[layer]:
-        z = normalise(z, arch.bn_epsilon)
-    z = components.LayerNorm.numpy(arch, layer, z)
-    out = activation(arch.activations[layer], z, arch.leaky_slope)
+def layer_values(arch, layer, z):
+    """Layer ``layer`` from its weighted input z (..., m, n_out), step by step: (maxout's max of
+    its pieces, that normalised -- the activation's input --, the output after dropout's mask)
+    (``oracles.components``).  A residual connection is the caller's: it needs the layer's input."""
+    top = components.Maxout.numpy(arch, layer, z)
+    u = normalise(top, arch.bn_epsilon) if arch.batch_norm[layer] else top
+    u = components.LayerNorm.numpy(arch, layer, u)
+    out = activation(arch.activations[layer], u, arch.leaky_slope)
     if arch.modified_neuron is not None and arch.modified_neuron[0] == layer:
         _, unit, name = arch.modified_neuron
         out = np.array(out, copy=True)
-        out[..., unit] = activation(name, z[..., unit], arch.leaky_slope)
-    return z, components.Dropout.numpy(arch, layer, out)
+        out[..., unit] = activation(name, u[..., unit], arch.leaky_slope)
+    return top, u, components.Dropout.numpy(arch, layer, out)
+
+
+def normalise_and_activate(arch, layer, z):
+    """(normalised z, output) of layer ``layer`` from its weighted input z (..., m, n_out):
+    maxout's pooling, normalisation, the activation, dropout (``layer_values``).
+    A residual connection is the caller's: it needs the layer's input."""
+    _, u, out = layer_values(arch, layer, z)
+    return u, out
 
 
 def activate(arch, layer, z):
@@ -145,16 +154,87 @@ def layer_forward(arch, layer, a, w, b):
     return activate(arch, layer, weighted_input(a, w, b))
 
 
-def run_from(arch, layer, z, weights, biases):
+@functools.lru_cache(maxsize=64)
+def piecewise_units(arch):
+    """Per layer, the units whose activation has a kink at z = 0 (relu, leaky_relu)."""
+    return tuple(np.array([j for j in range(n) if activations.get(arch.unit_activation(layer, j)).piecewise],
+                          dtype=int) for layer, n in enumerate(arch.sizes[1:]))
+
+
+def on_kink(z, units):
+    """Per leading index, whether one of ``units`` (last axis) of a complex z (..., m, n) sits
+    exactly on its kink, Re z = 0, and is moved off it, Im z != 0: a one-sided slope there."""
+    watched = z[..., units]
+    return np.any((watched.real == 0) & (watched.imag != 0), axis=(-2, -1))
+
+
+def winners(arch, layer, pieces):
+    """Maxout's winning pieces by Re z, (..., m, units, k), or None for a layer without maxout."""
+    k = arch.maxout[layer]
+    if k == 1:
+        return None
+    grouped = pieces.reshape(*pieces.shape[:-1], pieces.shape[-1] // k, k).real
+    return grouped == grouped.max(axis=-1, keepdims=True)
+
+
+def tie_moved(arch, layer, pieces):
+    """(..., m, units): where maxout's pieces tie exactly (by Re z) and an imaginary step moves the
+    tied pieces apart (their Im z differ): a complex step there takes one side only.  None
+    without maxout."""
+    wins = winners(arch, layer, pieces)
+    if wins is None:
+        return None
+    k = arch.maxout[layer]
+    moved = np.imag(pieces).reshape(*pieces.shape[:-1], pieces.shape[-1] // k, k)
+    spread = np.where(wins, moved, -np.inf).max(axis=-1) - np.where(wins, moved, np.inf).min(axis=-1)
+    return (wins.sum(axis=-1) > 1) & (spread != 0)
+
+
+def run_from(arch, layer, z, weights, biases, kinks=None):
     """From layer ``layer``'s weighted input z, run to the output: (normalised z^L, a^L).
     For a network without residual connections, tied weights or an activity penalty
-    (``components.generic``: ``forward`` runs those)."""
+    (``components.generic``: ``run_on`` runs those).  ``kinks`` (a boolean array over the
+    leading axis), if given, gathers ``on_kink`` of every layer's piecewise units and
+    maxout's moved ties (``tie_moved``)."""
     while True:
+        pieces = z
         z, a = normalise_and_activate(arch, layer, z)
+        if kinks is not None:
+            kinks |= _kinks_of(arch, layer, pieces, z)
         if layer == arch.depth - 1:
             return z, a
         layer += 1
         z = weighted_input(a, weights[layer], biases[layer])
+
+
+def _kinks_of(arch, layer, pieces, u):
+    """Per leading index of a complex evaluation of one layer: a piecewise unit on its kink and
+    moved off it, or maxout's tied pieces moved apart."""
+    units = piecewise_units(arch)[layer]
+    seen = on_kink(u, units) if units.size else np.zeros(u.shape[:-2], dtype=bool)
+    ties = tie_moved(arch, layer, pieces)
+    return seen if ties is None else seen | np.any(ties, axis=(-2, -1))
+
+
+def run_on(arch, layer, z, a, weights, biases, observe=None, kinks=None):
+    """From layer ``layer``'s weighted input z (maxout's pieces) and its input a (row-major, any
+    leading probe axes), every component included, to the output: (normalised z^L, a^L, the
+    activity penalty of each example (..., m) of the layers from ``layer`` on, or 0).
+    ``observe(layer, z, u)``, if given, sees each layer's weighted input z and the input u of
+    its activation; ``kinks`` as for ``run_from``."""
+    penalty = 0.0
+    while True:
+        u, out = normalise_and_activate(arch, layer, z)
+        if observe is not None:
+            observe(layer, z, u)
+        if kinks is not None:
+            kinks |= _kinks_of(arch, layer, z, u)
+        a = components.Residual.add(arch, layer, out, a)
+        penalty = penalty + components.Activity.numpy(arch, layer, a)
+        if layer == arch.depth - 1:
+            return u, a, penalty
+        layer += 1
+        z = weighted_input(a, components.weights_of(arch, weights, layer), biases[layer])
 
 
 def forward(arch, weights, biases, x_rows, observe=None):
@@ -162,15 +242,8 @@ def forward(arch, weights, biases, x_rows, observe=None):
     activity penalty of each example (..., m) or 0).  Weights and biases may carry probe axes.
     ``observe(layer, z, u)``, if given, sees each layer's weighted input z (maxout's pieces)
     and the input u of its activation."""
-    a, penalty, z = x_rows, 0.0, None
-    for layer in range(arch.depth):
-        pieces = weighted_input(a, components.weights_of(arch, weights, layer), biases[layer])
-        z, out = normalise_and_activate(arch, layer, pieces)
-        if observe is not None:
-            observe(layer, pieces, z)
-        a = components.Residual.add(arch, layer, out, a)
-        penalty = penalty + components.Activity.numpy(arch, layer, a)
-    return z, a, penalty
+    pieces = weighted_input(x_rows, components.weights_of(arch, weights, 0), biases[0])
+    return run_on(arch, 0, pieces, x_rows, weights, biases, observe)
 
 
 def branches(arch, weights, biases, x_rows):
@@ -182,19 +255,13 @@ def branches(arch, weights, biases, x_rows):
     sides, on = [], []
 
     def observe(layer, pieces, u):
-        units = [j for j in range(arch.sizes[layer + 1])
-                 if activations.get(arch.unit_activation(layer, j)).piecewise]
-        if units:
+        units = piecewise_units(arch)[layer]
+        if units.size:
             sides.append(u.real[..., units] > 0)
             on.append((u.real[..., units] == 0) & (np.imag(u[..., units]) != 0))
-        k = arch.maxout[layer]
-        if k > 1:
-            grouped = pieces.reshape(*pieces.shape[:-1], pieces.shape[-1] // k, k)
-            wins = grouped.real == grouped.real.max(axis=-1, keepdims=True)
-            sides.append(wins)
-            moved = np.imag(grouped)
-            spread = np.where(wins, moved, -np.inf).max(axis=-1) - np.where(wins, moved, np.inf).min(axis=-1)
-            on.append((wins.sum(axis=-1) > 1) & (spread != 0))  # a tie the step would break
+        if arch.maxout[layer] > 1:
+            sides.append(winners(arch, layer, pieces))
+            on.append(tie_moved(arch, layer, pieces))
 
     forward(arch, weights, biases, x_rows, observe)
     if arch.l1:  # sign(0) = 0 is neither side's slope: leaving 0 either way crosses the kink
@@ -247,13 +314,18 @@ class Trace:
 
     def __init__(self, arch, weights, biases, x_rows):
         self.arch, self.weights, self.biases = arch, weights, biases
-        self.inputs, self.zs, self.penalty = [x_rows], [], 0.0
+        self.inputs, self.zs, self.penalty, self.penalties = [x_rows], [], 0.0, []
         for layer in range(arch.depth):
             w = components.weights_of(arch, weights, layer)
             self.zs.append(weighted_input(self.inputs[-1], w, biases[layer]))
             self.z_out, a = normalise_and_activate(arch, layer, self.zs[-1])
             self.inputs.append(components.Residual.add(arch, layer, a, self.inputs[-1]))
-            self.penalty = self.penalty + components.Activity.numpy(arch, layer, self.inputs[-1])
+            self.penalties.append(components.Activity.numpy(arch, layer, self.inputs[-1]))
+            self.penalty = self.penalty + self.penalties[-1]
+
+    def penalty_before(self, layer):
+        """The activity penalty per example of the layers before ``layer`` (0 if none)."""
+        return sum(self.penalties[:layer], 0.0)
 
     def data_cost(self, y_rows):
         """The data cost of the kept pass, the activity penalty included (no weight penalties)."""
@@ -309,9 +381,10 @@ class Trace:
         units, inputs = np.divmod(flat_indices, self.weights[layer].shape[1])
         return units, deltas[:, None] * self.inputs[layer][:, inputs].T
 
-    def shifted_costs(self, layer, units, shifts, y_rows):
+    def shifted_costs(self, layer, units, shifts, y_rows, kinks=False):
         """The data cost (no weight decay) when z[:, units[p]] of ``layer`` is moved by
-        ``shifts[p]`` (real or complex), for every probe p: shape (P,).
+        ``shifts[p]`` (real or complex), for every probe p: shape (P,); with ``kinks`` (complex
+        shifts), also whether a piecewise unit on the way sits on its kink (``on_kink``).
 
         Only what the shift changes is recomputed.  In an elementwise layer only the
         shifted unit's output changes, so the next layer's weighted input moves by
@@ -322,21 +395,39 @@ class Trace:
         probes = np.arange(n_probes)
         z = self.zs[layer]
         z_unit = z[:, units].T + shifts
+        seen = np.zeros(n_probes, dtype=bool) if kinks else None
+        if components.generic(arch):  # a residual or the activity penalty: every layer from here on
+            if arch.tied is not None and layer in arch.tied:
+                raise ValueError(f"layer {layer} is tied: moving one use's z is not moving its weights")
+            z_all = np.array(np.broadcast_to(z, (n_probes,) + z.shape), dtype=z_unit.dtype)
+            z_all[probes, :, units] = z_unit
+            z_out, a, penalty = run_on(arch, layer, z_all, self.inputs[layer], self.weights, self.biases,
+                                       kinks=seen)
+            costs = data_cost(arch, a, y_rows, z_out)
+            if arch.activity is not None:
+                costs = costs + np.mean(self.penalty_before(layer) + penalty, axis=-1)
+            return (costs, seen) if kinks else costs
         if activations.get(arch.activations[layer]).coupled or components.couples_units(arch, layer):
             # softmax, layer norm, maxout: the whole layer moves
             z_all = np.array(np.broadcast_to(z, (n_probes,) + z.shape), dtype=z_unit.dtype)
             z_all[probes, :, units] = z_unit
-            z_out, a = run_from(arch, layer, z_all, self.weights, self.biases)
-        elif layer == arch.depth - 1:  # the output: one unit of a and of z^L moves
-            z_unit, a_unit = activate_units(arch, layer, units, z_unit)
+            z_out, a = run_from(arch, layer, z_all, self.weights, self.biases, seen)
+            return (data_cost(arch, a, y_rows, z_out), seen) if kinks else data_cost(arch, a, y_rows, z_out)
+        moved_z, moved_a = activate_units(arch, layer, units, z_unit)
+        if kinks:
+            piecewise = np.isin(units, piecewise_units(arch)[layer])
+            seen |= piecewise & np.any((moved_z.real == 0) & (moved_z.imag != 0), axis=-1)
+        if layer == arch.depth - 1:  # the output: one unit of a and of z^L moves
+            z_unit, a_unit = moved_z, moved_a
             z_out, a = (np.array(np.broadcast_to(t, (n_probes,) + t.shape), dtype=a_unit.dtype)
                         for t in (self.z_out, self.inputs[-1]))
             z_out[probes, :, units] = z_unit
             a[probes, :, units] = a_unit
         else:
-            change = activate_units(arch, layer, units, z_unit)[1] - self.inputs[layer + 1][:, units].T
+            change = moved_a - self.inputs[layer + 1][:, units].T
             column = self.weights[layer + 1][:, units].T
             z_next = np.multiply(change[:, :, None], column[:, None, :])
             z_next += self.zs[layer + 1]
-            z_out, a = run_from(arch, layer + 1, z_next, self.weights, self.biases)
-        return data_cost(arch, a, y_rows, z_out)
+            z_out, a = run_from(arch, layer + 1, z_next, self.weights, self.biases, seen)
+        costs = data_cost(arch, a, y_rows, z_out)
+        return (costs, seen) if kinks else costs

@@ -11,6 +11,16 @@ tensors it lives on) per direction.
 This module only stores and multiplies directions: the sums an oracle's error
 needs (sum_i |d_i| a_i, and the rounding bound M summed along d) are here, the
 candidate's projections <g, d> are the properties'.
+
+Exact products.  A direction whose entries are all +-s on a tensor, s a power of
+two (Rademacher entries, the signs of g: ``Group.uniform``), multiplies an input
+a (``times``, ``times_each``) with almost no rounding: a is split as hi + lo
+(``split``), hi on a grid so coarse that every partial sum of +-s hi_j is a
+multiple of the grid below 2^53 of it -- exact in any order of summation, with
+or without fused multiply-adds -- and lo = a - hi, exact, at most half the grid.
+The product's error is then one rounding of hi + lo plus gamma_{n+1} s sum |lo|,
+about n^3 u^2 max |a| s: a forward-mode tangent starts exact to a relative u.
+Other entries (Gaussian directions) carry the usual gamma_{n+1} |D| |a|.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from gradcert.oracles.base import ABS_CHUNK_ENTRIES
+from gradcert.oracles.precision import UNIT_ROUNDOFF, gamma
 
 TANGENT_BUDGET_BYTES = 256 * 2**20  # the dense tangents of the directions one chunk stacks
 
@@ -80,24 +91,79 @@ class Group:
         """Row r as a dense array of the tensor's shape."""
         return np.multiply.outer(self.us[r], self.vs[r]) if self.rank_one else self.stack()[r]
 
-    def times(self, a):
-        """a D^T for every row's D and one input a (m, n_in): shape (rows, m, n_out)."""
+    def times(self, a, exact=True):
+        """a D^T for every row's D and one input a (m, n_in): (product (rows, m, n_out), a bound on
+        its rounding error, broadcastable to it; see the module docstring).  ``exact=False``: the
+        plain product, as another implementation of forward mode would form it."""
+        n_in = a.shape[-1]
+        hi, lo = split(a, n_in) if self.uniform and exact else (None, None)
         if self.rank_one:
-            return (a @ self.vs.T).T[:, :, None] * self.us[:, None, :]
-        if self.dense is None:  # along g: scale sign(g) a^T, sign(g) formed a block of rows at a time
-            g, rows = self.gradient, max(1, ABS_CHUNK_ENTRIES // self.gradient.shape[1])
-            out = np.concatenate([np.copysign(self.tops[0], g[r:r + rows]) @ a.T
-                                  for r in range(0, g.shape[0], rows)])
-            return out.T[None]
-        count, n_out, n_in = self.dense.shape
-        products = (self.dense.reshape(count * n_out, n_in) @ a.T).reshape(count, n_out, -1)
-        return np.swapaxes(products, 1, 2)
+            if hi is None:
+                av = a @ self.vs.T
+                error = gamma(n_in + 1) * (np.abs(a) @ np.abs(self.vs).T)
+            else:
+                both = np.concatenate([hi, lo]) @ self.vs.T
+                av = both[:hi.shape[0]] + both[hi.shape[0]:]
+                error = UNIT_ROUNDOFF * np.abs(av) + gamma(n_in + 1) * np.abs(lo).sum(axis=-1)[:, None]
+            product = av.T[:, :, None] * self.us[:, None, :]
+            return product, error.T[:, :, None] * np.abs(self.us)[:, None, :]
+        if self.dense is None:  # along g: sign(g) formed a block of rows at a time
+            product = self._along_g_times([a] if hi is None else [hi, lo])
+            if hi is None:
+                return product, gamma(n_in + 1) * self.tops[0] * np.abs(a).sum(axis=-1)[None, :, None]
+        elif hi is None:
+            product = self._dense_times(a)
+            return product, gamma(n_in + 1) * self._dense_times(np.abs(a), np.abs(self.dense))
+        else:  # hi and lo in one product: [hi; lo] D^T, then the halves added
+            both = self._dense_times(np.concatenate([hi, lo]))
+            product = both[:, :hi.shape[0]] + both[:, hi.shape[0]:]
+        lost = gamma(n_in + 1) * np.abs(lo).sum(axis=-1)  # (m,)
+        return product, UNIT_ROUNDOFF * np.abs(product) + self.tops[:, None, None] * lost[None, :, None]
 
-    def times_each(self, rows, a):
-        """a[j] D_{rows[j]}^T for inputs of their own, a of shape (len(rows), steps, m, n_in)."""
+    def _dense_times(self, a, dense=None):
+        dense = self.dense if dense is None else dense
+        count, n_out, n_in = dense.shape
+        return np.swapaxes((dense.reshape(count * n_out, n_in) @ a.T).reshape(count, n_out, -1), 1, 2)
+
+    def _along_g_times(self, parts):
+        g, rows = self.gradient, max(1, ABS_CHUNK_ENTRIES // self.gradient.shape[1])
+        out = sum(np.concatenate([np.copysign(self.tops[0], g[r:r + rows]) @ part.T
+                                  for r in range(0, g.shape[0], rows)]) for part in parts)
+        return out.T[None]
+
+    def times_each(self, rows, a, exact=True, errors=True):
+        """a[j] D_{rows[j]}^T for inputs of their own, a of shape (len(rows), steps, m, n_in):
+        (product, a bound on its rounding error), as ``times``; without ``errors``, (product, None)."""
+        n_in = a.shape[-1]
+        hi, lo = split(a, n_in) if self.uniform and exact else (None, None)
         if self.rank_one:
-            return (a @ self.vs[rows][:, None, :, None]) * self.us[rows][:, None, None, :]
-        return a @ np.swapaxes(self.stack()[rows], 1, 2)[:, None]
+            v = self.vs[rows][:, None, :, None]
+            if not errors:
+                return (a @ v) * self.us[rows][:, None, None, :], None
+            if hi is None:
+                av = a @ v
+                error = gamma(n_in + 1) * (np.abs(a) @ np.abs(v))
+            else:
+                av = hi @ v + lo @ v
+                error = UNIT_ROUNDOFF * np.abs(av) + gamma(n_in + 1) * np.abs(lo).sum(axis=-1, keepdims=True)
+            us = self.us[rows][:, None, None, :]
+            return av * us, error * np.abs(us)
+        dense = np.swapaxes(self.stack()[rows], 1, 2)[:, None]
+        if not errors:
+            return a @ dense, None
+        if hi is None:
+            return a @ dense, gamma(n_in + 1) * (np.abs(a) @ np.abs(dense))
+        product = hi @ dense + lo @ dense
+        lost = gamma(n_in + 1) * np.abs(lo).sum(axis=-1, keepdims=True)
+        return product, UNIT_ROUNDOFF * np.abs(product) + self.tops[rows][:, None, None, None] * lost
+
+    def abs_decay(self, abs_w):
+        """Per row, sum |D| |W|: the magnitude of the terms of <W, D>."""
+        if self.rank_one:
+            return np.einsum("ki,ij,kj->k", np.abs(self.us), abs_w, np.abs(self.vs))
+        if self.dense is None:
+            return self.tops * float(abs_w.sum())
+        return np.einsum("kij,ij->k", np.abs(self.dense), abs_w)
 
     def decay_terms(self, w):
         """Per row, <W, D> and sum D^2: what a step along D does to (l2 / 2) ||W||^2."""
@@ -196,6 +262,20 @@ class Tangents:
         return out
 
 
+def split(a, n):
+    """(hi, lo) with a = hi + lo exactly, hi on a grid 2^k >= n max|a| 2^-52 (every sum of n terms
+    +-s hi_j, s a power of two, is then exact), |lo| <= 2^(k-1); (None, None) where the grid
+    would underflow (a too small to split safely) or a is not finite."""
+    top = float(np.max(np.abs(a), initial=0.0))
+    if not np.isfinite(top) or top == 0.0:
+        return (None, None) if not np.isfinite(top) else (a, np.zeros_like(a))
+    grid = 2.0 ** (np.ceil(np.log2(top * n)) - 52)
+    if grid < 2.0**-960:
+        return None, None
+    hi = np.round(a / grid) * grid  # a / grid and the product are exact: grid is a power of two
+    return hi, a - hi  # exact: both are multiples of a's ulp, and the difference is below the grid
+
+
 def draw(rng, distribution, size):
     """``size`` random entries: +-1 ("rademacher", one random bit each) or N(0, 1) ("gaussian")."""
     if distribution == "gaussian":
@@ -209,4 +289,4 @@ def draw(rng, distribution, size):
 _SIGNS_OF_BYTE = 1.0 - 2.0 * np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1)
 
 
-__all__ = ["Group", "Parameters", "Tangents", "draw"]
+__all__ = ["Group", "Parameters", "Tangents", "draw", "split"]

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 from gradcert.oracles import activations, components
 from gradcert.oracles.base import OracleGradient, Slopes, as_float64, columns
+from gradcert.oracles.landscape import forward_mode_errors
 
 NAME = "torch"
 SINGLE_THREAD_BELOW = 100_000  # parameters
@@ -153,11 +154,11 @@ def gradient(arch, weights, biases, x, y) -> OracleGradient:
     return OracleGradient.exact(NAME, [b.grad.numpy() for b in bs], nabla_w)
 
 
-def slopes(arch, weights, biases, x, y, tangents, **_) -> Slopes:
+def slopes(arch, weights, biases, x, y, tangents, *, landscape=None, bound=None) -> Slopes:
     """dC/dtheta . d for every direction of ``tangents`` (``oracles.tangents``), by forward mode.
 
-    Exact but for rounding (the error every forward mode shares, which the caller
-    bounds): ``errors`` are zero.
+    Exact but for rounding, which ``errors`` bound (``oracles.landscape.forward_mode_errors``:
+    the running bound of a forward mode that forms the injection D a as a plain product).
     """
     torch = _torch()
     cost, constants = cost_function(arch, x, y)
@@ -172,4 +173,5 @@ def slopes(arch, weights, biases, x, y, tangents, **_) -> Slopes:
         for tangent_w, tangent_b in tangents.dense_chunks():
             out = jvp([torch.from_numpy(t) for t in tangent_w], [torch.from_numpy(t) for t in tangent_b])
             values.extend(float(v) for v in out)
-    return Slopes.exact(NAME, np.array(values))
+    errors = forward_mode_errors(arch, weights, biases, x, y, tangents, landscape, bound)
+    return Slopes(NAME, np.array(values), errors)

@@ -4,15 +4,18 @@ An entry agrees when
 
     |candidate - oracle| <= 2 * rounding + oracle_error + underflow
 
-where ``rounding`` is ``gamma_N * M`` from ``oracles.rounding.rounding_bound``
-(the most a correct float64 implementation can lose to rounding, once for the
-candidate and once for the oracle), ``oracle_error`` is what the oracle says
-of its own method (zero for automatic differentiation; truncation plus
-rounding for finite differences) and ``underflow`` is N smallest normal
-numbers (each of N roundings may flush that much to zero).  A candidate
-computing in float32 gets the candidate's share scaled by the ratio of the
-two unit roundoffs, 2^-24 / 2^-53, and float32's smallest normal (the one
-table of precisions is ``oracles.precision``).
+where ``rounding`` is the running bound E = gamma * M of
+``oracles.rounding.rounding_bound`` (the most a correct float64 implementation
+can lose to rounding, once for the candidate and once for the oracle),
+``oracle_error`` is what the oracle says of its own method (zero for automatic
+differentiation; truncation plus rounding for finite differences; complex
+arithmetic's extra roundings for the complex step) and ``underflow`` is N
+smallest normal numbers (each of the N roundings of the longest chain may
+flush that much to zero).  A candidate computing in another precision gets its
+share scaled by ``oracles.rounding.roundoff_factor`` (2^-24 / 2^-53 for
+float32, a little more where N u is not small, none where N u >= 1/2: nothing
+can be certified) and that precision's smallest normal (the one table of
+precisions is ``oracles.precision``).
 
 No tolerance here is a free constant: each term is derived in the module
 that computes it.
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from gradcert.oracles import precision
 from gradcert.oracles.precision import ROUNDOFF, unit_roundoff
+from gradcert.oracles.rounding import roundoff_factor
 
 __all__ = ["ROUNDOFF", "Comparison", "TensorComparison", "compare", "compare_tensor", "unit_roundoff"]
 
@@ -127,23 +131,35 @@ class Comparison:
 
 
 def compare_tensor(name, layer, candidate, oracle, oracle_error, magnitude, gamma, candidate_roundoff=None,
-                   *, checked=None, kink=None):
+                   *, checked=None, kink=None, operations=None):
     """Compare one tensor.  ``gamma * magnitude`` is the rounding bound of one float64 implementation.
 
     NaN entries of the oracle are not compared: where ``checked`` (the entries asked
     of the oracle; None: all) is True they are counted as ``unchecked``, elsewhere
     they were not asked for.  ``kink`` marks the oracle's kink entries (None: none).
+    ``operations`` is the longest chain of roundings (``Rounding.operations``; default
+    gamma / u, as a bound gamma_N M implies): each may lose a smallest normal number, and
+    a candidate of another precision scales its share by ``rounding.roundoff_factor``.
+    Without ``operations`` no chain length is known, and the candidate's share is scaled by
+    the plain ratio u / u64 (as before the running bound; the black-box judge's call).
     """
     candidate = np.asarray(candidate, dtype=np.float64)
     oracle = np.asarray(oracle, dtype=np.float64)
     magnitude = np.asarray(magnitude, dtype=np.float64)
     u64 = precision.UNIT_ROUNDOFF
     u = u64 if candidate_roundoff is None else candidate_roundoff
-    # gamma = N u64: N roundings, each of which may also lose one tiny to underflow.
-    underflow = gamma / u64 * (precision.smallest_normal(precision.dtype_of_roundoff(u)) + precision.TINY)
-    tolerance = (1.0 + u / u64) * gamma * magnitude + np.nan_to_num(oracle_error, nan=0.0) + underflow
+    if operations is None:
+        n, factor = gamma / u64, u / u64
+    else:
+        n, factor = operations, roundoff_factor(u, operations)
+    # N roundings, each of which may also lose one smallest normal number to underflow.
+    underflow = n * (precision.smallest_normal(precision.dtype_of_roundoff(u)) + precision.TINY)
     known = ~np.isnan(oracle)
     asked = np.ones(oracle.shape, dtype=bool) if checked is None else np.asarray(checked, dtype=bool)
+    if not np.isfinite(factor):  # no bound for this precision (N u >= 1/2): nothing is checked
+        known = np.zeros(oracle.shape, dtype=bool)
+        factor = 0.0
+    tolerance = (1.0 + factor) * gamma * magnitude + np.nan_to_num(oracle_error, nan=0.0) + underflow
     diff = np.where(known, np.abs(candidate - np.where(known, oracle, 0.0)), 0.0)
     diff = np.where(np.isnan(candidate) & known, np.inf, diff)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -184,5 +200,6 @@ def compare(candidate, oracle, rounding, candidate_roundoff=None) -> Comparison:
     for name, layer, value, error, checked, kink in oracle.tensors():
         kind = name[:7]
         tensors.append(compare_tensor(name, layer, given[kind][layer], value, error, magnitudes[kind][layer],
-                                      rounding.gamma, candidate_roundoff, checked=checked, kink=kink))
+                                      rounding.gamma, candidate_roundoff, checked=checked, kink=kink,
+                                      operations=rounding.operations))
     return Comparison(oracle.name, tensors)

@@ -178,7 +178,7 @@ def test_a_cost_bending_faster_than_the_steps_is_cannot_check_not_a_bug():
     # Batch normalisation over two examples: the normalised z is nearly +-1, a smoothed
     # step, and at the Taylor steps the right gradient's residual shrinks like h.
     arch = Architecture.build([1, 3, 8, 1], ["linear", "sigmoid", "linear"], batch_norm=[True, True, False])
-    case = strategies.case_from_seed(arch, 2, 143)
+    case = strategies.case_from_seed(arch, 2, 7)  # one of many such seeds (7, 8, 12, 38, ...)
     result = directional_check(case, backprop(case), taylor=4)  # along every global direction
     assert result.verdict == "pass", result.describe()
     assert any(t.rate is not None and t.rate < 1.8 and t.status == "cannot-check" for t in result.taylor)

@@ -5,8 +5,12 @@ first-layer biases puts every unit of layer 1 at z = 0, where ReLU has no
 derivative) and saturation (weights scaled up to 16x, so sigmoid and tanh
 outputs sit within ~1e-7 of their bounds and gradients shrink by as much).
 
-Under ``HYPOTHESIS_PROFILE=thorough`` (2000 examples per test) the six tests
-below draw 12,000 cases; under ``ci`` they draw 50 each.  jax.grad is left out
+Every mode is drawn through: the default (entry by entry against every installed
+oracle but jax, finite differences on a sample), the exhaustive (every entry, by
+finite differences and the complex step), and the directional (every kind of
+direction, unit directions on every layer, the Taylor test along every global
+one).  Under ``HYPOTHESIS_PROFILE=thorough`` (2000 examples per test) the seven
+tests below draw 14,000 cases; under ``ci`` they draw 50 each.  jax.grad is left out
 here because it computes what torch.autograd computes and compiles each new
 architecture (~0.2 s); it is cross-checked in test_reference and test_properties.
 """
@@ -16,7 +20,7 @@ import pathlib
 
 import numpy as np
 import pytest
-from gradcert.properties.certify import assert_gradient
+from gradcert.properties.certify import assert_gradient, judge
 from gradcert.properties.directional.check import directional_check
 from gradcert.properties.options import Options
 from gradcert.properties.runner import checker_for
@@ -60,11 +64,20 @@ def test_the_reference_on_relu_networks(case):
     assert_gradient(case, case.network().backprop(case.x, case.y), ORACLES)
 
 
+@given(hard_cases())
+def test_the_exhaustive_mode_on_kinks_and_saturation(case):
+    # Every entry by finite differences, and by the complex step where it applies.
+    names = ["finite-diff", "complex-step"]
+    for comparison in judge(case, case.network().backprop(case.x, case.y), names, fd_max_entries=None):
+        assert comparison.status != "bug", f"{case!r}\n{comparison}"
+
+
 @given(hard_cases(), st.integers(0, 2**32 - 1))
 def test_the_directional_mode_on_kinks_and_saturation(case, seed):
-    # Every direction and the Taylor test along all of them; the complex-step oracle
-    # (the default), which meets kinks and saturated logarithms here.
-    result = directional_check(case, case.network().backprop(case.x, case.y), seed=seed, taylor=4)
+    # Every direction, unit directions on every layer, and the Taylor test along all the global
+    # ones; the complex-step oracle (the default), which meets kinks and saturated logarithms here.
+    gradient = case.network().backprop(case.x, case.y)
+    result = directional_check(case, gradient, seed=seed, taylor=4, units="all")
     assert result.verdict != "bug", f"{case!r}\n{result.describe()}"
 
 

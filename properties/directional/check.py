@@ -26,12 +26,14 @@ where it does not, the oracle says it cannot compute that projection.
 Directions (``properties.directional.directions``).  ``directions`` global random
 ones, on every tensor; then, with ``per_tensor``, a random one on each single
 tensor, and with ``along_g`` one along the signs of the candidate's own gradient
-there.  Mixed-sign Rademacher (or Gaussian) entries scaled per tensor; rank-one
-u v^T on a weight matrix of more than 65,536 entries.  Every oracle value is the
-oracles': each oracle's ``slopes`` (``oracles.complex_step``, ``oracles.torch_grad``,
-``oracles.jax_grad``, ``oracles.finite_diff``), and the evaluations of C along the
-directions, its kinks and its noise (``oracles.landscape``).  This module keeps
-the tolerances and the verdicts.
+there; and with ``units``, one per unit of each big layer (its row of W and its
+bias).  Mixed-sign Rademacher (or Gaussian) entries scaled per tensor by powers
+of two; rank-one u v^T on a weight matrix of more than 4,096 entries.  Every
+oracle value is the oracles': each oracle's ``slopes`` (``oracles.complex_step``,
+``oracles.torch_grad``, ``oracles.jax_grad``, ``oracles.finite_diff``, and
+``complex_step.unit_slopes``), and the evaluations of C along the directions, its
+kinks and its noise (``oracles.landscape``).  This module keeps the tolerances
+and the verdicts.
 
 Then the Taylor test (as pyadjoint's ``taylor_test``) along the first global direction
 (``taylor=N``: the first N):
@@ -42,34 +44,29 @@ is O(h^2) when g is the gradient and O(h) when it is not, so the observed rates
 log2(r(h) / r(h/2)) settle at 2 or at 1.  It needs no oracle and no tolerance;
 before it calls a rate near 1 a bug it checks, from C(theta - h d) as well, that
 the steps resolve C's curvature (``TaylorRecord``), and says "cannot-check" where
-they do not.
+they do not.  Residuals are read only above what C's rounding and the candidate's
+own rounding of <g, d> (its precision's) can leave.
 
-What it can and cannot see.  The tolerance of a projection is the rounding
-bound summed along it, 2 gamma sum_i |d_i| M_i (see ``directional_check``):
-about n times the per-entry tolerance of the exhaustive comparison, for a
-direction over n entries.  So:
-
-* one wrong entry is diluted.  Measured with today's rounding bound (whose
-  magnitudes M run 10^4 times |g| and more on these networks): on [784, 30, 10],
-  batch 10, an error in one entry of nabla_w[0] is seen only when it is ~10% of
-  the largest entry; on [1000, 1000, 10], not even then.  The per-tensor
-  directions shrink n to one tensor, so a small tensor (a bias, the output
-  layer) is not swamped by a big one, but a single-entry guarantee needs the
-  exhaustive comparison (``properties.compare``), on a network small enough;
-* an error spread over a tensor is not.  Against random signs its projection
-  grows like sqrt(n) while the tolerance grows like n; along sign(g) an error
-  proportional to g (a lost 1/m, a factor, a 1e-3 slip in every entry) adds up
-  to c sum |g_i|, growing like n as well.  Measured: a whole tensor off by a
-  relative 1e-5 on [784, 30, 10] and 1e-3 on [1000, 1000, 10] fails; a sign
-  flip, a missing factor or a zeroed layer fails every direction.
+The tolerance of a projection is the sum of three bounds, each derived where it is
+computed: the candidate's own error projected on d (``tolerances``: a correct
+candidate's running rounding bound E, projected by Hoeffding's inequality over
+gradcert's random signs with a false-alarm probability of 1e-12 per check, or
+through each unit's exact tangent, the deterministic sum |d| E where that is
+smaller or the premise fails); the rounding of the candidate's dot product; and
+the oracle's own error (the complex step's bounded along its evaluation).  What
+that sees, measured by ``benchmarks/bench_power.py`` (2026-12-01): on [784, 30, 10]
+and [1000, 1000, 10], batch 10, one weight off by 1e-8 of its tensor's largest
+entry, in the first or the last layer, and a whole tensor scaled by 1 + 1e-9; a
+sign flip, a missing factor or a zeroed layer fails every direction.
 
 Where a ReLU-type unit's weighted input is at or crosses 0 within the smallest
-step along d, the cost has a kink there: that direction is "cannot-check",
+step along d (or, for a unit direction, is within a correct implementation's
+rounding of 0), the cost has a kink there: that direction is "cannot-check",
 never a bug.
 
-The tolerances' magnitudes M come from ``oracles.rounding`` in factored form
-(M_w = delta a^T summed over examples): every sum of M against a direction is
-taken from the factors, never forming an n_out x n_in matrix of M.
+The bound's magnitudes come from ``oracles.rounding`` in factored form (M_w =
+delta a^T summed over examples): every sum of M against a direction is taken
+from the factors, never forming an n_out x n_in matrix of M.
 
 Nothing here computes an oracle value or imports the reference's math
 (``tests/test_oracle_independence.py`` checks the imports).
@@ -82,11 +79,12 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from gradcert.oracles import finite_diff
+from gradcert.oracles import complex_step, finite_diff
 from gradcert.oracles.landscape import NOISE_STEPS, Landscape
 from gradcert.oracles.precision import UNIT_ROUNDOFF
-from gradcert.oracles.rounding import rounding_bound
-from gradcert.properties.directional.directions import DISTRIBUTIONS, Directions, Parameters
+from gradcert.oracles.rounding import rounding_bound, roundoff_factor
+from gradcert.properties.directional.directions import DISTRIBUTIONS, Directions, Parameters, UnitDirections
+from gradcert.properties.directional.tolerances import candidate_shares, confidence, events, unit_shares
 
 from gradcert import oracles as registry
 
@@ -131,7 +129,8 @@ TAYLOR_SETTLED = 0.1
 class DirectionRecord:
     """One dot-product test: the candidate's <g, d> against an oracle's dC/dtheta . d."""
 
-    label: str  # "global 0", ..., or the one tensor d lives on: "nabla_w[1]", "nabla_w[1] along g"
+    label: str  # "global 0", ..., the one tensor d lives on: "nabla_w[1]", "nabla_w[1] along g", or
+    # "units of layer[1] (worst: unit 3 of 10, ...)": the worst of that layer's unit directions
     candidate: float
     oracle: float
     tolerance: float
@@ -261,7 +260,7 @@ class DirectionalResult:
 def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, oracle: str = "auto",
                       per_tensor: bool = True, along_g: bool = True, distribution: str = "rademacher",
                       taylor: int = 1, roundoff: float = UNIT_ROUNDOFF,
-                      extra_error=None) -> DirectionalResult:
+                      extra_error=None, units: bool | str = True) -> DirectionalResult:
     """Check ``gradient = (nabla_b, nabla_w)`` for ``case`` along random directions.
 
     * ``case`` is a ``properties.strategies.Case``.
@@ -282,6 +281,10 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
     * ``extra_error``: ``(error_b, error_w)``, per-entry bounds on an error the candidate
       carries beyond its own rounding (a gradient implied by an update step); summed
       along each direction into its tolerance.
+    * ``units``: with the complex-step oracle, one more direction per unit of each layer
+      whose weight matrix has more than 4,096 entries (``"all"``: of every layer; False:
+      none; never a tied pair's layers), reported as one record per layer, its worst unit
+      (``directions.UnitDirections``): what sees a single wrong entry of a big tensor.
 
     Nothing passed in is modified.
     """
@@ -304,7 +307,13 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
     drawn = Directions(theta, directions, seed, distribution, per_tensor, g, along_g)
     candidates = drawn.candidate_dots(g)  # (<g, d>, its rounding bound) for every d
     spreads = drawn.spreads(bound)  # sum_i |d_i| M_i for every d
-    extras = drawn.weighted([*extra_error[0], *extra_error[1]] if extra_error else None)
+    # extra_error in the directions' order of tensors: nabla_b[0], nabla_w[0], nabla_b[1], ...
+    extra = [t for pair in zip(*extra_error) for t in pair] if extra_error else None
+    by_unit = None
+    if units and oracle == "complex-step":
+        by_unit = UnitDirections(theta, seed, drawn.scales, every=units == "all", skip=arch.tied or ())
+    lam = confidence(events(drawn, by_unit, np.shape(landscape.x_rows)[0]))
+    shares, _ = candidate_shares(drawn, bound, roundoff, extra, lam)
     central = oracle == "finite-diff"
 
     # Every evaluation of the cost along the directions, batched: the Taylor steps and
@@ -329,9 +338,9 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
     if first:
         landscape.measured_noise = landscape.noise_along(surveys[first[0]])
 
-    # The oracle's projections, and its own error beyond the rounding every forward mode
-    # shares: complex arithmetic's few more roundings, or finite differences' truncation
-    # and rounding; zero for torch's and JAX's forward modes.
+    # The oracle's projections and a bound on each one's error: the complex step's and the
+    # forward modes' rounding, bounded along the evaluation (oracles.landscape), or finite
+    # differences' truncation and rounding.
     slopes = registry.load(oracle).slopes(arch, theta.weights, theta.biases, case.x, case.y, drawn,
                                           landscape=landscape, bound=bound)
     values, oracle_errors = slopes.values, slopes.errors
@@ -339,26 +348,50 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
     records, taylors = [], []
     for k, label in enumerate(drawn.labels):
         candidate, dot_error = candidates[k]
-        # The tolerance.  A correct candidate's entry g_i is within gamma M_i of the
-        # exact derivative (oracles/rounding.py: M bounds the terms every correct
-        # float64 backprop sums, gamma_N their rounding, in any order).  A forward-mode
-        # oracle's dC/dtheta . d sums the same chain-rule products, each times d_i and
-        # bracketed from the input side instead of the output side; Higham's bound
-        # holds for any bracketing, so its error is at most gamma sum_i |d_i| M_i too.
-        # Hence |<g_c - g, d>| <= sum_i |d_i| (2 gamma M_i), plus the rounding of the
-        # candidate's own dot product (dot_error) and the oracle's own extra error:
-        # the complex step's extra roundings, or finite differences' truncation and rounding.
-        # A candidate computing in lower precision has gamma scaled by its roundoff (gamma_N
-        # is linear in u while N u << 1), and an error it carries beyond rounding adds
-        # sum_i |d_i| extra_i.
-        own = roundoff / UNIT_ROUNDOFF * bound.gamma * spreads[k]
-        tolerance = own + bound.gamma * spreads[k] + dot_error + oracle_errors[k] + extras[k]
+        # The tolerance: |<g_candidate, d> - oracle| is at most the candidate's own error
+        # projected on d (its share, ``tolerances``: a correct candidate's rounding, scaled to
+        # its precision, and any extra error it carries, with the stated false-alarm
+        # probability), the rounding of the candidate's dot product (dot_error) and the
+        # oracle's own error.
+        tolerance = shares[k] + dot_error + oracle_errors[k]
         survey = surveys[k]
         kink = survey.get(KINK_STEP, (0.0, False))[1] or survey.get(-KINK_STEP, (0.0, False))[1]
         if k in tested:
-            taylors.append(_taylor(landscape, drawn, k, survey, candidate, spreads[k], kink))
+            taylors.append(_taylor(landscape, drawn, k, survey, candidate, spreads[k], kink,
+                                   shares[k] + dot_error))
         records.append(DirectionRecord(label, candidate, float(values[k]), tolerance, kink))
+    if by_unit is not None:
+        records += _unit_records(case, theta, bound, landscape, by_unit, g, roundoff, extra_error, lam)
     return DirectionalResult(oracle, tuple(records), tuple(taylors), time.perf_counter() - start)
+
+
+def _unit_records(case, theta, bound, landscape, by_unit, g, roundoff, extra_error, lam):
+    """One record per layer for its unit directions: the worst unit (largest excess) of those the
+    oracle could check, or a "cannot-check" record if it could check none."""
+    records = []
+    # A correct candidate's z is within its own and the oracle's forward error of the oracle's.
+    margin = 1.0 + roundoff_factor(roundoff, bound.operations)
+    for layer, (values, dot_errors) in zip(by_unit.layers, by_unit.candidate_dots(g)):
+        slopes = complex_step.unit_slopes(case.arch, theta.weights, theta.biases, case.x, case.y, layer,
+                                          by_unit.signs_w[layer], by_unit.signs_b[layer], bound=bound,
+                                          trace=landscape.trace, margin=margin)
+        extra = None if extra_error is None else (extra_error[1][layer], extra_error[0][layer])
+        shares = unit_shares(by_unit, bound, layer, slopes.injected, roundoff, extra, lam)
+        tolerances = shares + slopes.errors + dot_errors
+        checked = np.isfinite(slopes.values)
+        name, n = f"units of layer[{layer}]", len(values)
+        if not np.any(checked):
+            records.append(DirectionRecord(f"{name} (none of {n} checkable)", float(values[0]),
+                                           math.nan, float(tolerances[0]), kink=True))
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            excess = np.where(checked, np.abs(values - slopes.values) / tolerances, -1.0)
+        excess = np.where(checked & np.isnan(excess), np.inf, excess)  # a NaN candidate
+        worst = int(np.argmax(excess))
+        records.append(DirectionRecord(f"{name} (worst: unit {worst} of {n}, {int(checked.sum())} checked)",
+                                       float(values[worst]), float(slopes.values[worst]),
+                                       float(tolerances[worst])))
+    return records
 
 
 def _candidate_tensors(arch, gradient):
@@ -382,10 +415,11 @@ def _candidate_tensors(arch, gradient):
 
 
 def _rates(residuals, usable_above):
-    """log2(r(h) / r(h/2)) over the last run of consecutive usable residuals (NaN never is)."""
+    """log2(r(h) / r(h/2)) over the last run of consecutive usable residuals (NaN never is):
+    residual j is usable above ``usable_above[j]``."""
     run, current = [], []
-    for r in residuals:
-        if r >= usable_above:
+    for r, floor in zip(residuals, usable_above):
+        if r >= floor:
             current.append(r)
             run = current
         else:
@@ -393,23 +427,29 @@ def _rates(residuals, usable_above):
     return tuple(math.log2(r0 / r1) for r0, r1 in zip(run, run[1:]))
 
 
-def _taylor(landscape, drawn, k, survey, slope, spread, kink):
-    """The Taylor test along direction k for the candidate's slope <g, d> (see TaylorRecord)."""
+def _taylor(landscape, drawn, k, survey, slope, spread, kink, slope_error):
+    """The Taylor test along direction k for the candidate's slope <g, d> (see TaylorRecord).
+
+    ``slope_error`` bounds how far a correct candidate's <g, d> may be from the exact one
+    (its rounding, in its own precision): h times it is a residual the right gradient may
+    leave, so a residual is read only above NOISE_MARGIN times that as well.
+    """
     # Each residual is off by the errors of two or three values of C and by the
     # rounding of h <g, d> (fsum: half an ulp); none of them grows as h falls.
     floor = 2 * landscape.point_error(drawn, k, TAYLOR_FIRST_STEP, spread) + UNIT_ROUNDOFF * abs(slope)
     series = {"one-sided": [], "odd": [], "even": []}
-    steps = []
+    steps, floors = [], []
     for h in TAYLOR_STEPS:
         (ahead, crossed_ahead), (behind, crossed_behind) = survey[h], survey[-h]
         forward, backward = ahead - landscape.cost - h * slope, behind - landscape.cost + h * slope
         crossed = crossed_ahead or crossed_behind
         steps.append(h)
+        floors.append(NOISE_MARGIN * (floor + h * slope_error))
         for name, value in (("one-sided", forward), ("odd", (forward - backward) / 2),
                             ("even", (forward + backward) / 2)):
             series[name].append(math.nan if crossed else abs(value))
-        if abs(forward) < NOISE_MARGIN * floor:  # sunk to the noise: no smaller step is worth reading
+        if abs(forward) < floors[-1]:  # sunk to the noise: no smaller step is worth reading
             break
-    rates = {name: _rates(values, NOISE_MARGIN * floor) for name, values in series.items()}
+    rates = {name: _rates(values, floors) for name, values in series.items()}
     return TaylorRecord(drawn.labels[k], tuple(steps), tuple(series["one-sided"]), rates["one-sided"],
                         rates["odd"], rates["even"], floor, kink)

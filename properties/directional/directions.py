@@ -19,10 +19,11 @@ On a weight matrix of more than RANK_ONE_ABOVE entries a random direction is
 rank-one, D = u v^T with u and v random: its entries are still +-scale, its
 projection of an error E has the same mean square, E (u^T E v)^2 = ||E||_F^2,
 as a dense direction's, and it costs O(n_out + n_in) where a dense one costs
-O(n_out n_in): D a = u (v^T a), <G, D> = u^T G v.  On smaller tensors
-directions stay dense: there the few random bits of u v^T would miss more
-structured errors (two rows wrong by opposite amounts: u_i - u_j = 0 half the
-time), and dense directions cost next to nothing.
+O(n_out n_in): D a = u (v^T a), <G, D> = u^T G v.  What rank-one loses -- errors
+confined to a few rows can cancel in u (two rows wrong by opposite amounts:
+u_i - u_j = 0 half the time) -- the unit directions of those layers see
+(``UnitDirections``: one per row); smaller tensors keep dense directions, which
+cost next to nothing there.
 
 Storage is by tensor (``oracles.tangents``, the form every oracle's ``slopes``
 takes): the directions on one tensor are stacked in a ``Group`` (the random
@@ -40,11 +41,11 @@ from gradcert.oracles.base import abs_row_sums
 from gradcert.oracles.precision import UNIT_ROUNDOFF, gamma
 from gradcert.oracles.tangents import Group, Parameters, Tangents, draw
 
-__all__ = ["DISTRIBUTIONS", "Directions", "Group", "Parameters", "RANK_ONE_ABOVE"]
+__all__ = ["DISTRIBUTIONS", "Directions", "Group", "Parameters", "RANK_ONE_ABOVE", "UnitDirections"]
 
 DISTRIBUTIONS = ("rademacher", "gaussian")
 # A weight matrix of more entries than this gets rank-one random directions.
-RANK_ONE_ABOVE = 2**16
+RANK_ONE_ABOVE = 2**12
 # The random directions of the last few shapes and seeds are kept for the next check
 # (``_random_groups``) when they have at most this many entries (8 MiB).
 CACHED_ENTRIES = 2**20
@@ -187,3 +188,63 @@ def _row_signs(block):
     """Per row of ``block``: +1 if every entry is positive, -1 if every entry is negative, else 0."""
     flat = block.reshape(block.shape[0], -1)
     return np.where(flat.min(axis=1) > 0, 1, np.where(flat.max(axis=1) < 0, -1, 0))
+
+
+class UnitDirections:
+    """One direction per unit of each layer: for unit i of layer l, random signs times the
+    weights' scale on row i of W_l and one sign times the biases' scale on b_l[i], zero
+    elsewhere (``signs_w[l]`` (n_out, n_in), ``signs_b[l]`` (n_out,)).
+
+    Why: a projection over n entries is as blind to one wrong entry as its tolerance is wide,
+    and a unit's direction spans only its n_in + 1 entries; better, a correct candidate's
+    error in row i is mostly its error in dC/dz_i carried by the layer's input a, so along
+    the unit's direction it projects through the unit's exact tangent v_i . a + beta_i
+    (``tolerances.unit_shares``), with no sqrt(n) at all.  The oracle's side costs one
+    probe of the unit (``oracles.complex_step.unit_slopes``), the candidate's one pass over
+    the tensor.  Drawn once per shapes, scales and seed and kept (read-only).
+
+    ``layers`` are the layers that get them: every one (``every=True``), or those whose
+    weight matrix has more than RANK_ONE_ABOVE entries, where the random directions are
+    rank-one and a per-tensor projection dilutes one entry by sqrt(n) > 64; a smaller
+    tensor's own direction sees a single entry well enough.  Never the layers of ``skip``: a
+    tied pair, whose shared matrix's row moves two layers' units at once (and whose idle slot
+    moves nothing), so that neither the oracle's one-unit probe nor the unit share applies."""
+
+    def __init__(self, theta, seed, scales, every=False, skip=()):
+        shapes = tuple(w.shape for w in theta.weights)
+        self.layers = [layer for layer, shape in enumerate(shapes)
+                       if (every or math.prod(shape) > RANK_ONE_ABOVE) and layer not in skip]
+        self.signs_w, self.signs_b = _unit_signs(seed, shapes, tuple(scales), tuple(self.layers))
+        self.scales = list(scales)
+
+    def candidate_dots(self, g):
+        """Per layer of ``layers``: (<g, d_i> for every unit i, a bound on each one's rounding): n_in + 1
+        exact products (+-s times g) summed in any order, gamma_{n_in + 2} times their magnitudes."""
+        out = []
+        for layer in self.layers:
+            signs_w, signs_b = self.signs_w[layer], self.signs_b[layer]
+            gw, gb = g.weights[layer], g.biases[layer].reshape(-1)
+            values = np.einsum("ij,ij->i", gw, signs_w) + gb * signs_b
+            scale_w, scale_b = self.scales[2 * layer + 1], self.scales[2 * layer]
+            errors = gamma(gw.shape[1] + 2) * (scale_w * abs_row_sums(gw) + scale_b * np.abs(gb))
+            out.append((values, errors))
+        return out
+
+
+@functools.lru_cache(maxsize=4)
+def _unit_signs(seed, shapes, scales, layers):
+    """The signs of ``UnitDirections`` on ``layers``, scaled (None on the others): one stream per
+    seed (apart from the other directions' stream), layer after layer."""
+    rng = np.random.default_rng((seed, 0x756E697473))  # "units"
+    signs_w, signs_b = [], []
+    for layer, (n_out, n_in) in enumerate(shapes):
+        if layer not in layers:
+            signs_w.append(None)
+            signs_b.append(None)
+            continue
+        w = draw(rng, "rademacher", n_out * n_in).reshape(n_out, n_in) * scales[2 * layer + 1]
+        b = draw(rng, "rademacher", n_out) * scales[2 * layer]
+        w.flags.writeable = b.flags.writeable = False
+        signs_w.append(w)
+        signs_b.append(b)
+    return tuple(signs_w), tuple(signs_b)
