@@ -262,15 +262,20 @@ class NetworkChecker(Checker):
         # the weights'), with the rounding of the step itself added: w - eta g and its subtraction back
         # cost u (|w| + |w'|) per entry, the decay's product (1 - eta lmbda / n) w another u |w|.
         # Each tensor's step rounds at the precision the candidate stores it in (a float32 weights
-        # setter rounds w - eta g to float32 whatever the gradient's precision).
+        # setter rounds w - eta g to float32 whatever the gradient's precision), and a step may be
+        # taken as m per-example updates (w -= (eta/m) nabla C_x, one example at a time), each rounding
+        # w once more: m u (|w| + |w'|) / eta bounds them all (every partial w lies between w and w'
+        # up to the step's own size), the decay's product (1 - eta lmbda / n) w another u |w|.
         dtype = np.result_type(*after["weights"], *after["biases"])
         u = max(unit_roundoff(dtype), self.backprop_roundoff or 0.0)
         stored = {a: [max(unit_roundoff(t.dtype), u) for t in after[a]] for a in ("weights", "biases")}
+        m = case.m
         extra_b = [
-            s * (np.abs(old) + np.abs(new)) / ETA for s, old, new in zip(stored["biases"], before_b, after_b)
+            m * s * (np.abs(old) + np.abs(new)) / ETA
+            for s, old, new in zip(stored["biases"], before_b, after_b)
         ]
         extra_w = [
-            s * ((2.0 if decay else 1.0) * np.abs(old) + np.abs(new)) / ETA
+            s * (m * (np.abs(old) + np.abs(new)) + (np.abs(old) if decay else 0.0)) / ETA
             for s, old, new in zip(stored["weights"], before_w, after_w)
         ]
         found = judge_gradient(
