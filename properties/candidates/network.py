@@ -259,8 +259,9 @@ class NetworkChecker(Checker):
         implied_b = [(old - new) / ETA for old, new in zip(before_b, after_b)]
         implied_w = [(old - new) / ETA for old, new in zip(before_w, after_w)]
         # Judged at the precision of the gradient the step was built from (the lower of backprop's and
-        # the weights'), with the rounding of the step itself added.  Each tensor's step rounds at the precision the candidate stores it in (a float32 weights
-        # setter rounds w - eta g to float32 whatever the gradient's precision), and a step may be
+        # the weights'), with the rounding of the step itself added.  Each tensor's step rounds at the
+        # precision the candidate stores it in (a float32 weights setter rounds w - eta g to float32
+        # whatever the gradient's precision), and a step may be
         # taken as m per-example updates (w -= (eta/m) nabla C_x, one example at a time), each rounding
         # its partial w once: |fl(w_k - s_k) - (w_k - s_k)| <= u |w_{k+1}|, and every partial w_k is
         # within eta (1/m) sum_x |nabla C_x| <= eta M of w (M, the rounding bound's magnitude of the
