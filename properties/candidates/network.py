@@ -259,19 +259,26 @@ class NetworkChecker(Checker):
         implied_b = [(old - new) / ETA for old, new in zip(before_b, after_b)]
         implied_w = [(old - new) / ETA for old, new in zip(before_w, after_w)]
         # Judged at the precision of the gradient the step was built from (the lower of backprop's and
-        # the weights'), with the rounding of the step itself added: w - eta g and its subtraction back
-        # cost u (|w| + |w'|) per entry, the decay's product (1 - eta lmbda / n) w another u |w|.
-        # Each tensor's step rounds at the precision the candidate stores it in (a float32 weights
-        # setter rounds w - eta g to float32 whatever the gradient's precision).
+        # the weights'), with the rounding of the step itself added.  Each tensor's step rounds at the
+        # precision the candidate stores it in (a float32 weights setter rounds w - eta g to float32
+        # whatever the gradient's precision), and a step may be
+        # taken as m per-example updates (w -= (eta/m) nabla C_x, one example at a time), each rounding
+        # its partial w once: |fl(w_k - s_k) - (w_k - s_k)| <= u |w_{k+1}|, and every partial w_k is
+        # within eta (1/m) sum_x |nabla C_x| <= eta M of w (M, the rounding bound's magnitude of the
+        # terms the batch gradient sums, bounds that mean of magnitudes).  So the m roundings cost
+        # m u (|w| + eta M), the last one u |w'|, the decay's product (1 - eta lmbda / n) w u |w|.
         dtype = np.result_type(*after["weights"], *after["biases"])
         u = max(unit_roundoff(dtype), self.backprop_roundoff or 0.0)
         stored = {a: [max(unit_roundoff(t.dtype), u) for t in after[a]] for a in ("weights", "biases")}
+        m = case.m
+        terms = rounding_bound(step_case.arch, step_case.weights, step_case.biases, step_case.x, step_case.y)
         extra_b = [
-            s * (np.abs(old) + np.abs(new)) / ETA for s, old, new in zip(stored["biases"], before_b, after_b)
+            s * (m * (np.abs(old) + ETA * mag) + np.abs(new)) / ETA
+            for s, old, new, mag in zip(stored["biases"], before_b, after_b, terms.magnitude_b)
         ]
         extra_w = [
-            s * ((2.0 if decay else 1.0) * np.abs(old) + np.abs(new)) / ETA
-            for s, old, new in zip(stored["weights"], before_w, after_w)
+            s * (m * (np.abs(old) + ETA * mag) + np.abs(new) + (np.abs(old) if decay else 0.0)) / ETA
+            for s, old, new, mag in zip(stored["weights"], before_w, after_w, terms.magnitude_w)
         ]
         found = judge_gradient(
             step_case, (implied_b, implied_w), self.options, self.oracles, u, (extra_b, extra_w)
