@@ -267,18 +267,29 @@ class NetworkChecker(Checker):
         # within eta (1/m) sum_x |nabla C_x| <= eta M of w (M, the rounding bound's magnitude of the
         # terms the batch gradient sums, bounds that mean of magnitudes).  So the m roundings cost
         # m u (|w| + eta M), the last one u |w'|, the decay's product (1 - eta lmbda / n) w u |w|.
+        # The implied gradient is formed here in float64: reading w' as float64 rounds it once more
+        # when the candidate stores it wider (long double), u64 |w'|, and (w - w') rounds u64 |w - w'|.
         dtype = np.result_type(*after["weights"], *after["biases"])
         u = max(unit_roundoff(dtype), self.backprop_roundoff or 0.0)
         stored = {a: [max(unit_roundoff(t.dtype), u) for t in after[a]] for a in ("weights", "biases")}
         m = case.m
         terms = rounding_bound(step_case.arch, step_case.weights, step_case.biases, step_case.x, step_case.y)
+        u64 = unit_roundoff(np.float64)
+
+        def _read(t, old, new):  # the rounding of forming (w - w') / eta in float64 from the stored w'
+            wider = unit_roundoff(t.dtype) < u64
+            return ((u64 if wider else 0.0) * np.abs(new) + u64 * np.abs(old - new)) / ETA
+
         extra_b = [
-            s * (m * (np.abs(old) + ETA * mag) + np.abs(new)) / ETA
-            for s, old, new, mag in zip(stored["biases"], before_b, after_b, terms.magnitude_b)
+            s * (m * (np.abs(old) + ETA * mag) + np.abs(new)) / ETA + _read(t, old, new)
+            for s, t, old, new, mag in zip(stored["biases"], after["biases"], before_b, after_b,
+                                           terms.magnitude_b)
         ]
         extra_w = [
             s * (m * (np.abs(old) + ETA * mag) + np.abs(new) + (np.abs(old) if decay else 0.0)) / ETA
-            for s, old, new, mag in zip(stored["weights"], before_w, after_w, terms.magnitude_w)
+            + _read(t, old, new)
+            for s, t, old, new, mag in zip(stored["weights"], after["weights"], before_w, after_w,
+                                           terms.magnitude_w)
         ]
         found = judge_gradient(
             step_case, (implied_b, implied_w), self.options, self.oracles, u, (extra_b, extra_w)
