@@ -5,6 +5,7 @@ its root, as a user would.
 """
 
 import json
+import os
 import textwrap
 
 import pytest
@@ -138,3 +139,43 @@ def test_a_function_pair_is_named_by_its_stem_or_either_function(capsys, project
     )
     code, record, err = check(capsys, f"layers.py:{name}")
     assert code == 0 and record["style"] == "pair", (record or {}).get("failure") or err
+
+
+def test_code_that_runs_from_its_own_directory_is_pointed_there(capsys, project):
+    # Deep Learning from Scratch's layout: ch05/two_layer_net.py does sys.path.append(os.pardir) and
+    # imports common/, so it runs from ch05/; from the root its import fails: exit 2, and the
+    # message says where the module is and what to do.
+    (project / "common").mkdir()
+    (project / "common" / "__init__.py").write_text("")
+    (project / "common" / "helpers.py").write_text(HELPERS)
+    (project / "ch05").mkdir()
+    source = NETWORK.format(sigmoid_from="common.helpers")
+    (project / "ch05" / "net.py").write_text("import sys, os\nsys.path.append(os.pardir)\n" + source)
+    code, _, err = check(capsys, "ch05/net.py:Network")
+    assert code == 2 and "common is in" in err and str(project) in err and "PYTHONPATH" in err, err
+    os.chdir(project / "ch05")
+    code, record, err = check(capsys, "net.py:Network")
+    assert code == 0, (record or {}).get("failure") or err
+
+
+FRAMEWORK_FUNCTION = """\
+import torch
+
+
+class Cube(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return 3 * x ** 2 * grad_output
+"""
+
+
+def test_a_torch_autograd_function_is_sent_to_gradcheck(capsys, project):
+    (project / "cube.py").write_text(FRAMEWORK_FUNCTION)
+    code, _, err = check(capsys, "cube.py:Cube")
+    assert code == 2 and "torch.autograd.gradcheck(Cube.apply" in err and "Traceback" not in err, err

@@ -56,10 +56,10 @@ def test_every_mutant_is_killed_diagnosed_and_reproduced(entry, capsys):
         assert failure.verdict.replace(" ", "_") == entry["signature"]
     else:
         assert failure.verdict == "gradient bug", failure
-        # what exposed the bug: a gradient gradcert reads (backprop, backward, a loss's grads), an
-        # update_mini_batch step, or the step of code that applies its own gradient
+        # what exposed the bug: a gradient gradcert reads (backprop, backward, a loss's grads, a
+        # model's gradient()), an update_mini_batch step, or the step of code that applies its own gradient
         parts = {
-            "backprop": ("backprop", "backward", "loss"),
+            "backprop": ("backprop", "backward", "loss", "gradient"),
             "update_mini_batch": ("update_mini_batch",),
             "step": ("step",),
         }[entry["shows_via"]]

@@ -165,7 +165,9 @@ class BlackBox(Checker):
                 + (f"; give {', '.join(extra)} with --kwargs (JSON)" if extra else "")
             )
 
-    def letter_strategy(self, letters, rank):
+    def letter_strategy(self, letters, rank, minimums=None):
+        """Cases of drawn sizes for ``letters`` (``minimums``: a letter's smallest size, where a
+        smaller one means nothing, as one class)."""
         fixed = self.options.dims or {}
         low, high = LETTER_RANGE_2D if rank <= 2 else LETTER_RANGE_ND
         ranges = {}
@@ -177,7 +179,7 @@ class BlackBox(Checker):
             elif letter == BATCH:
                 ranges[letter] = st.integers(1, max(1, self.options.batch))
             else:
-                ranges[letter] = st.integers(low, high)
+                ranges[letter] = st.integers(max(low, (minimums or {}).get(letter, low)), high)
         unknown = sorted(set(fixed) - set(ranges))
         if unknown:
             raise UsageError(

@@ -65,10 +65,10 @@ class FunctionChecker(Checker):
         gradient, dtype = self._call(case)
         again, _ = self._call(case)
         deterministic(case, gradient, again, unit_roundoff(dtype), self.name)
+        self.checked("nabla_b of every layer", "nabla_w of every layer")  # listed for a failure too
         found = judge_gradient(case, gradient, self.options, self.oracles, unit_roundoff(dtype))
         if not agrees(found):
             raise Disagreement(case, found, gradient=gradient, dtype=dtype)
-        self.checked("nabla_b of every layer", "nabla_w of every layer")
         return found
 
 
@@ -95,8 +95,8 @@ class ReferenceChecker(Checker):
 
     def check(self, case):
         gradient = case.network().backprop(case.x, case.y)
+        self.checked("nabla_b of every layer", "nabla_w of every layer")
         found = judge_gradient(case, gradient, self.options, self.oracles, None)
         if not agrees(found):
             raise Disagreement(case, found, gradient=gradient, dtype=np.float64)
-        self.checked("nabla_b of every layer", "nabla_w of every layer")
         return found

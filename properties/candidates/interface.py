@@ -139,9 +139,28 @@ def detect(loaded, forced=None) -> Interface:
     return found
 
 
+# Frameworks' own differentiable objects: their gradients are the framework's to check.
+FRAMEWORK_BASES = {
+    "torch.autograd.function.Function": "a torch.autograd.Function: check its backward with "
+    "torch.autograd.gradcheck({name}.apply, inputs) (float64 inputs with requires_grad=True)",
+    "torch.nn.modules.module.Module": "a torch.nn.Module, whose gradients torch's autograd computes: "
+    "gradcert checks backward passes written by hand in NumPy",
+}
+
+
+def _framework(d):
+    for base in d.get("bases") or ():
+        if base in FRAMEWORK_BASES:
+            return f"{d['name']} is " + FRAMEWORK_BASES[base].format(name=d["name"])
+    return None
+
+
 def _detect(d):
     methods = d.get("methods") or {}
     what = d["what"]
+    framework = _framework(d)
+    if framework is not None:
+        raise TargetError(framework)
     if what in ("class", "instance"):
         if "backprop" in methods and not _has_layer_forward(methods):
             return Interface("network", d)

@@ -549,7 +549,7 @@ DX_ATTRS = (
     "dA",
     "delta",
 )  # where a backward that returns nothing keeps dx
-TRAINING_NAMES = ("training", "train", "is_training", "train_mode")
+TRAINING_NAMES = ("training", "train", "is_training", "train_mode", "train_flg")
 
 # Names of arrays that are state, not parameters: running statistics, caches, masks, constants.
 _BUFFER = re.compile(r"running|moving|cache|mask|mean|var|std|eps|momentum|buffer|stat")

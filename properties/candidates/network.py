@@ -197,6 +197,7 @@ class NetworkChecker(Checker):
                 if j == 0:
                     again, _ = self._backprop(net, single, held)
                     deterministic(single, gradient, again, unit_roundoff(dtype), f"{self.name}.backprop")
+                self.checked("nabla_b of every layer", "nabla_w of every layer")  # listed for a failure too
                 found = judge_gradient(single, gradient, self.options, self.oracles, unit_roundoff(dtype))
                 if not agrees(found):
                     raise Disagreement(single, found, outer=case, gradient=gradient, dtype=dtype)
@@ -204,12 +205,11 @@ class NetworkChecker(Checker):
                 self.backprop_roundoff = max(self.backprop_roundoff or 0.0, unit_roundoff(dtype))
         self.remote.release(net)
         if self.variants and case.m >= 2:
-            for variant in self.variants:
-                comparisons += self._check_update(case, variant)
             self.checked(
                 "the update_mini_batch step" + (" (lmbda = 0 and > 0)" if len(self.variants) > 1 else "")
             )
-        self.checked("nabla_b of every layer", "nabla_w of every layer")
+            for variant in self.variants:
+                comparisons += self._check_update(case, variant)
         return comparisons
 
     def _backprop(self, net, single, held):

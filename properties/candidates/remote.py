@@ -104,6 +104,13 @@ class Remote:
             self.worker.request({"op": "get", "target": target, "path": path}, what=what), what
         )
 
+    def assign(self, target, path, value, *, what):
+        """Put ``value`` into the array at ``path`` in place (``worker._assign``)."""
+        return self._value(
+            self.worker.request({"op": "assign", "target": target, "path": path, "value": value}, what=what),
+            what,
+        )
+
     def set(self, target, path, value, *, what):
         return self._value(
             self.worker.request({"op": "set", "target": target, "path": path, "value": value}, what=what),

@@ -22,6 +22,7 @@ under the same deadline as every other call into user code.
 from __future__ import annotations
 
 import os
+import pathlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,7 +127,8 @@ def load_failure(spec: TargetSpec, reply: dict) -> Exception:
                 f"target {spec.text!r}: cannot import {spec.module} ({message}); run gradcert "
                 "from the directory that holds it, or name it by its path (path/to/file.py:Name)"
             )
-        return TargetError(f"target {spec.text!r}: importing {where} failed: {kind}: {message}")
+        elsewhere = _found_elsewhere(spec, missing)
+        return TargetError(f"target {spec.text!r}: importing {where} failed: {kind}: {message}{elsewhere}")
     if kind == "SystemExit":
         return CandidateFailure(
             "exited",
@@ -137,3 +139,19 @@ def load_failure(spec: TargetSpec, reply: dict) -> Exception:
     return CandidateFailure(
         "crashed", f"importing {where} raised {kind}: {message}", reply.get("traceback", "")
     )
+
+
+def _found_elsewhere(spec, missing):
+    """Where a module the target could not import sits, when it is a directory above the target's
+    file (code that runs as ``cd ch05; python train.py``, with ``sys.path.append(os.pardir)``)."""
+    if not missing or spec.file is None:
+        return ""
+    top = missing.split(".")[0]
+    here = pathlib.Path(spec.file).resolve().parent
+    for directory in (here, *here.parents):
+        if (directory / top).is_dir() or (directory / f"{top}.py").is_file():
+            return (
+                f"; {top} is in {directory}: run gradcert from the directory the code expects to run in "
+                f"(it may import relative to it), or put {directory} on PYTHONPATH"
+            )
+    return ""

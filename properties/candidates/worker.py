@@ -164,6 +164,10 @@ def describe(obj):
         "methods": methods,
         "attributes": attributes,
         "doc": (inspect.getdoc(obj) or "")[:300],
+        # the classes it derives from, as module.qualname (a torch.autograd.Function, a torch.nn.Module)
+        "bases": [
+            f"{c.__module__}.{c.__qualname__}" for c in (obj if what == "class" else type(obj)).__mro__[1:]
+        ],
     }
 
 
@@ -340,6 +344,10 @@ class Server:
         if op == "set":
             obj = self._resolve(message["target"])
             set_path(obj, message["path"], self._resolve(message["value"]))
+            return {"status": "ok", "value": None}
+        if op == "assign":  # in place where the array allows it: every alias of it sees the change
+            obj = self._resolve(message["target"])
+            _assign(obj, message["path"], self._resolve(message["value"]))
             return {"status": "ok", "value": None}
         if op == "arrays":
             return {"status": "ok", "value": float_arrays(self._resolve(message["target"]))}

@@ -61,6 +61,7 @@ CS231N = "Stanford cs231n assignment 2, cs231n/layers.py conventions"
 DLAI = "deeplearning.ai's course assignments: relu(Z) -> (A, cache), relu_backward(dA, cache), columns"
 NNFS = "Neural Networks from Scratch (nnfs): forward stores self.output, backward self.dinputs"
 CS231N_MODELS = "Stanford cs231n assignment 2, cs231n/classifiers/fc_net.py conventions"
+DLFS_MODELS = "Saito, Deep Learning from Scratch, ch05/two_layer_net.py and common/multi_layer_net.py conventions"
 DLFS = "Saito, Deep Learning from Scratch (oreilly-japan/deep-learning-from-scratch), common/layers.py"
 COLUMNS = "The Independent Code, neural network from scratch (Dense/Activation, column-major)"
 FORWARD_PASS = "course numpy frameworks: forward_pass/backward_pass with params/grads dicts"
@@ -221,6 +222,12 @@ CORRECT = [
     entry(_S + "cs231n_models.py:FullyConnectedNet", "model",  # float32, the assignment's default dtype
           {"init": {"hidden_dims": [4], "input_dim": 5, "num_classes": 3}, "shape": "N,5"},
           source=CS231N_MODELS + ", float32"),
+    # Deep Learning from Scratch's networks: loss(x, t) and gradient(x, t), sizes drawn, the loss's
+    # 1e-7 guard inside its log found and taken out (oracles/guards.py)
+    entry(_S + "dlfs_models.py:TwoLayerNet", "model", source=DLFS_MODELS),
+    entry(_S + "dlfs_models.py:MultiLayerNet", "model", {"init": {"activation": "sigmoid"}}, source=DLFS_MODELS),
+    entry(_S + "dlfs_models.py:MultiLayerNet", "model", {"init": {"weight_decay_lambda": 0.1}},
+          source=DLFS_MODELS + ", weight decay"),
 
     # -- 6. step-only code ---------------------------------------------------------------------
     entry(_S + "step_layers.py:Dense", "step", _dense(3, 2, "input_size", "output_size", rows=False),
@@ -432,6 +439,12 @@ MUTANTS = [
           {**_TWO_LAYER, "init": {**_TWO_LAYER["init"], "reg": 0.1}},
           bug="the loss has 0.5 * reg * sum(W^2), the grads have no reg * W", needs="reg > 0",
           source=CS231N_MODELS),
+    entry(_M + "dlfs_models_buggy.py:TwoLayerNetLossSummed", "model",
+          bug="SoftmaxWithLoss backward not divided by the batch size", signature="factor_m",
+          needs="N >= 2", source=DLFS_MODELS),
+    entry(_M + "dlfs_models_buggy.py:MultiLayerNetDecayForgotten", "model", {"init": {"weight_decay_lambda": 0.1}},
+          bug="the loss has 0.5 lambda sum W^2, the gradient no lambda W", needs="lambda > 0",
+          source=DLFS_MODELS),
 
     # -- 6. step-only code ------------------------------------------------------------------------
     entry(_M + "step_buggy.py:DenseUpdatesBeforeInputGradient", "step",

@@ -1,0 +1,131 @@
+"""Models with a loss method, in both conventions of the field, and the guard a loss adds in its log.
+
+Deep Learning from Scratch's networks (``loss(x, t)``, ``gradient(x, t)``, layers built around the
+arrays of ``params``, sizes as constructor arguments, -log(y + 1e-7)) plug in as they are
+(tests/zoo/styles/dlfs_models.py; their verdicts are in the zoo).  Here: the guard is found exactly
+where one delta explains the loss, and finding it opens no door to a wrong gradient.
+"""
+
+import pathlib
+import textwrap
+
+import numpy as np
+import pytest
+from gradcert.oracles import guards
+from gradcert.properties.frontends import cli
+
+import gradcert
+
+ZOO = pathlib.Path(__file__).parent / "zoo"
+TWO_LAYER = f"{ZOO / 'styles' / 'dlfs_models.py'}:TwoLayerNet"
+U = np.finfo(np.float64).eps / 2
+
+
+def _batch(seed, n=5, c=3, guard=0.0, rest=0.0):
+    rng = np.random.default_rng(seed)
+    scores, labels = rng.standard_normal((n, c)), rng.integers(0, c, size=n)
+    e = np.exp(scores - scores.max(axis=1, keepdims=True))
+    p = e[np.arange(n), labels] / e.sum(axis=1)
+    return float(np.mean(-np.log(p + guard)) + rest), scores, labels
+
+
+@pytest.mark.parametrize("guard", [1e-7, 1e-8, 1e-12])
+def test_a_guard_is_found(guard):
+    found = guards.find([_batch(0, guard=guard), _batch(1, guard=guard)], U, 0)
+    # solved by bisection from one batch's loss: to the loss's rounding relative to delta's effect
+    # on it, ~u |C| / (delta mean(1/p)) < 1e-6 for delta >= 1e-12 at p ~ 1/3
+    assert found == pytest.approx(guard, rel=1e-3)
+
+
+def test_a_guard_is_found_beside_a_weight_decay():
+    # the rest (0.5 lambda sum W^2) is the same on both batches: one of the field's guards fits
+    assert guards.find([_batch(0, guard=1e-7, rest=0.37), _batch(1, guard=1e-7, rest=0.37)], U, 20) == 1e-7
+
+
+def test_no_guard_is_found_in_a_plain_loss_or_another_loss():
+    assert guards.find([_batch(0), _batch(1)], U, 0) is None
+    assert guards.find([_batch(0, rest=0.37), _batch(1, rest=0.37)], U, 20) is None  # decay, no guard
+    # a squared error of the softmax is no guarded log-likelihood: no single delta explains it
+    batches = []
+    for seed in (0, 1):
+        _, scores, labels = _batch(seed)
+        p = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+        batches.append((float(np.mean(np.sum((p - np.eye(3)[labels]) ** 2, axis=1))), scores, labels))
+    assert guards.find(batches, U, 0) is None
+
+
+def test_no_guard_is_found_where_the_batches_disagree():
+    # the sharpness of the fit: a delta that explains one batch but not the other is refused
+    assert guards.find([_batch(0, guard=1e-7), _batch(1, guard=2e-7)], U, 0) is None
+
+
+def test_taking_the_guard_out_gives_the_plain_loss():
+    loss, scores, labels = _batch(0, guard=1e-7)
+    plain, _, _ = _batch(0)
+    (value,) = guards.unguarded([loss], [scores], labels, 1e-7)
+    assert abs(value - plain) <= 8 * U * 3  # a few roundings of terms of size |log p| < 3
+
+
+def test_the_book_s_two_layer_net_is_certified_with_its_guard_named():
+    cert = gradcert.check(TWO_LAYER, examples=20)
+    assert cert.certified, cert.failure
+    assert any("adds 1e-07 inside its log" in note for note in cert.notes), cert.notes
+    assert {"grads['W1']", "grads['b1']", "grads['W2']", "grads['b2']"} <= set(cert.tensors)
+
+
+WRONG = textwrap.dedent("""\
+    import numpy as np
+    from dlfs_models import TwoLayerNet
+
+
+    class Scaled(TwoLayerNet):
+        def gradient(self, x, t):
+            grads = super().gradient(x, t)
+            return {{k: v * (1 + {r}) for k, v in grads.items()}}
+    """)
+UNGUARDED = textwrap.dedent("""\
+    import numpy as np
+    import dlfs_models
+    from dlfs_models import TwoLayerNet
+
+    dlfs_models.cross_entropy_error = lambda y, t: -np.sum(np.log(y[np.arange(y.shape[0]), t])) / y.shape[0]
+
+
+    class Scaled(TwoLayerNet):
+        def gradient(self, x, t):
+            grads = super().gradient(x, t)
+            return {{k: v * (1 + {r}) for k, v in grads.items()}}
+    """)
+
+
+@pytest.mark.parametrize("source", [WRONG, UNGUARDED], ids=["guarded", "unguarded"])
+def test_a_small_error_is_still_caught_with_or_without_a_guard(tmp_path, monkeypatch, source):
+    # Every gradient scaled by 1 + 1e-5: 30x the guard's own effect, and far above what finite
+    # differences resolve on these drawn parameters (~1e-8 relative, the zoo's runs): rejected.
+    # Without a guard a correct gradient is certified (r = 0), so the check is not merely loose.
+    (tmp_path / "dlfs_models.py").write_text((ZOO / "styles" / "dlfs_models.py").read_text())
+    monkeypatch.chdir(tmp_path)
+    for r, certified in ((0.0, True), (1e-5, False)):
+        (tmp_path / "scaled.py").write_text(source.format(r=r))
+        cert = gradcert.check("scaled.py:Scaled", examples=20)
+        assert cert.certified is certified, (r, cert.failure)
+
+
+def test_a_constructor_argument_gradcert_cannot_tell_is_exit_2(tmp_path, monkeypatch, capsys):
+    source = (ZOO / "styles" / "dlfs_models.py").read_text().replace(
+        "    def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01):\n",
+        "    def __init__(self, config, input_size=3, hidden_size=4, output_size=2, weight_init_std=0.01):\n",
+    )
+    assert "def __init__(self, config" in source
+    (tmp_path / "model.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["check", "model.py:TwoLayerNet"]) == 2
+    err = capsys.readouterr().err
+    assert "config" in err and "--init" in err, err
+    assert "Traceback" not in err
+
+
+def test_kwargs_no_method_takes_are_exit_2(capsys):
+    assert cli.main(["check", TWO_LAYER, "--kwargs", '{"temperature": 2}']) == 2
+    err = capsys.readouterr().err
+    assert "temperature" in err and "Traceback" not in err
