@@ -198,6 +198,8 @@ class Worker:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pgid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(self.pid, signal.SIGKILL)  # and the worker itself, should it have left its group
         self._reap(block=True)
         for fd in (self._to_worker, self._from_worker):
             with contextlib.suppress(OSError, TypeError):

@@ -54,6 +54,7 @@ HOSTILE = [
     _h("hangs.py:CatchesBaseExceptionLoop", "timed out", ["backprop"]),
     _h("hangs.py:HangsInArray", "timed out"),
     _h("hangs.py:HangsInWeightsSetter", "timed out", ["weights"]),
+    _h("hangs.py:LeavesItsProcessGroup", "timed out", ["backprop"]),
     _h("hanging_import.py:Network", "timed out", ["import"]),
     # -- signals ----------------------------------------------------------------------------------
     _h("hard_crashes.py:Segfault", "killed", ["SIGSEGV"]),

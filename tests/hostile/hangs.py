@@ -56,3 +56,19 @@ class HangsInWeightsSetter(_base.Network):
         if getattr(self, "_ready", False):
             time.sleep(HANG_SECONDS)
         self._weights = value
+
+
+class LeavesItsProcessGroup(_base.Network):
+    """Tries to move itself out of the process group a harness kills (into its parent's, or a new
+    session: a session leader is refused both), then hangs."""
+
+    def backprop(self, x, y):
+        import os
+
+        for leave in (lambda: os.setpgid(0, os.getpgid(os.getppid())), os.setsid):
+            try:
+                leave()
+            except OSError:
+                pass
+        time.sleep(HANG_SECONDS)
+        return super().backprop(x, y)
