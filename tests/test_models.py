@@ -129,3 +129,23 @@ def test_kwargs_no_method_takes_are_exit_2(capsys):
     assert cli.main(["check", TWO_LAYER, "--kwargs", '{"temperature": 2}']) == 2
     err = capsys.readouterr().err
     assert "temperature" in err and "Traceback" not in err
+
+
+L_MODEL = f"{ZOO / 'styles' / 'dlai_model.py'}:L_model"
+
+
+def test_deeplearning_ai_s_whole_network_is_certified_as_written():
+    # L_model_forward / L_model_backward of the course, 1/m inside linear_backward: grads['dW1'] ...
+    # are the gradient of J, the mean cost; its mutants (a flipped dAL, sigmoid's derivative on the
+    # ReLU layers) are in the zoo, killed.
+    cert = gradcert.check(L_MODEL, examples=20)
+    assert cert.certified and cert.style == "model", cert.failure
+    assert "grads['dW3']" in cert.tensors and not any("dA" in t for t in cert.tensors)
+
+
+@pytest.mark.parametrize("flag", [["--init", '{"layer_dims": [3, 2, 1]}'], ["--shape", "N,3"],
+                                  ["--kwargs", '{"keep_prob": 0.5}']])
+def test_options_the_whole_network_pair_cannot_use_are_exit_2(capsys, flag):
+    assert cli.main(["check", L_MODEL, *flag]) == 2
+    err = capsys.readouterr().err
+    assert flag[0] in err and "Traceback" not in err, err

@@ -325,6 +325,10 @@ def checker(interface, options, name, remote):
     style = interface.style
     if style == "pair":
         return PairChecker(options, name, remote, interface)
+    if style == "model" and interface.pair is not None:
+        from gradcert.properties.candidates.function_model import FunctionModelChecker
+
+        return FunctionModelChecker(options, name, remote, interface)
     if style == "model":
         return ModelChecker(options, name, remote, interface)
     return LayerChecker(options, name, remote, interface)

@@ -12,7 +12,9 @@ step       a network with ``update_mini_batch`` but no ``backprop``
 layer      ``forward``/``backward``, ``forward_pass``/``backward_pass``, ``__call__`` +
            ``backward``; a stateless ``backward(x, dout)`` too
 pair       cs231n's ``NAME_forward(x, ...) -> (out, cache)`` and ``NAME_backward(dout, cache)``
-model      ``loss(X, y) -> (loss, grads)`` with a ``params`` dict
+model      ``loss(X, y) -> (loss, grads)`` with a ``params`` dict (cs231n), ``loss(x, t)`` with
+           ``gradient(x, t)`` (Deep Learning from Scratch), or deeplearning.ai's pair
+           ``L_model_forward(X, parameters)``, ``L_model_backward(AL, Y, caches)``
 function   ``grad(arch, weights, biases, x, y) -> (nabla_b, nabla_w)``
 =========  ==========================================================================
 """
@@ -111,7 +113,8 @@ def detect(loaded, forced=None) -> Interface:
     """The style of a loaded target (the worker's ``load`` reply value); TargetError if none fits."""
     if loaded.get("pair"):
         forward, backward = loaded["describe"]
-        return Interface("pair", forward, pair=tuple(loaded["pair"]), partner=backward)
+        style = "model" if _whole_model_pair(forward, backward) else "pair"
+        return Interface(style, forward, pair=tuple(loaded["pair"]), partner=backward)
     description = loaded["describe"]
     found = _detect(description)
     if (
@@ -183,6 +186,17 @@ def _detect(d):
         if len(needed) == 1:
             return Interface("network", d, factory=True)
     return None
+
+
+PARAMETER_DICTS = ("parameters", "params")
+
+
+def _whole_model_pair(forward, backward):
+    """deeplearning.ai's whole network as a pair: L_model_forward(X, parameters) -> (AL, caches) and
+    L_model_backward(AL, Y, caches) -> grads, the parameters a dict of W1, b1, ..."""
+    takes = [p.name for p in parameters(forward.get("call")) or [] if p.required]
+    gives = [p.name for p in parameters(backward.get("call")) or [] if p.required]
+    return len(takes) == 2 and takes[1] in PARAMETER_DICTS and len(gives) == 3
 
 
 def _has_layer_forward(methods):

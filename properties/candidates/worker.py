@@ -471,6 +471,8 @@ class Server:
             for i, point in enumerate(points):
                 if kind == "arg":
                     args[where] = np.array(point, copy=True)
+                elif kind == "entry":  # an entry of a dict argument: (argument index, key)
+                    args[where[0]][where[1]] = np.array(point, copy=True)
                 else:
                     _assign(target, where, point)
                 self._fix_randomness()

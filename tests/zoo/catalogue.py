@@ -228,6 +228,8 @@ CORRECT = [
     entry(_S + "dlfs_models.py:MultiLayerNet", "model", {"init": {"activation": "sigmoid"}}, source=DLFS_MODELS),
     entry(_S + "dlfs_models.py:MultiLayerNet", "model", {"init": {"weight_decay_lambda": 0.1}},
           source=DLFS_MODELS + ", weight decay"),
+    # deeplearning.ai's whole network as functions: L_model_forward(X, parameters), L_model_backward(AL, Y, caches)
+    entry(_S + "dlai_model.py:L_model", "model", source=DLAI),
 
     # -- 6. step-only code ---------------------------------------------------------------------
     entry(_S + "step_layers.py:Dense", "step", _dense(3, 2, "input_size", "output_size", rows=False),
@@ -445,6 +447,10 @@ MUTANTS = [
     entry(_M + "dlfs_models_buggy.py:MultiLayerNetDecayForgotten", "model", {"init": {"weight_decay_lambda": 0.1}},
           bug="the loss has 0.5 lambda sum W^2, the gradient no lambda W", needs="lambda > 0",
           source=DLFS_MODELS),
+    entry(_M + "dlai_model_buggy.py:sign_flipped", "model", bug="dAL is the derivative of -J",
+          signature="sign_flipped", source=DLAI),
+    entry(_M + "dlai_model_buggy.py:hidden_sigmoid", "model", bug="the ReLU layers' backward takes sigmoid's derivative",
+          source=DLAI),
 
     # -- 6. step-only code ------------------------------------------------------------------------
     entry(_M + "step_buggy.py:DenseUpdatesBeforeInputGradient", "step",
