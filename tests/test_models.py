@@ -149,3 +149,13 @@ def test_options_the_whole_network_pair_cannot_use_are_exit_2(capsys, flag):
     assert cli.main(["check", L_MODEL, *flag]) == 2
     err = capsys.readouterr().err
     assert flag[0] in err and "Traceback" not in err, err
+
+
+def test_a_loss_function_with_an_argument_gradcert_cannot_tell_is_exit_2(tmp_path, monkeypatch, capsys):
+    (tmp_path / "losses.py").write_text(
+        "import numpy as np\n\n\ndef hinge_loss(W, X, y, margin_table):\n    return 0.0, np.zeros_like(W)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["check", "losses.py:hinge_loss"]) == 2
+    err = capsys.readouterr().err
+    assert "margin_table" in err and "--inputs" in err and "Traceback" not in err, err

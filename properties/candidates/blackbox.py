@@ -323,6 +323,10 @@ def checker(interface, options, name, remote):
     from gradcert.properties.candidates.pair import PairChecker
 
     style = interface.style
+    if style == "pair" and interface.loss:
+        from gradcert.properties.candidates.loss_function import LossFunctionChecker
+
+        return LossFunctionChecker(options, name, remote, interface)
     if style == "pair":
         return PairChecker(options, name, remote, interface)
     if style == "model" and interface.pair is not None:

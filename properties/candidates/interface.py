@@ -11,7 +11,8 @@ network    network.py / network2.py: ``Name(sizes)`` with ``backprop(x, y)``; or
 step       a network with ``update_mini_batch`` but no ``backprop``
 layer      ``forward``/``backward``, ``forward_pass``/``backward_pass``, ``__call__`` +
            ``backward``; a stateless ``backward(x, dout)`` too
-pair       cs231n's ``NAME_forward(x, ...) -> (out, cache)`` and ``NAME_backward(dout, cache)``
+pair       cs231n's ``NAME_forward(x, ...) -> (out, cache)`` and ``NAME_backward(dout, cache)``;
+           its loss functions ``softmax_loss(x, y)``, ``svm_loss_naive(W, X, y, reg) -> (loss, grad)``
 model      ``loss(X, y) -> (loss, grads)`` with a ``params`` dict (cs231n), ``loss(x, t)`` with
            ``gradient(x, t)`` (Deep Learning from Scratch), or deeplearning.ai's pair
            ``L_model_forward(X, parameters)``, ``L_model_backward(AL, Y, caches)``
@@ -102,6 +103,7 @@ class Interface:
     factory: bool = False  # network: the target is a one-argument callable returning the network
     pair: tuple | None = None  # pair: (forward name, backward name)
     partner: dict | None = None  # pair: the backward function's description
+    loss: bool = False  # pair: a loss function returning (loss, grad), forward and backward in one
     notes: tuple = field(default_factory=tuple)
 
     @property
@@ -183,6 +185,10 @@ def _detect(d):
         needed = [p for p in call if p.required]
         if len(needed) == 5 or names[:5] == list(GRAD_FUNCTION):
             return Interface("function", d)
+        from gradcert.properties.candidates.loss_function import is_loss_function
+
+        if is_loss_function(d):
+            return Interface("pair", d, loss=True)
         if len(needed) == 1:
             return Interface("network", d, factory=True)
     return None

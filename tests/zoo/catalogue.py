@@ -60,6 +60,7 @@ ZOO = "gradcert's zoo (network.py's interface, the book's equations)"
 CS231N = "Stanford cs231n assignment 2, cs231n/layers.py conventions"
 DLAI = "deeplearning.ai's course assignments: relu(Z) -> (A, cache), relu_backward(dA, cache), columns"
 NNFS = "Neural Networks from Scratch (nnfs): forward stores self.output, backward self.dinputs"
+CS231N_CLASSIFIERS = "Stanford cs231n assignment 1, cs231n/classifiers/linear_svm.py and softmax.py conventions"
 CS231N_MODELS = "Stanford cs231n assignment 2, cs231n/classifiers/fc_net.py conventions"
 DLFS_MODELS = "Saito, Deep Learning from Scratch, ch05/two_layer_net.py and common/multi_layer_net.py conventions"
 DLFS = "Saito, Deep Learning from Scratch (oreilly-japan/deep-learning-from-scratch), common/layers.py"
@@ -210,6 +211,11 @@ CORRECT = [
         "p": 0.5, "mode": "train", "seed": 123}}}, source=CS231N + ", seeded mask"),
     entry(_CS + "conv_forward_naive", "pair", _CONV, source=CS231N),
     entry(_CS + "max_pool_forward_naive", "pair", _POOL, source=CS231N),
+    # cs231n's loss functions, (loss, grad) in one: assignment 1's classifiers and layers.py's losses
+    *(entry(_S + f"cs231n_classifiers.py:{f}", "pair", source=CS231N_CLASSIFIERS)
+      for f in ("svm_loss_naive", "svm_loss_vectorized", "softmax_loss_naive", "softmax_loss_vectorized",
+                "svm_loss")),
+    entry(_CS + "softmax_loss", "pair", source=CS231N),
 
     # -- 5. models with a loss method ----------------------------------------------------------
     entry(_S + "cs231n_models.py:TwoLayerNet", "model", _TWO_LAYER, source=CS231N_MODELS),
@@ -430,6 +436,11 @@ MUTANTS = [
     entry(_CSB + "max_pool_forward_naive", "pair", _POOL,
           bug="max-pool backward sends dout to every element of the window", signature="mask_not_applied",
           source=CS231N),
+    entry(_M + "cs231n_classifiers_buggy.py:svm_loss_naive_reg_halved", "pair",
+          bug="dW has reg * W for the loss's reg * sum(W^2)", needs="reg > 0", source=CS231N_CLASSIFIERS),
+    entry(_M + "cs231n_classifiers_buggy.py:softmax_loss_vectorized_summed", "pair",
+          bug="the data term of dW is not divided by N", signature="factor_m", needs="N >= 2",
+          source=CS231N_CLASSIFIERS),
 
     # -- 5. models ------------------------------------------------------------------------------
     entry(_M + "cs231n_models_buggy.py:TwoLayerNetLossSummed", "model", _TWO_LAYER,
