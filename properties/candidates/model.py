@@ -70,11 +70,12 @@ class ModelChecker(BlackBox):
     def __init__(self, options, name, remote, interface):
         super().__init__(options, name, remote, interface)
         methods = interface.description.get("methods") or {}
-        # Deep Learning from Scratch: the gradient has a method of its own, the loss is a number
-        self.gradient = "gradient" if "gradient" in methods else None
+        # Deep Learning from Scratch: the gradient has a method of its own, gradient(x, t), and the
+        # loss is a number; a gradient method of another signature is not that one
+        takes = [p for p in parameters(methods.get("gradient")) or [] if p.required]
+        self.gradient = "gradient" if len(takes) == 2 else None
         if self.gradient is not None:
             self.part = "gradient"
-            self._callable_with("gradient", 2, "x and t")
         self._callable_with("loss", 2, "X and y")
         self._training_flags(methods)
         self.constructor = self._constructor()
