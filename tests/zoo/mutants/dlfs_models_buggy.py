@@ -23,11 +23,11 @@ class MultiLayerNetDecayForgotten(dlfs_models.MultiLayerNet):
     def gradient(self, x, t):
         self.loss(x, t)
         dout = self.last_layer.backward(1)
-        for layer in reversed(list(self.layers.values())):
+        for layer in reversed(self.layers.values()):
             dout = layer.backward(dout)
         grads = {}
-        for idx in range(1, self.hidden_layer_num + 2):
-            affine = self.layers['Affine' + str(idx)]
-            grads['W' + str(idx)] = affine.dW  # BUG: the loss's 0.5 lambda sum W^2 has no lambda W here
-            grads['b' + str(idx)] = affine.db
+        for i in range(1, self.depth + 1):
+            affine = self.layers[f'Affine{i}']
+            grads[f'W{i}'] = affine.dW  # BUG: the loss's 0.5 lambda sum W^2 has no lambda W here
+            grads[f'b{i}'] = affine.db
         return grads

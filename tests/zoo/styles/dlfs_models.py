@@ -139,29 +139,29 @@ class TwoLayerNet:
 
 class MultiLayerNet:
     """Hidden layers of hidden_size_list[i] units (relu or sigmoid), a softmax output, and a weight
-    decay of 0.5 lambda sum W^2 in the loss (its lambda W in the gradient)."""
+    decay of 0.5 lambda sum W^2 in the loss (its lambda W in the gradient).  The book's interface
+    and habits (params 'W1', 'b1', ...; layers around those arrays; He or Xavier scales named by a
+    string), written afresh."""
+
+    SCALES = {'relu': 2.0, 'he': 2.0, 'sigmoid': 1.0, 'xavier': 1.0}
 
     def __init__(self, input_size, hidden_size_list, output_size, activation='relu',
                  weight_init_std='relu', weight_decay_lambda=0):
-        self.hidden_layer_num = len(hidden_size_list)
         self.weight_decay_lambda = weight_decay_lambda
+        widths = [input_size, *hidden_size_list, output_size]
+        self.depth = len(widths) - 1
         self.params = {}
-        sizes = [input_size] + list(hidden_size_list) + [output_size]
-        for idx in range(1, len(sizes)):
-            scale = weight_init_std
-            if str(weight_init_std).lower() in ('relu', 'he'):
-                scale = np.sqrt(2.0 / sizes[idx - 1])
-            elif str(weight_init_std).lower() in ('sigmoid', 'xavier'):
-                scale = np.sqrt(1.0 / sizes[idx - 1])
-            self.params['W' + str(idx)] = scale * np.random.randn(sizes[idx - 1], sizes[idx])
-            self.params['b' + str(idx)] = np.zeros(sizes[idx])
-        activation_layer = {'sigmoid': Sigmoid, 'relu': Relu}
+        for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:]), start=1):
+            gain = self.SCALES.get(str(weight_init_std).lower())
+            std = weight_init_std if gain is None else np.sqrt(gain / n_in)
+            self.params[f'W{i}'] = std * np.random.randn(n_in, n_out)
+            self.params[f'b{i}'] = np.zeros(n_out)
+        hidden = {'relu': Relu, 'sigmoid': Sigmoid}[activation]
         self.layers = OrderedDict()
-        for idx in range(1, self.hidden_layer_num + 1):
-            self.layers['Affine' + str(idx)] = Affine(self.params['W' + str(idx)], self.params['b' + str(idx)])
-            self.layers['Activation_function' + str(idx)] = activation_layer[activation]()
-        idx = self.hidden_layer_num + 1
-        self.layers['Affine' + str(idx)] = Affine(self.params['W' + str(idx)], self.params['b' + str(idx)])
+        for i in range(1, self.depth + 1):
+            self.layers[f'Affine{i}'] = Affine(self.params[f'W{i}'], self.params[f'b{i}'])
+            if i < self.depth:
+                self.layers[f'Activation_function{i}'] = hidden()
         self.last_layer = SoftmaxWithLoss()
 
     def predict(self, x):
@@ -170,21 +170,18 @@ class MultiLayerNet:
         return x
 
     def loss(self, x, t):
-        y = self.predict(x)
-        weight_decay = 0
-        for idx in range(1, self.hidden_layer_num + 2):
-            W = self.params['W' + str(idx)]
-            weight_decay += 0.5 * self.weight_decay_lambda * np.sum(W ** 2)
-        return self.last_layer.forward(y, t) + weight_decay
+        decay = sum(0.5 * self.weight_decay_lambda * np.sum(self.params[f'W{i}'] ** 2)
+                    for i in range(1, self.depth + 1))
+        return self.last_layer.forward(self.predict(x), t) + decay
 
     def gradient(self, x, t):
         self.loss(x, t)
         dout = self.last_layer.backward(1)
-        for layer in reversed(list(self.layers.values())):
+        for layer in reversed(self.layers.values()):
             dout = layer.backward(dout)
         grads = {}
-        for idx in range(1, self.hidden_layer_num + 2):
-            affine = self.layers['Affine' + str(idx)]
-            grads['W' + str(idx)] = affine.dW + self.weight_decay_lambda * affine.W
-            grads['b' + str(idx)] = affine.db
+        for i in range(1, self.depth + 1):
+            affine = self.layers[f'Affine{i}']
+            grads[f'W{i}'] = affine.dW + self.weight_decay_lambda * affine.W
+            grads[f'b{i}'] = affine.db
         return grads
