@@ -34,6 +34,7 @@ from gradcert.properties.candidates.blackbox import (
     shape_of,
 )
 from gradcert.properties.candidates.interface import parameters
+from gradcert.properties.candidates.protocol import PlainStep
 from gradcert.properties.candidates.remote import TARGET, path_text
 from gradcert.properties.candidates.verdicts import CandidateFailure, as_array
 from gradcert.properties.compare import unit_roundoff
@@ -173,7 +174,7 @@ class LayerChecker(BlackBox):
             return parse_letters(self.options.shape)
         return ("N", "D") if layout == "rows" else ("D", "N")
 
-    def build(self, dims, constructor):
+    def build(self, dims, constructor, letters):
         if self.instance:
             return self.remote.copy(TARGET, what=f"copying {self.name}")
         args = [dims[c] for c in constructor]
@@ -181,9 +182,30 @@ class LayerChecker(BlackBox):
             k: (dims[v] if isinstance(v, str) and v in dims else v)
             for k, v in (self.options.init or {}).items()
         }
-        return self.remote.call(
+        layer = self.remote.call(
             TARGET, None, args, init, keep="handle", what=f"{self.name}({', '.join(map(str, args))})"
         )
+        self._set_up(layer, dims, letters)
+        return layer
+
+    def _set_up(self, layer, dims, letters):
+        """What a network does to a layer before its first forward, where the layer asks for it
+        (ML-From-Scratch's): ``set_input_shape(shape)`` with the input's shape but the batch, and
+        ``initialize(optimizer)`` with gradcert's plain SGD step (``protocol.PlainStep``), whose
+        learning rate then reads the step backward takes."""
+        methods = self.interface.description.get("methods") or {}
+        if len(_required(methods.get("set_input_shape"))) == 1 and letters and letters[0] == "N":
+            shape = tuple(int(c) if c.isdigit() else dims[c] for c in letters[1:])
+            self.remote.call(layer, "set_input_shape", [shape], what=f"{self.name}.set_input_shape({shape})")
+        needed = _required(methods.get("initialize"))
+        if len(needed) == 1 and "optim" in needed[0].lower():
+            self.lr = self.options.lr if self.options.lr is not None else STEP_LR
+            self.remote.call(
+                layer, "initialize", [PlainStep(self.lr)], what=f"{self.name}.initialize(optimizer)"
+            )
+            self.note(
+                f"{self.name}.initialize is given a plain SGD step (w - {self.lr:g} grad) as its optimizer"
+            )
 
     def call_forward(self, layer, x):
         what = f"{self.name}.{self.forward}"
@@ -252,7 +274,7 @@ class LayerChecker(BlackBox):
             letters = self._input_letters(layout)
             case = ShapeCase(dims, 1)
             x = drawn(case, shape_of(letters, dims), 0, zeros=False)
-            layer = self.build(dims, constructor)
+            layer = self.build(dims, constructor, letters)
             before = self.remote.snapshot(layer, what=f"reading {self.name}'s arrays")
             try:
                 out = self.call_forward(layer, x)
@@ -350,7 +372,7 @@ class LayerChecker(BlackBox):
         return self.letter_strategy(self.letters, len(self.found.letters))
 
     def check(self, case):
-        layer = self.build(case.dims, self.found.constructor)
+        layer = self.build(case.dims, self.found.constructor, self.found.letters)
         x_dtype = precision(self.found.dtype)
         x = drawn(case, shape_of(self.found.letters, case.dims), 0, dtype=x_dtype)
         out = self.call_forward(layer, x)
@@ -498,6 +520,11 @@ class LayerChecker(BlackBox):
             return outputs
 
         return for_vary
+
+
+def _required(signature):
+    """The names of a method's required positional parameters ([] when it has none or is absent)."""
+    return [p.name for p in parameters(signature) or [] if p.required]
 
 
 def _sizelike(name):

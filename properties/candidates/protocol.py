@@ -50,6 +50,23 @@ class Opaque:
         return f"<{self.type_name}: {self.text}>"
 
 
+class PlainStep:
+    """gradcert's optimizer, for layers that are handed one (ML-From-Scratch's
+    ``initialize(optimizer)``, whose backward then steps with ``optimizer.update(w, grad)``): one
+    plain SGD step, w - lr grad, so that (before - after) / lr is the gradient."""
+
+    __slots__ = ("learning_rate",)
+
+    def __init__(self, learning_rate):
+        self.learning_rate = learning_rate
+
+    def update(self, w, grad_wrt_w):
+        return w - self.learning_rate * grad_wrt_w
+
+    def __reduce__(self):
+        return PlainStep, (self.learning_rate,)
+
+
 def send(fd, message):
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     _write_all(fd, HEADER.pack(len(data)))

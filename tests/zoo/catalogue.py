@@ -60,6 +60,7 @@ ZOO = "gradcert's zoo (network.py's interface, the book's equations)"
 CS231N = "Stanford cs231n assignment 2, cs231n/layers.py conventions"
 DLAI = "deeplearning.ai's course assignments: relu(Z) -> (A, cache), relu_backward(dA, cache), columns"
 NNFS = "Neural Networks from Scratch (nnfs): forward stores self.output, backward self.dinputs"
+MLFS = "ML-From-Scratch (eriklindernoren), mlfromscratch/deep_learning/layers.py conventions"
 CS231N_CLASSIFIERS = "Stanford cs231n assignment 1, cs231n/classifiers/linear_svm.py and softmax.py conventions"
 CS231N_MODELS = "Stanford cs231n assignment 2, cs231n/classifiers/fc_net.py conventions"
 DLFS_MODELS = "Saito, Deep Learning from Scratch, ch05/two_layer_net.py and common/multi_layer_net.py conventions"
@@ -245,6 +246,8 @@ CORRECT = [
           {"init": {"input_units": 3, "output_units": 2, "learning_rate": 0.05}, "shape": "N,3", "lr": 0.05},
           source=YANDEX + ", a Dense constructed with its learning rate"),
     entry(_S + "step_layers.py:StepOnlyNetwork", "step", source=NIELSEN + ", update_mini_batch only"),
+    entry(_S + "mlfs_layers.py:Dense", "step", source=MLFS),  # set_input_shape, initialize(optimizer)
+    entry(_S + "mlfs_layers.py:Activation", "layer", {"init": {"name": "tanh"}}, source=MLFS),
 
     # -- 7. function targets -------------------------------------------------------------------
     entry(_C + "functional_grad.py:grad", "function"),  # NotImplementedError for batch norm
@@ -474,6 +477,8 @@ MUTANTS = [
     entry(_M + "step_buggy.py:StepOnlyNetworkSummed", "step",
           bug="the step is eta * sum instead of (eta / m) * sum", signature="factor_m",
           needs="a mini-batch of m >= 2", source=NIELSEN),
+    entry(_M + "mlfs_buggy.py:DenseUpdatedWeightsBackward", "step",
+          bug="the input gradient is taken with the weights just stepped", shows_via="backprop", source=MLFS),
 
     # -- 7. functions -----------------------------------------------------------------------------
     entry(_M + "functional_sum_not_mean.py:grad", "function", bug="data gradient summed, not averaged",
