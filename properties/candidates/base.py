@@ -272,3 +272,24 @@ class Checker:
 
     def close(self):
         pass
+
+
+class NetworkCases(Checker):
+    """A checker of whole-network gradients on gradcert's drawn cases (architectures from the
+    options, weights and a batch drawn): network targets, grad functions, the bundled reference.
+    ``keep_features``: whether the reproduce command names the drawn features (l2, batch norm,
+    ...), which only a target told of them is given."""
+
+    keep_features = True
+
+    def strategy(self):
+        archs = architectures_for(self.options, self.style)
+        return strategies.cases(architectures=archs, max_batch=self.options.batch)
+
+    def pinned(self, seed):
+        arch = pinned_arch(self.options, self.style)
+        check_memory(arch)
+        return strategies.case_from_seed(arch, self.options.batch, seed)
+
+    def reproduce(self, case):
+        return network_reproduce(case, self.options, keep_features=self.keep_features)

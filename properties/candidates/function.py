@@ -11,15 +11,10 @@ case was declined could not check anything (exit code 2).
 from __future__ import annotations
 
 import numpy as np
-from gradcert.properties import strategies
 from gradcert.properties.candidates.base import (
-    Checker,
+    NetworkCases,
     agrees,
-    architectures_for,
-    check_memory,
     judge_gradient,
-    network_reproduce,
-    pinned_arch,
 )
 from gradcert.properties.candidates.network import deterministic
 from gradcert.properties.candidates.remote import TARGET, Remote
@@ -28,25 +23,12 @@ from gradcert.properties.certify import Disagreement
 from gradcert.properties.compare import unit_roundoff
 
 
-class FunctionChecker(Checker):
+class FunctionChecker(NetworkCases):
     style = "function"
 
     def __init__(self, options, name, remote: Remote, interface):
         super().__init__(options, name)
         self.remote = remote
-
-    def strategy(self):
-        return strategies.cases(
-            architectures=architectures_for(self.options, self.style), max_batch=self.options.batch
-        )
-
-    def pinned(self, seed):
-        arch = pinned_arch(self.options, self.style)
-        check_memory(arch)
-        return strategies.case_from_seed(arch, self.options.batch, seed)
-
-    def reproduce(self, case):
-        return network_reproduce(case, self.options, keep_features=True)
 
     def _call(self, case):
         args = [
@@ -72,26 +54,13 @@ class FunctionChecker(Checker):
         return found
 
 
-class ReferenceChecker(Checker):
+class ReferenceChecker(NetworkCases):
     """The bundled ``gradcert.reference.Network.backprop``: gradcert's own code, run in this process."""
 
     style = "reference"
 
     def __init__(self, options, name="gradcert.reference.Network.backprop"):
         super().__init__(options, name)
-
-    def strategy(self):
-        return strategies.cases(
-            architectures=architectures_for(self.options, self.style), max_batch=self.options.batch
-        )
-
-    def pinned(self, seed):
-        arch = pinned_arch(self.options, self.style)
-        check_memory(arch)
-        return strategies.case_from_seed(arch, self.options.batch, seed)
-
-    def reproduce(self, case):
-        return network_reproduce(case, self.options, keep_features=True)
 
     def check(self, case):
         gradient = case.network().backprop(case.x, case.y)

@@ -25,16 +25,11 @@ import re
 import numpy as np
 from gradcert.oracles.base import OracleGradient
 from gradcert.oracles.rounding import rounding_bound
-from gradcert.properties import strategies
 from gradcert.properties.candidates.base import (
     ETA,
-    Checker,
+    NetworkCases,
     agrees,
-    architectures_for,
-    check_memory,
     judge_gradient,
-    network_reproduce,
-    pinned_arch,
 )
 from gradcert.properties.candidates.interface import accepts, parameters
 from gradcert.properties.candidates.remote import TARGET, Remote
@@ -56,7 +51,8 @@ COST_NAMES = (
 )
 
 
-class NetworkChecker(Checker):
+class NetworkChecker(NetworkCases):
+    keep_features = False  # a network is drawn with no features it was not told of
     style = "network"
 
     def __init__(self, options, name, remote: Remote, interface, *, step_only=False):
@@ -147,19 +143,6 @@ class NetworkChecker(Checker):
             "(mini_batch, eta) nor network2's (mini_batch, eta, lmbda, n): the update step was not checked"
         )
         return []
-
-    # -- cases
-    def strategy(self):
-        archs = architectures_for(self.options, self.style)
-        return strategies.cases(architectures=archs, max_batch=self.options.batch)
-
-    def pinned(self, seed):
-        arch = pinned_arch(self.options, self.style)
-        check_memory(arch)
-        return strategies.case_from_seed(arch, self.options.batch, seed)
-
-    def reproduce(self, case):
-        return network_reproduce(case, self.options, keep_features=False)
 
     def _build(self, case):
         """The candidate built for ``case``, and the case as the candidate holds it after its setters."""
