@@ -103,3 +103,14 @@ def test_assert_gradient_raises_a_mismatch_and_says_when_nothing_could_be_checke
     monkeypatch.setattr("gradcert.properties.certify.judge", lambda *args, **kwargs: [blind])
     with pytest.raises(CannotCheck, match="blind: cannot-check"):
         assert_gradient(case, (nabla_b, nabla_w))
+
+
+def test_an_agreeing_kink_entry_leaves_the_figures_and_a_disagreeing_one_stays():
+    # At a kink the oracle's error spans the one-sided slopes (here 0 and 1, error 1): a candidate
+    # anywhere between agrees and is no error in the figures; one outside the span is a bug and
+    # its error is reported whole.
+    oracle, error, kink = np.array([1.0, 2.0]), np.array([1.0, 0.0]), np.array([True, False])
+    inside = compare_tensor("dx", 0, np.array([0.0, 2.0]), oracle, error, np.ones(2), GAMMA, kink=kink)
+    assert inside.status == "pass" and inside.max_abs_error == 0.0 and inside.kinks == 1
+    outside = compare_tensor("dx", 0, np.array([-2.5, 2.0]), oracle, error, np.ones(2), GAMMA, kink=kink)
+    assert outside.status == "bug" and outside.max_abs_error == 3.5

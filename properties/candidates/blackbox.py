@@ -46,6 +46,7 @@ DIAGNOSIS_SIZE = 3  # letters of the case a small failure is diagnosed on
 # rest left for other cases): bounds a case's cost at ~4 x 48 calls of the forward per tensor.
 ENTRIES_PER_CASE = 48
 SAMPLE_STREAM = 9  # the random stream of a case that picks the entries
+PARAMS_STREAM = 3  # ... that draws the parameters gradcert sets (0: the first input, 1: labels)
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,6 +18,7 @@ import numpy as np
 from gradcert.oracles import losses
 from gradcert.properties.candidates import signatures
 from gradcert.properties.candidates.blackbox import (
+    PARAMS_STREAM,
     SAMPLE_STREAM,
     BlackBox,
     _real_output,
@@ -32,7 +33,6 @@ from gradcert.properties.compare import unit_roundoff
 from gradcert.properties.errors import UsageError
 
 WIDTHS = ("D", "H", "K", "C")  # the layer sizes drawn: input, two hidden layers, output
-PARAMS_STREAM = 3  # the random stream of a case that draws the parameters (0: X, 1: labels)
 
 
 class FunctionModelChecker(BlackBox):

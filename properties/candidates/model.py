@@ -20,6 +20,7 @@ import numpy as np
 from gradcert.oracles import guards
 from gradcert.properties.candidates import signatures
 from gradcert.properties.candidates.blackbox import (
+    PARAMS_STREAM,
     SAMPLE_STREAM,
     BlackBox,
     ShapeCase,
@@ -43,7 +44,6 @@ _CLASSES = ("class", "output", "n_out", "out_dim", "out_features", "n_labels", "
 _HIDDEN = ("hidden", "n_h", "width", "units", "neurons")
 _LISTS = ("list", "dims", "sizes", "layers", "widths")
 HIDDEN_LETTERS = ("H", "K")  # a list of hidden widths is drawn as two layers
-PARAMS_STREAM = 3  # the random stream of a case that draws the parameters (0: X, 1: labels)
 PROBE_DIMS = {"D": 4, "H": 5, "K": 3, "C": 3}  # the build that finds params: distinct sizes, no square W
 
 
