@@ -218,14 +218,17 @@ class Landscape:
         the layer.  ``a`` is the layer's input: (m, n_in) from theta, or one block (steps, m,
         n_in) per direction.  ``exact``: the products split (``oracles.tangents``); without
         ``track`` no error is wanted, and the products are plain.  From theta's input, every
-        direction's tangent is formed once per check and kept."""
+        direction's tangent is formed once per check, tracked (split, with its error), and kept:
+        the real steps of a survey and the complex step's slopes share it (a survey's values
+        are then only more accurate than ``point_error`` allows for)."""
         if a.ndim == 2:
-            key = (id(directions), layer, exact, track)
+            key = (id(directions), layer, exact)
             everyone = list(range(len(directions.labels)))
             if key not in self._tangents:
                 self._tangents[key] = (directions, self._tangent_of(directions, everyone, layer, a, exact,
-                                                                    track))
+                                                                    True))
             out, error = self._tangents[key][1]
+            error = error if track else None
             if out is None or list(ks) == everyone:
                 return out, error
             return out[ks], None if error is None else error[ks]
