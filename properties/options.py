@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from gradcert.properties.errors import UsageError
 
-STYLES = ("reference", "network", "layer", "pair", "model", "step", "function")
+STYLES = ("reference", "network", "layer", "pair", "model", "step", "function", "engine")
 NETWORKS = ("reference", "network", "function", "step")  # styles whose architecture gradcert draws
 BLACK_BOXES = ("layer", "pair", "model")  # judged by differences of their own forward or loss
 MODES = ("auto", "exhaustive", "directional")
@@ -309,6 +309,7 @@ class Spec:
 
 
 ALL = STYLES
+ALL_BUT_ENGINE = tuple(s for s in STYLES if s != "engine")  # an engine's cases are programs, not batches
 SPECS = (
     Spec(
         "cost",
@@ -366,7 +367,13 @@ SPECS = (
         'the inputs of a function pair (or a model\'s X), each as name=LETTERS, e.g. "x=N,D w=D,M b=M"',
         "SPEC",
     ),
-    Spec("dims", _dims, BLACK_BOXES + ("step",), "fix letters of --shape/--inputs, e.g. N=2,D=3", "L=N,..."),
+    Spec(
+        "dims",
+        _dims,
+        BLACK_BOXES + ("step", "engine"),
+        "fix letters of --shape/--inputs, e.g. N=2,D=3 (an engine's programs: leaves=2,steps=3)",
+        "L=N,...",
+    ),
     Spec(
         "init",
         _json_object,
@@ -393,7 +400,7 @@ SPECS = (
         "lr", _lr, ("step", "layer"), "the learning rate of a target that applies its gradient itself", "ETA"
     ),
     Spec("style", _style, ALL, "force the interface style instead of detecting it", "STYLE"),
-    Spec("batch", _positive_int, ALL, "the largest batch drawn (default 4)", "M"),
+    Spec("batch", _positive_int, ALL_BUT_ENGINE, "the largest batch drawn (default 4)", "M"),
     Spec("examples", _positive_int, ALL, "the number of drawn cases (default 100)", "N"),
     Spec("seed", _natural, ALL, "the seed of the drawn cases (default 0)", "S"),
     Spec(
@@ -536,6 +543,11 @@ class Options:
                 f"--oracles: {_STYLE_NAMES[style]} is judged by differences of its own "
                 f"{'loss' if style == 'model' else 'forward'}; only finite-diff applies"
             )
+        if style == "engine" and self.oracles and set(self.oracles) != {"complex-step"}:
+            raise UsageError(
+                "--oracles: an autodiff engine is judged by the complex step of the drawn program; "
+                "only complex-step applies"
+            )
         if style in BLACK_BOXES and self.mode == "directional":
             raise UsageError(
                 f"--directional does not apply to {_STYLE_NAMES[style]}: its gradients are "
@@ -581,6 +593,7 @@ _STYLE_NAMES = {
     "model": "a model with a loss method",
     "step": "a target that applies its own step",
     "function": "a grad function",
+    "engine": "an autodiff engine's value class",
 }
 
 
@@ -597,6 +610,10 @@ def _advice(name, style):
         return "only a target that applies its own gradient step takes a learning rate"
     if name == "init":
         return "a function has no constructor"
+    if style == "engine" and name == "batch":
+        return "an engine is checked on drawn programs, not batches; --dims leaves=L,steps=S fixes their size"
+    if style == "engine":
+        return "an engine is checked on drawn programs of its own operations"
     return "leave it out"
 
 

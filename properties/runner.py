@@ -185,6 +185,10 @@ def _checker(interface, options, name, remote):
         return blackbox.checker(interface, options, name, remote)
     if style == "step":
         return NetworkChecker(options, name, remote, interface, step_only=True)
+    if style == "engine":
+        from gradcert.properties.candidates.engine import EngineChecker
+
+        return EngineChecker(options, name, remote, interface)
     raise TargetError(f"{name}: no checker for style {style!r}")
 
 

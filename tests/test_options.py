@@ -19,6 +19,7 @@ TARGETS = {  # style -> a target written in it
     "model": "tests/zoo/styles/cs231n_models.py:TwoLayerNet",
     "step": "tests/zoo/styles/step_layers.py:Tanh",
     "function-bn": "tests/zoo/styles/batchnorm_grad.py:grad",  # a grad function that normalises
+    "engine": "tests/zoo/styles/scalar_engine.py:Value",
 }
 EXTRA = {  # what a style needs declared to run at all
     "model": ["--init", '{"input_dim": 3, "hidden_dim": 4, "num_classes": 3}'],
@@ -106,6 +107,7 @@ HONOURED = [
     ("layer", ["--shape", "N,5", "--layout", "rows"]),
     ("pair", ["--inputs", "x=N,3,2"]),
     ("network", ["--sizes", "3,2", "--case-seed", "4"]),
+    ("engine", ["--dims", "leaves=2,steps=3", "--case-seed", "4"]),
 ]
 
 

@@ -17,6 +17,8 @@ model      ``loss(X, y) -> (loss, grads)`` with a ``params`` dict (cs231n), ``lo
            ``gradient(x, t)`` (Deep Learning from Scratch), or deeplearning.ai's pair
            ``L_model_forward(X, parameters)``, ``L_model_backward(AL, Y, caches)``
 function   ``grad(arch, weights, biases, x, y) -> (nabla_b, nabla_w)``
+engine     an autodiff engine's value class, micrograd's ``Value``: ``Value(2.0)``, the
+           operators ``+`` and ``*`` (and what else it has), ``backward()``, ``.grad``
 =========  ==========================================================================
 """
 
@@ -166,6 +168,8 @@ def _detect(d):
     framework = _framework(d)
     if framework is not None:
         raise TargetError(framework)
+    if what == "class" and _is_engine(d, methods):
+        return Interface("engine", d)
     if what in ("class", "instance"):
         if "backprop" in methods and not _has_layer_forward(methods):
             return Interface("network", d)
@@ -195,6 +199,17 @@ def _detect(d):
 
 
 PARAMETER_DICTS = ("parameters", "params")
+
+
+def _is_engine(d, methods):
+    """micrograd's Value and its kin: backward() with no forward, and the operators + and *."""
+    operators = set(d.get("operators") or ())
+    return (
+        "backward" in methods
+        and {"__add__", "__mul__"} <= operators
+        and not any(name in methods for name in FORWARDS[:-1])
+        and "backprop" not in methods
+    )
 
 
 def _whole_model_pair(forward, backward):
@@ -277,6 +292,7 @@ _WHAT = {
     "pair": "a forward/backward function pair",
     "model": "a model with a loss method",
     "function": "a grad(arch, weights, biases, x, y) function",
+    "engine": "an autodiff engine's value class",
     "reference": "the bundled reference",
 }
 
@@ -284,7 +300,8 @@ _EXPECTED = (
     "a network class Name(sizes) with backprop(x, y) (network.py), or a one-argument factory of one; "
     "a layer class with forward/backward (or forward_pass/backward_pass, __call__ + backward); "
     "a cs231n pair module:NAME with NAME_forward and NAME_backward; a model with loss(X, y) -> (loss, grads) "
-    "and a params dict; or a function grad(arch, weights, biases, x, y)"
+    "and a params dict; a function grad(arch, weights, biases, x, y); or an autodiff engine's value class "
+    "(micrograd's Value: backward() and the operators + and *)"
 )
 
 
@@ -299,6 +316,14 @@ def _refusal(d):
                 ": a backward function alone cannot be checked -- gradcert needs its forward "
                 "too (name the pair as module:NAME for NAME_forward/NAME_backward)"
             )
+    elif d["what"] in ("class", "instance") and d.get("engines"):
+        name, module, file = d["engines"][0]
+        where = f"{file}:{name}" if file else f"{module}:{name}"
+        return (
+            f"{d['name']} is built on the autodiff engine {module}.{name}: its gradients are that "
+            f"engine's backward(), which gradcert checks on programs of its operations: "
+            f"gradcert check {where}"
+        )
     elif d["what"] in ("class", "instance"):
         found = f"a {d['what']} {d['name']} with methods {', '.join(methods) or 'none'}"
     else:

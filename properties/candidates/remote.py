@@ -147,6 +147,23 @@ class Remote:
         )
         return self._value(reply, what)
 
+    def program(self, target, program, data, grad, *, backward=True, what):
+        """An engine's value class run on an ``oracles.expressions.Program`` (see
+        worker.Server.program): {"values": each register's data, "grads": each leaf's grad}."""
+        reply = self.worker.request(
+            {
+                "op": "program",
+                "target": target,
+                "leaves": list(program.leaves),
+                "steps": [list(step) for step in program.steps],
+                "data": data,
+                "grad": grad,
+                "backward": backward,
+            },
+            what=what,
+        )
+        return self._value(reply, what)
+
     def release(self, target):
         """Let the worker drop an object of a finished case (a big network's arrays add up)."""
         worker = self.worker

@@ -154,7 +154,12 @@ def describe(obj):
             for k, v in list(vars(obj).items())[:200]
         }
     module = sys.modules.get(getattr(obj, "__module__", None) or "")
+    cls = obj if what == "class" else type(obj)
     return {
+        # arithmetic an autodiff engine's value class defines (micrograd's Value: a * b + 1)
+        "operators": sorted(n for n in OPERATOR_NAMES if getattr(cls, n, None) is not None),
+        # engine-like classes beside the target (micrograd's nn.py imports engine.Value)
+        "engines": _engines_beside(module, cls) if what in ("class", "instance") else [],
         "what": what,
         "name": getattr(obj, "__qualname__", None) or type(obj).__qualname__,
         "type": type(obj).__qualname__,
@@ -169,6 +174,28 @@ def describe(obj):
             f"{c.__module__}.{c.__qualname__}" for c in (obj if what == "class" else type(obj)).__mro__[1:]
         ],
     }
+
+
+OPERATOR_NAMES = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+                  "__rtruediv__", "__pow__", "__neg__", "__matmul__")
+
+
+def _engines_beside(module, cls):
+    """Classes in the target's module namespace that look like an autodiff engine's value class
+    (``backward`` and the operators + and *), as (qualified name, module, file)."""
+    found = []
+    for value in list(vars(module).values())[:2000] if module is not None else ():
+        if (
+            inspect.isclass(value)
+            and value is not cls
+            and callable(getattr(value, "backward", None))
+            and getattr(value, "__add__", None) is not None
+            and getattr(value, "__mul__", None) is not None
+            and value.__module__ not in ("builtins", "numpy")
+        ):
+            home = sys.modules.get(value.__module__)
+            found.append((value.__qualname__, value.__module__, getattr(home, "__file__", None)))
+    return found[:5]
 
 
 # --- paths into objects: ("a", name) attribute, ("k", key) mapping entry, ("i", index) sequence entry
@@ -357,6 +384,8 @@ class Server:
             return {"status": "ok", "value": self._store(copy.deepcopy(self._resolve(message["target"])))}
         if op == "outputs":
             return self.outputs(message)
+        if op == "program":
+            return self.program(message)
         raise ValueError(f"unknown request {op!r}")
 
     def _reply(self, produce):
@@ -487,6 +516,73 @@ class Server:
             if kind == "param":
                 _assign(target, where, original)
         return {"status": "ok", "value": results}
+
+
+    def program(self, message):
+        """An autodiff engine's value class run on a program (``run_program``)."""
+        self._fix_randomness()
+        value = run_program(self._resolve(message["target"]), message["leaves"], message["steps"],
+                            message["data"], message["grad"], message.get("backward", True))
+        return {"status": "ok", "value": value}
+
+
+def run_program(cls, leaves, steps, data, grad, backward=True):
+    """An autodiff engine's value class (micrograd's ``Value``) run on a program: the ``leaves``
+    made with the class, then each step -- (op, operands), an operand a register index or
+    ("c", constant) -- applied as the user would write it (``a * b``, ``2.0 - a``, ``a ** 3``,
+    ``sum([a, b], c)``, ``a.tanh()``), then ``backward()`` on the last register.  Returns every
+    register's value (its ``data`` attribute) and each leaf's ``grad`` (its ``grad`` attribute),
+    as plain data; ``backward`` False stops before it (the forward alone).  A step that gives
+    something other than a value ends the program there, that thing reported as it is."""
+
+    def is_value(r):  # duck typing: an engine's operations may return a subclass or a sibling class
+        return hasattr(r, data) and callable(getattr(r, "backward", None))
+
+    registers = [cls(v) for v in leaves]
+    for op, operands in steps:
+        if not is_value(registers[-1]):
+            break
+        args = [registers[x] if isinstance(x, int) else x[1] for x in operands]
+        if op == "sum":
+            result = sum(args[1:], args[0])
+        elif op in _OPERATORS:
+            result = _OPERATORS[op](*args)
+        else:
+            result = getattr(args[0], op)()
+        registers.append(result)
+    values = [
+        _number(getattr(r, data)) if is_value(r) else Opaque(type(r).__name__, _short(r)) for r in registers
+    ]
+    grads = None
+    if backward and all(is_value(r) for r in registers):
+        registers[-1].backward()
+        values = [_number(getattr(r, data, None)) for r in registers]  # as backward left them
+        grads = [_number(getattr(r, grad, None)) for r in registers[: len(leaves)]]
+    return {"values": values, "grads": grads}
+
+
+_OPERATORS = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "pow": lambda a, b: a**b,
+    "neg": lambda a: -a,
+}
+
+
+def _number(value):
+    """A scalar engine's data or grad as plain data: a number (a 0-d or one-entry array's too), None,
+    or Opaque for anything else."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    try:
+        array = np.asarray(plain(value))
+    except Exception:  # noqa: BLE001 - the candidate's __array__ may raise anything
+        return Opaque(type(value).__name__, _short(value))
+    if array.dtype.kind in "biuf" and array.size == 1:
+        return np.array(array.reshape(()))  # keeps the dtype: the engine's precision
+    return Opaque(type(value).__name__, _short(value))
 
 
 def _pair_names(attr, module=None):

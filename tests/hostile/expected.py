@@ -32,7 +32,16 @@ def _h(target, verdict, words=(), style="network", options=None, seconds=SECONDS
             "verdict": verdict, "exit": exit_code, "words": list(words), "seconds": seconds, **extra}
 
 
+ENGINE = {"timeout": 2, "examples": 20}
+
 HOSTILE = [
+    # -- autodiff engines --------------------------------------------------------------------------
+    _h("engines.py:SysExitInBackward", "exited", ["backward"], style="engine", options=ENGINE),
+    _h("engines.py:HangsInBackward", "timed out", ["backward"], style="engine", options=ENGINE),
+    _h("engines.py:TanhReturnsFloat", "invalid output", ["tanh"], style="engine", options=ENGINE),
+    _h("engines.py:NanGradients", "invalid output", ["grad"], style="engine", options=ENGINE),
+    _h("engines.py:ComplexData", "invalid output", ["complex"], style="engine", options=ENGINE),
+    _h("engines.py:RaisesInMulBackward", "crashed", ["ZeroDivisionError"], style="engine", options=ENGINE),
     # -- exits: any exit of the candidate's process, status 0 included, is a verdict -----------------
     _h("exits.py:SysExitInBackprop", "exited", ["backprop"]),
     _h("exits.py:SystemExitInUpdate", "exited", ["update_mini_batch"]),

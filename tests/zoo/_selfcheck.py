@@ -483,6 +483,40 @@ def check_function(fn, case, rng):
     return ok and untouched
 
 
+# ---------------------------------------------------------------- autodiff engines
+
+# Hand-written programs over an engine's values: (name, program(V, leaves) -> output, the same
+# program on complex numbers).  Each uses every value more than once somewhere, so an assigned
+# (not accumulated) gradient shows, and reaches a leaf along two paths, so an untidy visiting order
+# shows.
+import cmath  # noqa: E402
+
+ENGINE_PROGRAMS = [
+    ("a * b + a", lambda a, b: a * b + a, lambda a, b: a * b + a),
+    ("(a + b) * (a + b)", lambda a, b: (a + b) * (a + b), lambda a, b: (a + b) * (a + b)),
+    ("tanh(a * b) * a", lambda a, b: (a * b).tanh() * a, lambda a, b: cmath.tanh(a * b) * a),
+    ("exp(a) / b - 2", lambda a, b: a.exp() / b - 2.0, lambda a, b: cmath.exp(a) / b - 2.0),
+    ("(a ** 3 + b) ** 2", lambda a, b: (a**3 + b) ** 2, lambda a, b: (a**3 + b) ** 2),
+    ("2 - a * a * b", lambda a, b: 2.0 - a * a * b, lambda a, b: 2.0 - a * a * b),
+    ("c * c + c + c * b, c = a * b", lambda a, b: (lambda c: c * c + c + c * b)(a * b),
+     lambda a, b: (lambda c: c * c + c + c * b)(a * b)),
+]
+
+
+def check_engine(cls):
+    """Each program's leaf gradients against its complex-step derivatives (relative RTOL_EXACT)."""
+    results = []
+    for name, program, on_complex in ENGINE_PROGRAMS:
+        a, b = 0.7, -1.3
+        leaves = [cls(a), cls(b)]
+        program(*leaves).backward()
+        got = [float(v.grad) for v in leaves]
+        exact = [on_complex(a + 1j * H_COMPLEX, b).imag / H_COMPLEX, on_complex(a, b + 1j * H_COMPLEX).imag / H_COMPLEX]
+        scale = max(1.0, *map(abs, exact))
+        results.append((name, all(abs(g - e) <= RTOL_EXACT * scale for g, e in zip(got, exact))))
+    return results
+
+
 # ---------------------------------------------------------------- driver
 
 
@@ -496,6 +530,8 @@ def run(entry):
                 for label, ok in check_network(obj, options, s, rng)]
     if style in ("layer", "step"):
         return check_layer(obj, options, style == "step", rng)
+    if style == "engine":
+        return check_engine(obj)
     if style == "pair":
         return check_pair(obj, options, rng)
     if style == "model":

@@ -12,7 +12,8 @@ Each entry is a dict:
 * ``style``     -- ``network`` (network.py / network2.py objects or a one-argument
                    factory), ``layer``, ``pair`` (forward/backward functions),
                    ``model`` (``loss(X, y) -> (loss, grads)``), ``step`` (code that
-                   applies its own gradient) or ``function`` (``grad(arch, ...)``);
+                   applies its own gradient), ``function`` (``grad(arch, ...)``) or
+                   ``engine`` (an autodiff engine's value class, micrograd's Value);
 * ``options``   -- keyword options of ``gradcert.check``, only those a user would
                    have to declare: cost, activation, hidden_activation,
                    output_activation, depth, sizes, batch, examples, seed,
@@ -35,7 +36,8 @@ Each entry is a dict:
                    backprop, backward, a pair's backward, a model's grads, a
                    function's return), ``update_mini_batch`` (the SGD step of a
                    network that also has backprop), ``step`` (the parameters'
-                   change in step-only code), ``mutation`` (inputs changed);
+                   change in step-only code), ``mutation`` (inputs changed),
+                   ``forward`` (an engine's values themselves);
                    ``None`` for the correct ones;
 * ``needs``     -- the case the bug needs in order to show, ``None`` if any
                    generic case shows it;
@@ -74,6 +76,7 @@ CS189 = "UC Berkeley CS189/289A neural-network homework and numpy-ml: parameters
 CONV = "numpy CNN-from-scratch conventions: direct and im2col/col2im convolution, (N, C, H, W)"
 STOCHASTIC = "dropout/noise layers holding their own np.random.Generator, RandomState or random.Random"
 ADJOINT = "reverse-mode AD adjoint ('bar') notation, e.g. Giles, matrix derivative results"
+MICROGRAD = "karpathy/micrograd's engine.py (Value: data, grad, _backward closures, topological backward())"
 
 
 def entry(target, style, options=None, bug=None, signature=None, shows_via=None, needs=None,
@@ -255,6 +258,9 @@ CORRECT = [
           {"hidden_activation": "tanh", "output_activation": "softmax"}),
     entry(_S + "batchnorm_grad.py:grad", "function", {"batch_norm": True}),
     entry(_S + "batchnorm_grad.py:grad", "function", {"sizes": [3, 4, 4, 2], "batch_norm": [True, True, False]}),
+
+    # -- an autodiff engine's value class ---------------------------------------------------------
+    entry(_S + "scalar_engine.py:Value", "engine", source=MICROGRAD),
 ]
 
 MUTANTS = [
@@ -492,6 +498,25 @@ MUTANTS = [
     entry(_M + "tanh_softmax_prime_at_a.py:grad", "function",
           {"hidden_activation": "tanh", "output_activation": "softmax"},
           bug="tanh' evaluated at a instead of z", signature="sigma_prime_at_a", needs="a hidden layer"),
+
+    # -- an autodiff engine's value class ---------------------------------------------------------
+    entry(_M + "scalar_engine_buggy.py:OverwritesGrad", "engine", shows_via="backprop",
+          bug="+ assigns the gradient (grad = out.grad) where it must accumulate (+=)",
+          signature="gradient_overwritten", needs="a value used twice", source=MICROGRAD),
+    entry(_M + "scalar_engine_buggy.py:TanhUnsquared", "engine", bug="tanh' taken as 1 - t",
+          signature="operation_backward", needs="a tanh", source=MICROGRAD),
+    entry(_M + "scalar_engine_buggy.py:PowExponentKept", "engine", bug="d(x^k)/dx = k x^k",
+          signature="operation_backward", needs="a power (division is one here)", source=MICROGRAD),
+    entry(_M + "scalar_engine_buggy.py:MulChainDropped", "engine", bug="* leaves out the upstream gradient",
+          signature="operation_backward", needs="a product below another operation", source=MICROGRAD),
+    entry(_M + "scalar_engine_buggy.py:ExpAtInput", "engine", bug="exp's backward uses x for e^x",
+          signature="operation_backward", needs="an exp", source=MICROGRAD),
+    entry(_M + "scalar_engine_buggy.py:RsubReversed", "engine", shows_via="forward",
+          bug="2.0 - a computed as a - 2.0 (its gradient is that of the wrong function)",
+          needs="a constant on the left of -", source=MICROGRAD),
+    entry(_M + "scalar_engine_buggy.py:NoTopologicalOrder", "engine",
+          bug="backward() runs the closures depth first, not in topological order",
+          needs="a value reached along two paths", source=MICROGRAD),
 ]
 
 REFUSED = [
