@@ -206,3 +206,13 @@ def test_the_oracle_owns_every_operation():
         h = 2.0**-64
         slope = complex(op.value(complex(args[0], h), *args[1:])).imag / h
         assert math.isclose(slope, partial, rel_tol=1e-14), name
+
+
+def test_a_torch_style_engine_gets_leaves_that_require_grad():
+    # Tensor(data, requires_grad=False): a leaf made without the flag never gets a gradient, which
+    # gradcert would read as 0 and call a bug in correct code.
+    cert = runner.run("tests/zoo/styles/tensor_engine.py:Tensor", Options.build(examples=30))
+    assert cert.certified, cert.failure
+    cert = runner.run("tests/zoo/mutants/tensor_engine_buggy.py:ReplacesGrad", Options.build())
+    assert cert.verdict == "gradient bug" and "requires_grad=True" in cert.failure.case_text
+    assert cert.failure.signature == "gradient_overwritten"

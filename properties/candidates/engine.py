@@ -30,7 +30,7 @@ from gradcert.oracles import expressions
 from gradcert.oracles.expressions import Program
 from gradcert.oracles.precision import unit_roundoff
 from gradcert.properties.candidates.base import Checker
-from gradcert.properties.candidates.interface import required
+from gradcert.properties.candidates.interface import parameters, required
 from gradcert.properties.candidates.protocol import Opaque
 from gradcert.properties.candidates.remote import TARGET
 from gradcert.properties.candidates.verdicts import CandidateFailure
@@ -99,13 +99,14 @@ class ProgramCase:
     seed: int
     program: Program
     cls: str = "Value"
+    leaf_arguments: str = ""
 
     @property
     def dims(self):
         return {"leaves": self.leaves, "steps": self.steps}
 
     def describe(self):
-        return "; ".join(self.program.source(self.cls).splitlines())
+        return "; ".join(self.program.source(self.cls, self.leaf_arguments).splitlines())
 
     def record(self):
         return {"dims": self.dims, "seed": self.seed}
@@ -201,6 +202,10 @@ class EngineChecker(Checker):
         if self.options.oracles is None:
             self.oracles = ("complex-step",)
         self.cls = (interface.name or "Value").split(".")[-1]
+        call = parameters(interface.description.get("call")) or []
+        # a leaf that takes part in backward must say so in engines that follow torch's habit
+        self.leaf_kwargs = {"requires_grad": True} if any(p.name == "requires_grad" for p in call) else {}
+        self.leaf_arguments = "".join(f", {k}={v!r}" for k, v in self.leaf_kwargs.items())
         takes = required(interface.description.get("call"))
         if takes is not None and len(takes) != 1:
             shown = ", ".join(p.name for p in takes)
@@ -224,7 +229,9 @@ class EngineChecker(Checker):
     # -- what the engine offers
     def _attributes(self):
         """(data attribute, grad attribute, unit roundoff of the values) of a probe value."""
-        probe = self.remote.call(TARGET, None, [PROBE], keep="handle", what=f"{self.name}({PROBE})")
+        probe = self.remote.call(
+            TARGET, None, [PROBE], self.leaf_kwargs, keep="handle", what=f"{self.name}({PROBE})"
+        )
         try:
             data = self._read_any(probe, DATA_NAMES, PROBE, "the number it holds")
             self.remote.call(probe, "backward", [], what=f"{self.name}({PROBE}).backward()")
@@ -289,7 +296,9 @@ class EngineChecker(Checker):
         return st.builds(self._case, sizes["leaves"], sizes["steps"], st.integers(0, 2**32 - 1))
 
     def _case(self, leaves, steps, seed):
-        return ProgramCase(leaves, steps, seed, draw_program(leaves, steps, seed, self.forms), self.cls)
+        return ProgramCase(
+            leaves, steps, seed, draw_program(leaves, steps, seed, self.forms), self.cls, self.leaf_arguments
+        )
 
     def pinned(self, seed):
         fixed = self.options.dims or {}
@@ -308,13 +317,15 @@ class EngineChecker(Checker):
             self.data,
             self.grad,
             backward=backward,
-            what=what or f"{self.name} on {'; '.join(program.source(self.cls).splitlines())}",
+            leaf_kwargs=self.leaf_kwargs,
+            what=what
+            or f"{self.name} on {'; '.join(program.source(self.cls, self.leaf_arguments).splitlines())}",
         )
 
     def _values(self, result, program):
         """Every register's number, or an invalid-output verdict naming the step that made it."""
         values = []
-        lines = program.source(self.cls).splitlines()
+        lines = program.source(self.cls, self.leaf_arguments).splitlines()
         for i, value in enumerate(result.get("values") or []):
             number = _number(value)
             if number is None or not math.isfinite(number):

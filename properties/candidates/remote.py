@@ -147,7 +147,7 @@ class Remote:
         )
         return self._value(reply, what)
 
-    def program(self, target, program, data, grad, *, backward=True, what):
+    def program(self, target, program, data, grad, *, backward=True, leaf_kwargs=None, what):
         """An engine's value class run on an ``oracles.expressions.Program`` (see
         worker.Server.program): {"values": each register's data, "grads": each leaf's grad}."""
         reply = self.worker.request(
@@ -159,6 +159,7 @@ class Remote:
                 "data": data,
                 "grad": grad,
                 "backward": backward,
+                "leaf_kwargs": leaf_kwargs or {},
             },
             what=what,
         )

@@ -522,23 +522,25 @@ class Server:
         """An autodiff engine's value class run on a program (``run_program``)."""
         self._fix_randomness()
         value = run_program(self._resolve(message["target"]), message["leaves"], message["steps"],
-                            message["data"], message["grad"], message.get("backward", True))
+                            message["data"], message["grad"], message.get("backward", True),
+                            message.get("leaf_kwargs"))
         return {"status": "ok", "value": value}
 
 
-def run_program(cls, leaves, steps, data, grad, backward=True):
+def run_program(cls, leaves, steps, data, grad, backward=True, leaf_kwargs=None):
     """An autodiff engine's value class (micrograd's ``Value``) run on a program: the ``leaves``
     made with the class, then each step -- (op, operands), an operand a register index or
     ("c", constant) -- applied as the user would write it (``a * b``, ``2.0 - a``, ``a ** 3``,
     ``sum([a, b], c)``, ``a.tanh()``), then ``backward()`` on the last register.  Returns every
     register's value (its ``data`` attribute) and each leaf's ``grad`` (its ``grad`` attribute),
     as plain data; ``backward`` False stops before it (the forward alone).  A step that gives
-    something other than a value ends the program there, that thing reported as it is."""
+    something other than a value ends the program there, that thing reported as it is.
+    ``leaf_kwargs`` are passed to every leaf's constructor (``requires_grad=True``)."""
 
     def is_value(r):  # duck typing: an engine's operations may return a subclass or a sibling class
         return hasattr(r, data) and callable(getattr(r, "backward", None))
 
-    registers = [cls(v) for v in leaves]
+    registers = [cls(v, **(leaf_kwargs or {})) for v in leaves]
     for op, operands in steps:
         if not is_value(registers[-1]):
             break

@@ -77,6 +77,7 @@ CONV = "numpy CNN-from-scratch conventions: direct and im2col/col2im convolution
 STOCHASTIC = "dropout/noise layers holding their own np.random.Generator, RandomState or random.Random"
 ADJOINT = "reverse-mode AD adjoint ('bar') notation, e.g. Giles, matrix derivative results"
 MICROGRAD = "karpathy/micrograd's engine.py (Value: data, grad, _backward closures, topological backward())"
+TENSOR_ENGINE = "autograd-from-scratch tutorials in torch's habits (Tensor(data, requires_grad), grad None)"
 
 
 def entry(target, style, options=None, bug=None, signature=None, shows_via=None, needs=None,
@@ -261,6 +262,8 @@ CORRECT = [
 
     # -- an autodiff engine's value class ---------------------------------------------------------
     entry(_S + "scalar_engine.py:Value", "engine", source=MICROGRAD),
+    entry(_S + "scalar_engine.py:Float32Value", "engine", source=MICROGRAD + ", float32 numbers"),
+    entry(_S + "tensor_engine.py:Tensor", "engine", source=TENSOR_ENGINE),
 ]
 
 MUTANTS = [
@@ -511,6 +514,8 @@ MUTANTS = [
           signature="operation_backward", needs="a product below another operation", source=MICROGRAD),
     entry(_M + "scalar_engine_buggy.py:ExpAtInput", "engine", bug="exp's backward uses x for e^x",
           signature="operation_backward", needs="an exp", source=MICROGRAD),
+    entry(_M + "tensor_engine_buggy.py:ReplacesGrad", "engine", bug="parent.grad = g: a second use replaces the first's",
+          signature="gradient_overwritten", needs="a value used twice", source=TENSOR_ENGINE),
     entry(_M + "scalar_engine_buggy.py:RsubReversed", "engine", shows_via="forward",
           bug="2.0 - a computed as a - 2.0 (its gradient is that of the wrong function)",
           needs="a constant on the left of -", source=MICROGRAD),
