@@ -159,3 +159,31 @@ def test_a_loss_function_with_an_argument_gradcert_cannot_tell_is_exit_2(tmp_pat
     assert cli.main(["check", "losses.py:hinge_loss"]) == 2
     err = capsys.readouterr().err
     assert "margin_table" in err and "--inputs" in err and "Traceback" not in err, err
+
+
+# -- the Coursera exercises' cost functions: an unrolled parameter vector, (J, grad) returned
+
+COURSERA = "tests/zoo/styles/coursera_costs.py"
+
+
+def test_a_cost_function_without_its_gradient_is_exit_2(capsys):
+    code = cli.main(["check", f"{COURSERA}:computeCost"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "not (cost, grad)" in err, err
+
+
+def test_a_strength_that_defaults_to_zero_is_set_so_its_gradient_is_checked():
+    # linearRegCostFunction(X, y, theta, lambda_=0.0): at the default the penalty's gradient would
+    # never be looked at, and nnCostFunctionRegGradMissing would be certified.
+    cert = gradcert.check(f"{COURSERA}:linearRegCostFunction", examples=10)
+    assert cert.certified and any("lambda_=0.1" in n for n in cert.notes), cert.notes
+    cert = gradcert.check("tests/zoo/mutants/coursera_costs_buggy.py:nnCostFunctionRegGradMissing")
+    assert cert.verdict == "gradient bug", cert.failure
+
+
+def test_nn_cost_function_is_called_with_its_layer_sizes_and_labels_either_convention_takes():
+    # A port that counts classes from 1, as MATLAB does (y - 1 indexes the identity), is as right as
+    # one that counts from 0: labels are drawn between 1 and K - 1, valid either way.
+    cert = gradcert.check(f"{COURSERA}:nnCostFunctionOneBased", examples=15)
+    assert cert.certified, cert.failure
+    assert any("Lambda=0.1" in n for n in cert.notes)

@@ -1,12 +1,21 @@
-"""cs231n's loss functions, a forward and a backward in one: ``NAME(...) -> (loss, grad)``.
+"""Functions that return a loss and its gradient in one: ``NAME(...) -> (loss, grad)``.
 
-``softmax_loss(x, y)`` and ``svm_loss(x, y)`` (layers.py: x the scores (N, C), y the labels,
-grad = dloss/dx) and assignment 1's linear classifiers ``svm_loss_naive(W, X, y, reg)``,
-``softmax_loss_vectorized(W, X, y, reg)`` (W (D, C), X (N, D): grad = dloss/dW).  The shapes are
-told from the arguments' names (``--inputs`` declares others), the labels are drawn below C (the
-last letter of the first array), a regularisation strength (``reg``) is 0.1 unless ``--kwargs``
+* cs231n's ``softmax_loss(x, y)`` and ``svm_loss(x, y)`` (layers.py: x the scores (N, C), y the
+  labels, grad = dloss/dx) and assignment 1's linear classifiers ``svm_loss_naive(W, X, y, reg)``,
+  ``softmax_loss_vectorized(W, X, y, reg)`` (W (D, C), X (N, D): grad = dloss/dW);
+* the Coursera machine-learning exercises' cost functions over an unrolled parameter vector, as
+  scipy.optimize takes them: ``costFunction(theta, X, y)``, ``lrCostFunction(theta, X, y,
+  lambda_)``, ``linearRegCostFunction(X, y, theta, lambda_)`` (theta (D,), X (N, D), labels 0 or
+  1) and ex4's ``nnCostFunction(nn_params, input_layer_size, hidden_layer_size, num_labels, X, y,
+  lambda_)`` (nn_params the two weight matrices unrolled, H (D + 1) + K (H + 1) numbers; labels
+  between 1 and K - 1, right whether the code counts classes from 0 or, as MATLAB does, from 1).
+
+The shapes are told from the arguments' names (``--inputs`` declares others), the layer sizes
+too (a name with input, hidden, or labels/classes/output in it), the labels are drawn below the
+number of classes, a regularisation strength (``reg``, ``lambda_``) is 0.1 unless ``--kwargs``
 gives it, and the gradient is judged against finite differences of the returned loss along the
-argument whose gradient it is: the weights when there are any, else the scores.
+argument whose gradient it is: the parameters when there are any, else the scores.  A function
+of this shape that returns the loss alone has no gradient to check: exit 2.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from gradcert.properties.candidates import signatures
 from gradcert.properties.candidates.blackbox import (
     SAMPLE_STREAM,
     BlackBox,
+    ShapeCase,
     _declared_inputs,
     drawn,
     estimate_entries,
@@ -26,21 +36,40 @@ from gradcert.properties.candidates.interface import parameters
 from gradcert.properties.candidates.remote import TARGET
 from gradcert.properties.candidates.verdicts import CandidateFailure, as_array
 from gradcert.properties.compare import unit_roundoff
-from gradcert.properties.errors import UsageError
+from gradcert.properties.errors import TargetError, UsageError
 
-LABELS = ("y", "labels", "targets")
-WEIGHTS = ("W", "w", "theta", "weights")
-DATA = ("X", "x", "scores", "inputs")
-STRENGTHS = ("reg", "lam", "lmbda", "lambda_", "l2", "reg_strength", "alpha")
+LABELS = ("y", "labels", "targets", "Y", "y_in", "y_train")
+WEIGHTS = ("W", "w", "weights")
+VECTORS = ("theta", "nn_params", "params", "thetas", "initial_theta", "Theta", "t")  # an unrolled vector
+DATA = ("X", "x", "scores", "inputs", "X_in", "x_in", "X_train")
+STRENGTHS = ("reg", "lam", "lmbda", "lambda_", "l2", "reg_strength", "alpha", "Lambda", "lambd", "lamb",
+             "lambda_in", "lambda_reg", "lamda")
 STRENGTH = 0.1  # the regularisation strength passed: non-zero, so that its gradient is checked too
+UNROLLED = "P"  # the letter of an unrolled parameter vector's length, H (D + 1) + K (H + 1)
+PROBE_DIMS = {"N": 3, "D": 3, "H": 4, "K": 3, "C": 3}
+
+
+def _size_letter(name):
+    """The layer size an integer argument is, from its name (nnCostFunction's), or None."""
+    lowered = name.lower()
+    if "input" in lowered:
+        return "D"
+    if "hidden" in lowered:
+        return "H"
+    if any(word in lowered for word in ("label", "class", "output")):
+        return "K"
+    return None
 
 
 def is_loss_function(description):
-    """A function named *loss* that takes labels and returns (loss, grad), as cs231n writes them."""
+    """A function named *loss* or *cost* that takes labels and an array (cs231n's, Coursera's)."""
     params = parameters(description.get("call")) or []
     names = [p.name for p in params if p.required]
-    return "loss" in (description.get("name") or "").lower() and any(n in LABELS for n in names) and any(
-        n in WEIGHTS + DATA for n in names
+    called = (description.get("name") or "").lower()
+    return (
+        ("loss" in called or "cost" in called)
+        and any(n in LABELS for n in names)
+        and any(n in WEIGHTS + VECTORS + DATA for n in names)
     )
 
 
@@ -53,22 +82,32 @@ class LossFunctionChecker(BlackBox):
         params = parameters(interface.description.get("call")) or []
         self.arguments = [p.name for p in params if p.required and p.name not in self.kwargs]
         for p in params:
-            if p.name in STRENGTHS and p.name not in self.kwargs and p.name in self.arguments:
+            # a strength with a default of 0 (lambda_=0.0) too: at 0 its gradient would go unchecked
+            if p.name in STRENGTHS and p.name not in self.kwargs and p.kind != "POSITIONAL_ONLY":
                 self.kwargs[p.name] = STRENGTH
-                self.arguments.remove(p.name)
+                if p.name in self.arguments:
+                    self.arguments.remove(p.name)
                 self.note(f"{name} is called with {p.name}={STRENGTH} (--kwargs sets it)")
         declared = _declared_inputs(options.inputs) or {}
         weights = next((a for a in self.arguments if a in WEIGHTS), None)
+        vector = next((a for a in self.arguments if a in VECTORS and a not in declared), None)
+        sized = [a for a in self.arguments if vector and a not in declared and _size_letter(a)]
+        self.sizes = {a: _size_letter(a) for a in sized}  # nnCostFunction's layer sizes, passed as ints
+        self.unrolled = vector is not None and set(self.sizes.values()) >= {"D", "H", "K"}
         self.inputs, self.labels = [], None
         for a in self.arguments:
             if a in declared:
                 self.inputs.append((a, declared[a]))
             elif a in LABELS:
                 self.labels = a
+            elif a in self.sizes:
+                continue
+            elif a == vector:
+                self.inputs.append((a, (UNROLLED,) if self.unrolled else ("D",)))
             elif a in WEIGHTS:
                 self.inputs.append((a, ("D", "C")))
             elif a in DATA:
-                self.inputs.append((a, ("N", "D") if weights else ("N", "C")))
+                self.inputs.append((a, ("N", "D") if weights or vector else ("N", "C")))
             else:
                 raise UsageError(
                     f"{name}({', '.join(p.name for p in params)}): gradcert cannot tell what {a} is; "
@@ -79,17 +118,49 @@ class LossFunctionChecker(BlackBox):
             raise UsageError(f"--inputs: {name} takes no argument {', '.join(extra)}")
         if self.labels is None or not self.inputs:
             raise UsageError(f"{name}: gradcert passes labels ({'/'.join(LABELS)}) and at least one array")
-        self.judged = next((i for i, (a, _) in enumerate(self.inputs) if a in WEIGHTS), 0)
-        self.classes = self.inputs[0][1][-1]  # the letter of the class dimension
+        self.judged = next((i for i, (a, _) in enumerate(self.inputs) if a in WEIGHTS or a == vector), 0)
+        # the number of classes: the layer size K, the last letter of W or of the scores, or two (0 or 1)
+        self.classes = "K" if self.unrolled else "2" if vector else self.inputs[0][1][-1]
         self.batch = next((s[0] for a, s in self.inputs if a in DATA), "N")
-        self.letters = tuple(dict.fromkeys(c for _, shape in self.inputs for c in shape))
+        letters = [c for _, shape in self.inputs for c in shape if c != UNROLLED] + list(self.sizes.values())
+        self.letters = tuple(dict.fromkeys(letters))
         self.checked(f"d{self.inputs[self.judged][0]}")
+        if vector is not None:
+            self._probe()
+
+    def _probe(self):
+        """Coursera's cost functions come with and without a gradient: one that returns the cost alone
+        (its gradient a function of its own) has nothing here to check -- exit 2, before any verdict."""
+        case = ShapeCase({c: PROBE_DIMS.get(c, 3) for c in self.letters if not c.isdigit()}, 0)
+        arrays, labels, sizes = self._draw(case)
+        result = self.remote.call(TARGET, None, self._arguments(arrays, labels, sizes), self.kwargs,
+                                  what=self.name, fresh=True, mutable=True)
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            raise TargetError(
+                f"{self.name} returned {type(result).__name__}, not (cost, grad): gradcert checks a cost "
+                "function that returns its gradient too (scipy.optimize.minimize's jac=True)"
+            )
 
     def strategy(self):
-        return self.letter_strategy(self.letters, max(len(s) for _, s in self.inputs), {self.classes: 2})
+        rank = max(len(s) for _, s in self.inputs)
+        return self.letter_strategy(self.letters, rank, {self.classes: 3 if self.unrolled else 2})
 
-    def _call(self, arrays, labels):
-        args = self._arguments(arrays, labels)
+    def _draw(self, case):
+        """(arrays, labels, sizes) of a case: an unrolled vector's length from the layer sizes."""
+        dims = dict(case.dims)
+        if self.unrolled:
+            d, h, k = (dims[c] for c in ("D", "H", "K"))
+            dims[UNROLLED] = h * (d + 1) + k * (h + 1)
+        arrays = [drawn(case, shape_of(shape, dims), i) for i, (_, shape) in enumerate(self.inputs)]
+        n = dims.get(self.batch, 1) if not self.batch.isdigit() else int(self.batch)
+        classes = dims[self.classes] if not self.classes.isdigit() else int(self.classes)
+        low = 1 if self.unrolled else 0  # classes counted from 0 or from 1: labels valid either way
+        labels = case.rng(len(arrays)).integers(low, max(low + 1, classes), size=n)
+        sizes = {a: dims[letter] for a, letter in self.sizes.items()}
+        return arrays, labels, sizes
+
+    def _call(self, arrays, labels, sizes):
+        args = self._arguments(arrays, labels, sizes)
         what = self.name
         result = self.remote.call(TARGET, None, args, self.kwargs, what=what, fresh=True, mutable=True)
         if not isinstance(result, (tuple, list)) or len(result) != 2:
@@ -99,6 +170,8 @@ class LossFunctionChecker(BlackBox):
         loss = as_array(result[0], f"{what}: the loss")
         grad = as_array(result[1], f"{what}: the gradient")
         expected = arrays[self.judged].shape
+        if grad.shape != expected and grad.size == int(np.prod(expected)) and len(expected) == 1:
+            grad = grad.reshape(expected)  # a column for a flat vector: scipy flattens it too
         if grad.shape != expected or loss.size != 1:
             raise CandidateFailure(
                 "invalid output",
@@ -107,24 +180,22 @@ class LossFunctionChecker(BlackBox):
             )
         return loss, grad
 
-    def _arguments(self, arrays, labels):
+    def _arguments(self, arrays, labels, sizes):
         given, args = iter(arrays), []
         for a in self.arguments:
-            args.append(labels if a == self.labels else next(given))
+            args.append(labels if a == self.labels else sizes[a] if a in sizes else next(given))
         return args
 
     def check(self, case):
-        arrays = [drawn(case, shape_of(shape, case.dims), i) for i, (_, shape) in enumerate(self.inputs)]
-        n = case.dims.get(self.batch, 1) if not self.batch.isdigit() else int(self.batch)
-        classes = case.dims[self.classes] if not self.classes.isdigit() else int(self.classes)
-        labels = case.rng(len(arrays)).integers(0, classes, size=n)
-        loss, grad = self._call(arrays, labels)
-        _, again = self._call(arrays, labels)
+        arrays, labels, sizes = self._draw(case)
+        n = len(labels)
+        loss, grad = self._call(arrays, labels, sizes)
+        _, again = self._call(arrays, labels, sizes)
         roundoff = unit_roundoff(grad.dtype)
         self.repeat_agrees([grad], [again], self.name, roundoff)
         name = f"d{self.inputs[self.judged][0]}"
         estimate = estimate_entries(
-            "derivative", self._losses(arrays, labels), arrays[self.judged],
+            "derivative", self._losses(arrays, labels, sizes), arrays[self.judged],
             dtype=precision(loss.dtype, grad.dtype), rng=case.rng(SAMPLE_STREAM),
         )
         tensors = [self.judge(name, grad, estimate, roundoff)]
@@ -134,12 +205,13 @@ class LossFunctionChecker(BlackBox):
 
         return self.verdict(case, tensors, [grad], grad.dtype, diagnose)
 
-    def _losses(self, arrays, labels):
+    def _losses(self, arrays, labels, sizes):
         index = self.arguments.index(self.inputs[self.judged][0])
 
         def values(points):
             losses = self.remote.outputs(
-                TARGET, None, self._arguments(arrays, labels), self.kwargs, ("arg", index), points, select=0,
+                TARGET, None, self._arguments(arrays, labels, sizes), self.kwargs, ("arg", index), points,
+                select=0,
                 what=f"{self.name} (finite differences)",
             )
             return np.array([float(as_array(v, f"{self.name}: the loss")) for v in losses])

@@ -376,8 +376,46 @@ def parse_inputs(spec):
     return [(name, shape) for name, shape in (item.split("=") for item in spec.split())]
 
 
+def check_loss_function(fn, rng):
+    """A function returning (loss, grad): its arguments made from their names (cs231n's W, X, y,
+    reg; Coursera's theta or nn_params with the layer sizes, X, y, lambda_), its gradient compared
+    with central differences of its own loss along the parameters (or the scores)."""
+    D, H, K, N, C = 3, 4, 3, 5, 3
+    params = list(inspect.signature(fn).parameters)
+    sizes = {"input": D, "hidden": H, "label": K}
+    args, judged = {}, None
+    unrolled = any(any(w in p.lower() for w in sizes) for p in params)
+    for p in params:
+        lowered = p.lower()
+        if p in ("theta", "nn_params"):
+            args[p] = rng.standard_normal(H * (D + 1) + K * (H + 1) if unrolled else D)
+            judged = p
+        elif p in ("W",):
+            args[p] = rng.standard_normal((D, C))
+            judged = p
+        elif p in ("X", "x"):
+            wide = "W" in params or "theta" in params or "nn_params" in params
+            args[p] = rng.standard_normal((N, D) if wide else (N, C))
+            judged = judged or p
+        elif p == "y":
+            classes = K if unrolled else C if "W" in params or "x" in params else 2
+            args[p] = rng.integers(1 if unrolled else 0, classes, N)
+        elif "lambda" in lowered or lowered == "reg":
+            args[p] = 0.1
+        else:
+            args[p] = next(v for w, v in sizes.items() if w in lowered)
+
+    box = [args[judged].copy()]
+    _, grad = fn(**copy.deepcopy(args))
+    fd = fd_gradient(lambda: float(fn(**{**copy.deepcopy(args), judged: box[0].copy()})[0]),
+                     lambda: box[0], lambda v: box.__setitem__(0, v))
+    return [(f"d{judged}", close_fd(np.reshape(grad, box[0].shape), fd))]
+
+
 def check_pair(pair, options, rng):
     forward, backward = pair
+    if forward is backward:  # a loss function: (loss, grad) in one
+        return check_loss_function(forward, rng)
     inputs = [(name, away_from_zero(rng, draw_shape(shape))) for name, shape in parse_inputs(options["inputs"])]
     kwargs = options.get("kwargs", {})
     arrays = [a for _, a in inputs]

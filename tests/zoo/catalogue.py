@@ -77,6 +77,7 @@ CONV = "numpy CNN-from-scratch conventions: direct and im2col/col2im convolution
 STOCHASTIC = "dropout/noise layers holding their own np.random.Generator, RandomState or random.Random"
 ADJOINT = "reverse-mode AD adjoint ('bar') notation, e.g. Giles, matrix derivative results"
 MICROGRAD = "karpathy/micrograd's engine.py (Value: data, grad, _backward closures, topological backward())"
+COURSERA = "Coursera machine learning (Ng), the exercises' Python ports: ex2 costFunction, ex3 lrCostFunction, ex4 nnCostFunction, ex5"
 TENSOR_ENGINE = "autograd-from-scratch tutorials in torch's habits (Tensor(data, requires_grad), grad None)"
 
 
@@ -259,6 +260,13 @@ CORRECT = [
           {"hidden_activation": "tanh", "output_activation": "softmax"}),
     entry(_S + "batchnorm_grad.py:grad", "function", {"batch_norm": True}),
     entry(_S + "batchnorm_grad.py:grad", "function", {"sizes": [3, 4, 4, 2], "batch_norm": [True, True, False]}),
+
+    # -- cost functions over an unrolled parameter vector -------------------------------------------
+    entry(_S + "coursera_costs.py:nnCostFunction", "pair", source=COURSERA),
+    entry(_S + "coursera_costs.py:nnCostFunctionOneBased", "pair", source=COURSERA + ", classes from 1"),
+    entry(_S + "coursera_costs.py:costFunction", "pair", source=COURSERA),
+    entry(_S + "coursera_costs.py:lrCostFunction", "pair", source=COURSERA),
+    entry(_S + "coursera_costs.py:linearRegCostFunction", "pair", source=COURSERA),
 
     # -- an autodiff engine's value class ---------------------------------------------------------
     entry(_S + "scalar_engine.py:Value", "engine", source=MICROGRAD),
@@ -501,6 +509,16 @@ MUTANTS = [
     entry(_M + "tanh_softmax_prime_at_a.py:grad", "function",
           {"hidden_activation": "tanh", "output_activation": "softmax"},
           bug="tanh' evaluated at a instead of z", signature="sigma_prime_at_a", needs="a hidden layer"),
+
+    # -- cost functions over an unrolled parameter vector -------------------------------------------
+    entry(_M + "coursera_costs_buggy.py:nnCostFunctionRegGradMissing", "pair",
+          bug="the penalty is in J, not in the gradient", needs="lambda_ > 0", source=COURSERA),
+    entry(_M + "coursera_costs_buggy.py:nnCostFunctionBiasRegularised", "pair",
+          bug="the gradient penalises the bias column, J does not", needs="lambda_ > 0", source=COURSERA),
+    entry(_M + "coursera_costs_buggy.py:nnCostFunctionSigmoidGradientAtA", "pair",
+          bug="delta_2 uses g'(a2) instead of g'(z2)", source=COURSERA),
+    entry(_M + "coursera_costs_buggy.py:costFunctionNoMean", "pair", bug="the gradient is a sum where J is a mean",
+          signature="factor_m", needs="m >= 2", source=COURSERA),
 
     # -- an autodiff engine's value class ---------------------------------------------------------
     entry(_M + "scalar_engine_buggy.py:OverwritesGrad", "engine", shows_via="backprop",
