@@ -179,3 +179,22 @@ def test_a_torch_autograd_function_is_sent_to_gradcheck(capsys, project):
     (project / "cube.py").write_text(FRAMEWORK_FUNCTION)
     code, _, err = check(capsys, "cube.py:Cube")
     assert code == 2 and "torch.autograd.gradcheck(Cube.apply" in err and "Traceback" not in err, err
+
+
+def test_a_network_built_around_its_training_data_is_exit_2_saying_why(tmp_path, capsys):
+    # The "neural network from scratch" tutorials' NeuralNetwork(x, y), whose backprop() takes no
+    # data and steps its weights by a cost it never names: no style can drive it; say so, exactly.
+    (tmp_path / "scratch.py").write_text(
+        "import numpy as np\n\n\n"
+        "class NeuralNetwork:\n"
+        "    def __init__(self, x, y):\n"
+        "        self.input, self.y = x, y\n"
+        "        self.weights1 = np.random.rand(x.shape[1], 4)\n\n"
+        "    def feedforward(self):\n"
+        "        self.output = 1 / (1 + np.exp(-self.input @ self.weights1))\n\n"
+        "    def backprop(self):\n"
+        "        self.weights1 += 0.0\n"
+    )
+    code = cli.main(["check", str(tmp_path / "scratch.py") + ":NeuralNetwork"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "training data (x, y)" in err and "grad(arch" in err, err

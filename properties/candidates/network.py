@@ -51,6 +51,10 @@ COST_NAMES = (
 )
 
 
+# constructor arguments that are training data, not sizes
+_DATA_ARGUMENTS = ("x", "X", "y", "Y", "inputs", "targets", "data", "labels", "X_train", "y_train")
+
+
 class NetworkChecker(NetworkCases):
     keep_features = False  # a network is drawn with no features it was not told of
     style = "network"
@@ -95,6 +99,17 @@ class NetworkChecker(NetworkCases):
         if params is None:
             return
         missing = [p.name for p in params[1:] if p.required and p.name not in given]
+        data = [p.name for p in params if p.required and p.name in _DATA_ARGUMENTS]
+        if data and not given:
+            # the "from scratch" tutorials' NeuralNetwork(x, y): built around its training data,
+            # with backprop() stepping the weights by a cost it never names
+            raise TargetError(
+                f"{self.name}{_shown(call)} is built around its training data ({', '.join(data)}); "
+                f"gradcert builds a network from its sizes, {self.name}(sizes), and hands it the data "
+                "in backprop(x, y) (network.py's interface). A network whose backprop() takes no data "
+                "and steps its own weights cannot be driven: write its gradient as a grad(arch, weights, "
+                "biases, x, y) function, or its layers as layer classes"
+            )
         if not params or not params[0].positional or missing:
             what = "factory" if self.interface.factory else "constructor"
             raise TargetError(
