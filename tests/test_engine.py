@@ -23,7 +23,9 @@ from gradcert.properties.candidates.engine import FORMS, draw_program, judge_run
 from gradcert.properties.candidates.worker import run_program
 from gradcert.properties.frontends import cli
 from gradcert.properties.options import Options
-from zoo.styles import scalar_engine
+from hypothesis import given
+from hypothesis import strategies as st
+from zoo.styles import scalar_engine, tensor_engine
 
 ENGINE = "tests/zoo/styles/scalar_engine.py"
 PROGRAMS = [draw_program(1 + seed % 4, 1 + seed % 10, seed, FORMS) for seed in range(300)]
@@ -216,3 +218,20 @@ def test_a_torch_style_engine_gets_leaves_that_require_grad():
     cert = runner.run("tests/zoo/mutants/tensor_engine_buggy.py:ReplacesGrad", Options.build())
     assert cert.verdict == "gradient bug" and "requires_grad=True" in cert.failure.case_text
     assert cert.failure.signature == "gradient_overwritten"
+
+
+ENGINES = [(scalar_engine.Value, U64, {}), (scalar_engine.Float32Value, U32, {}),
+           (tensor_engine.Tensor, U64, {"requires_grad": True})]
+
+
+@given(st.integers(1, 4), st.integers(1, 12), st.integers(0, 2**32 - 1), st.sampled_from(ENGINES))
+def test_no_false_alarm_on_a_correct_engine(leaves, steps, seed, engine):
+    # The soak (HYPOTHESIS_PROFILE=thorough: 2,000 draws) of the bound on three correct engines.
+    cls, roundoff, kwargs = engine
+    offered = tuple(f for f in FORMS if f.shape != "u" or f.op == "neg" or hasattr(cls, f.op))
+    program = draw_program(leaves, steps, seed, offered)
+    run = run_program(cls, program.leaves, program.steps, "data", "grad", leaf_kwargs=kwargs)
+    values = [float(v) for v in run["values"]]
+    grads = [0.0 if g is None else float(g) for g in run["grads"]]
+    part, comparison = judge_run(program, values, grads, roundoff)
+    assert part is None, (program.source(), comparison)
