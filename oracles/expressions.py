@@ -51,14 +51,14 @@ import cmath
 import math
 from dataclasses import dataclass
 
-from gradcert.oracles.complex_step import COMPLEX_ROUNDINGS
+from gradcert.oracles.complex_step import COMPLEX_ROUNDINGS, NAME, STEP
+from gradcert.oracles.landscape import FIRST_ORDER_MARGIN
 from gradcert.oracles.precision import TINY, UNIT_ROUNDOFF, gamma
 from gradcert.oracles.rounding import ELEMENTARY_FUNCTION_OPS
 
-NAME = "complex-step"
-STEP = 2.0**-64  # as oracles.complex_step: h^2 |f'''| / 6 is ~1e-39 of the derivative's scale
-ARITHMETIC_ROUNDINGS = 4  # an arithmetic operation, or its partial, in a correct engine
-FIRST_ORDER_MARGIN = 1.01  # the bound is first-order; programs are short and u tiny
+ARITHMETIC_ROUNDINGS = 4  # an arithmetic operation, or its partial, in a correct engine (docstring)
+# A correct engine's value and the oracle's are each within e of the exact one: |x| > 2e puts both
+# on the same side of a kink; twice that leaves a margin for the bound's own first-order terms.
 KINK_MARGIN = 4.0
 DOMAIN_FLOOR = 0.05
 EXP_CEILING = 15.0  # e^15 ~ 3e6; tanh's e^(2x) ~ 1e13
@@ -390,6 +390,7 @@ def adjoint_errors(program, u=UNIT_ROUNDOFF, magnitudes=False):
 
 
 __all__ = [
+    "NAME",
     "BINARY",
     "OPS",
     "UNARY",
