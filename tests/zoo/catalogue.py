@@ -570,5 +570,7 @@ def load(entry):
     if entry["style"] == "pair":
         if hasattr(module, name + "_forward"):  # a prefix: affine -> affine_forward, affine_backward
             return getattr(module, name + "_forward"), getattr(module, name + "_backward")
+        if hasattr(module, name + "_backward"):  # deeplearning.ai's relu(Z) and relu_backward(dA, cache)
+            return getattr(module, name), getattr(module, name + "_backward")
         return getattr(module, name), getattr(module, name.replace("_forward", "_backward"))
     return getattr(module, name)
