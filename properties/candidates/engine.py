@@ -213,6 +213,7 @@ class EngineChecker(Checker):
                 f"{name}({shown}): gradcert builds an engine's values as {self.cls}(number); its constructor "
                 f"needs {len(takes)} arguments"
             )
+        self.seed_args = self._seed_arguments()
         self.data, self.grad, self.roundoff = self._attributes()
         self.forms, skipped = self._forms()
         if skipped:
@@ -227,6 +228,17 @@ class EngineChecker(Checker):
         self.checked("every leaf's grad", "every value's data")
 
     # -- what the engine offers
+    def _seed_arguments(self):
+        """What backward() is given: nothing, or 1.0 when it asks for the output's own gradient
+        (backward(self, grad)); exit 2 for a backward that asks for more."""
+        takes = required((self.interface.description.get("methods") or {}).get("backward")) or []
+        if len(takes) > 1:
+            raise TargetError(
+                f"{self.name}.backward({', '.join(p.name for p in takes)}): gradcert calls backward() on "
+                "the output with nothing, or with the output's gradient 1.0"
+            )
+        return (1.0,) if takes else ()
+
     def _attributes(self):
         """(data attribute, grad attribute, unit roundoff of the values) of a probe value."""
         probe = self.remote.call(
@@ -234,7 +246,7 @@ class EngineChecker(Checker):
         )
         try:
             data = self._read_any(probe, DATA_NAMES, PROBE, "the number it holds")
-            self.remote.call(probe, "backward", [], what=f"{self.name}({PROBE}).backward()")
+            self.remote.call(probe, "backward", list(self.seed_args), what=f"{self.name}({PROBE}).backward()")
             grad = self._read_any(probe, GRAD_NAMES, None, "its gradient")
             number = self.remote.get(probe, [("a", data)], what=f"{self.name}({PROBE}).{data}")
         finally:
@@ -319,6 +331,7 @@ class EngineChecker(Checker):
             self.grad,
             backward=backward,
             leaf_kwargs=self.leaf_kwargs,
+            seed_args=self.seed_args,
             what=what
             or f"{self.name} on {'; '.join(program.source(self.cls, self.leaf_arguments).splitlines())}",
         )
@@ -351,6 +364,14 @@ class EngineChecker(Checker):
         grads = result.get("grads")
         if grads is None:
             raise CandidateFailure("invalid output", f"{self.name}: backward() left no gradients to read")
+        for name, before, after in zip(program.names(), values, result.get("after") or []):
+            if _number(after) != before:
+                raise CandidateFailure(
+                    "mutated inputs",
+                    f"{self.name}: backward() changed {name}.{self.data} from {before!r} to {after!r} "
+                    f"on {'; '.join(program.source(self.cls, self.leaf_arguments).splitlines())}: a "
+                    "backward pass must leave the values it differentiates (a step taken inside it?)",
+                )
         given = []
         for name, grad in zip(program.names(), grads):
             number = 0.0 if grad is None else _number(grad)  # never touched: zero

@@ -147,7 +147,7 @@ class Remote:
         )
         return self._value(reply, what)
 
-    def program(self, target, program, data, grad, *, backward=True, leaf_kwargs=None, what):
+    def program(self, target, program, data, grad, *, backward=True, leaf_kwargs=None, seed_args=(), what):
         """An engine's value class run on an ``oracles.expressions.Program`` (see
         worker.Server.program): {"values": each register's data, "grads": each leaf's grad}."""
         reply = self.worker.request(
@@ -160,6 +160,7 @@ class Remote:
                 "grad": grad,
                 "backward": backward,
                 "leaf_kwargs": leaf_kwargs or {},
+                "seed_args": list(seed_args),
             },
             what=what,
         )

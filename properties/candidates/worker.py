@@ -523,11 +523,11 @@ class Server:
         self._fix_randomness()
         value = run_program(self._resolve(message["target"]), message["leaves"], message["steps"],
                             message["data"], message["grad"], message.get("backward", True),
-                            message.get("leaf_kwargs"))
+                            message.get("leaf_kwargs"), tuple(message.get("seed_args", ())))
         return {"status": "ok", "value": value}
 
 
-def run_program(cls, leaves, steps, data, grad, backward=True, leaf_kwargs=None):
+def run_program(cls, leaves, steps, data, grad, backward=True, leaf_kwargs=None, seed_args=()):
     """An autodiff engine's value class (micrograd's ``Value``) run on a program: the ``leaves``
     made with the class, then each step -- (op, operands), an operand a register index or
     ("c", constant) -- applied as the user would write it (``a * b``, ``2.0 - a``, ``a ** 3``,
@@ -535,7 +535,9 @@ def run_program(cls, leaves, steps, data, grad, backward=True, leaf_kwargs=None)
     register's value (its ``data`` attribute) and each leaf's ``grad`` (its ``grad`` attribute),
     as plain data; ``backward`` False stops before it (the forward alone).  A step that gives
     something other than a value ends the program there, that thing reported as it is.
-    ``leaf_kwargs`` are passed to every leaf's constructor (``requires_grad=True``)."""
+    ``leaf_kwargs`` are passed to every leaf's constructor (``requires_grad=True``), ``seed_args``
+    to ``backward`` (an engine whose backward asks for the output's gradient gets 1.0).  The values
+    are read before backward (``values``) and after it (``after``): backward must leave them."""
 
     def is_value(r):  # duck typing: an engine's operations may return a subclass or a sibling class
         return hasattr(r, data) and callable(getattr(r, "backward", None))
@@ -555,12 +557,12 @@ def run_program(cls, leaves, steps, data, grad, backward=True, leaf_kwargs=None)
     values = [
         _number(getattr(r, data)) if is_value(r) else Opaque(type(r).__name__, _short(r)) for r in registers
     ]
-    grads = None
+    grads = after = None
     if backward and all(is_value(r) for r in registers):
-        registers[-1].backward()
-        values = [_number(getattr(r, data, None)) for r in registers]  # as backward left them
+        registers[-1].backward(*seed_args)
+        after = [_number(getattr(r, data, None)) for r in registers]
         grads = [_number(getattr(r, grad, None)) for r in registers[: len(leaves)]]
-    return {"values": values, "grads": grads}
+    return {"values": values, "after": after, "grads": grads}
 
 
 _OPERATORS = {

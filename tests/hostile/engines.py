@@ -49,3 +49,23 @@ class RaisesInMulBackward(Value):
 
         out._backward = _backward
         return out
+
+
+class StepsInsideBackward(Value):
+    """backward() also takes a gradient step on the values it differentiates."""
+
+    def backward(self):
+        super().backward()
+        stack = [self]
+        while stack:
+            v = stack.pop()
+            v.data -= 0.1 * v.grad
+            stack.extend(v._prev)
+
+
+class BackwardTakesTheSeed(Value):
+    """A correct engine whose backward asks for the output's gradient: backward(grad)."""
+
+    def backward(self, grad):
+        super().backward()
+        self.grad = grad

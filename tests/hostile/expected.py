@@ -42,6 +42,8 @@ HOSTILE = [
     _h("engines.py:NanGradients", "invalid output", ["grad"], style="engine", options=ENGINE),
     _h("engines.py:ComplexData", "invalid output", ["complex"], style="engine", options=ENGINE),
     _h("engines.py:RaisesInMulBackward", "crashed", ["ZeroDivisionError"], style="engine", options=ENGINE),
+    _h("engines.py:StepsInsideBackward", "mutated inputs", ["changed"], style="engine", options=ENGINE),
+    _h("engines.py:BackwardTakesTheSeed", "certified", style="engine", options=ENGINE),
     # -- exits: any exit of the candidate's process, status 0 included, is a verdict -----------------
     _h("exits.py:SysExitInBackprop", "exited", ["backprop"]),
     _h("exits.py:SystemExitInUpdate", "exited", ["update_mini_batch"]),
