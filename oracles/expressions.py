@@ -228,15 +228,16 @@ class Program:
         """a, b, c, ... for the registers (then v26, v27, ...)."""
         return [chr(ord("a") + i) if i < 26 else f"v{i}" for i in range(self.registers)]
 
-    def source(self, cls="Value", leaf_arguments=""):
+    def source(self, cls="Value", leaf_arguments="", leaf="{!r}"):
         """The program as the Python a user would type to reproduce it (``leaf_arguments``: what
-        else each leaf's constructor is given, e.g. ", requires_grad=True")."""
+        else each leaf's constructor is given, e.g. ", requires_grad=True"; ``leaf``: how its number
+        is written, e.g. "np.array({!r})")."""
         names = self.names()
 
         def operand(x):
             return names[x] if isinstance(x, int) else repr(x[1])
 
-        lines = [f"{names[i]} = {cls}({v!r}{leaf_arguments})" for i, v in enumerate(self.leaves)]
+        lines = [f"{names[i]} = {cls}({leaf.format(v)}{leaf_arguments})" for i, v in enumerate(self.leaves)]
         for j, (op, operands) in enumerate(self.steps):
             target = names[len(self.leaves) + j]
             if op in SYMBOLS:

@@ -235,3 +235,10 @@ def test_no_false_alarm_on_a_correct_engine(leaves, steps, seed, engine):
     grads = [0.0 if g is None else float(g) for g in run["grads"]]
     part, comparison = judge_run(program, values, grads, roundoff)
     assert part is None, (program.source(), comparison)
+
+
+def test_an_engine_of_arrays_gets_leaves_made_from_arrays():
+    cert = runner.run("tests/zoo/styles/tensor_engine.py:ArrayOnlyTensor", Options.build(examples=30))
+    assert cert.certified and any("0-d arrays" in n for n in cert.notes), cert.failure
+    cert = runner.run("tests/zoo/mutants/tensor_engine_buggy.py:ArrayOnlyReplacesGrad", Options.build())
+    assert cert.verdict == "gradient bug" and "np.array(" in cert.failure.case_text, cert.failure

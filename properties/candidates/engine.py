@@ -98,15 +98,14 @@ class ProgramCase:
     steps: int
     seed: int
     program: Program
-    cls: str = "Value"
-    leaf_arguments: str = ""
+    shown: tuple = ("Value",)  # Program.source's cls, leaf_arguments, leaf
 
     @property
     def dims(self):
         return {"leaves": self.leaves, "steps": self.steps}
 
     def describe(self):
-        return "; ".join(self.program.source(self.cls, self.leaf_arguments).splitlines())
+        return "; ".join(self.program.source(*self.shown).splitlines())
 
     def record(self):
         return {"dims": self.dims, "seed": self.seed}
@@ -206,6 +205,7 @@ class EngineChecker(Checker):
         # a leaf that takes part in backward must say so in engines that follow torch's habit
         self.leaf_kwargs = {"requires_grad": True} if any(p.name == "requires_grad" for p in call) else {}
         self.leaf_arguments = "".join(f", {k}={v!r}" for k, v in self.leaf_kwargs.items())
+        self.leaf_array = False  # a leaf made from a 0-d array (_attributes decides)
         takes = required(interface.description.get("call"))
         if takes is not None and len(takes) != 1:
             shown = ", ".join(p.name for p in takes)
@@ -227,6 +227,11 @@ class EngineChecker(Checker):
         )
         self.checked("every leaf's grad", "every value's data")
 
+    @property
+    def shown(self):
+        """How a program is printed for this engine (``Program.source``'s arguments)."""
+        return self.cls, self.leaf_arguments, "np.array({!r})" if self.leaf_array else "{!r}"
+
     # -- what the engine offers
     def _seed_arguments(self):
         """What backward() is given: nothing, or 1.0 when it asks for the output's own gradient
@@ -241,9 +246,24 @@ class EngineChecker(Checker):
 
     def _attributes(self):
         """(data attribute, grad attribute, unit roundoff of the values) of a probe value."""
-        probe = self.remote.call(
-            TARGET, None, [PROBE], self.leaf_kwargs, keep="handle", what=f"{self.name}({PROBE})"
-        )
+        try:
+            probe = self.remote.call(
+                TARGET, None, [PROBE], self.leaf_kwargs, keep="handle", what=f"{self.name}({PROBE})"
+            )
+        except CandidateFailure as failure:
+            if failure.verdict != "crashed":
+                raise
+            # an engine of arrays (Tensor(np.array(...)) only): its leaves are made from 0-d arrays
+            probe = self.remote.call(
+                TARGET,
+                None,
+                [np.array(PROBE)],
+                self.leaf_kwargs,
+                keep="handle",
+                what=f"{self.name}(np.array({PROBE}))",
+            )
+            self.leaf_array = True
+            self.note(f"{self.name}'s values are made from 0-d arrays: {failure.message}")
         try:
             data = self._read_any(probe, DATA_NAMES, PROBE, "the number it holds")
             self.remote.call(probe, "backward", list(self.seed_args), what=f"{self.name}({PROBE}).backward()")
@@ -309,9 +329,7 @@ class EngineChecker(Checker):
         return st.builds(self._case, sizes["leaves"], sizes["steps"], st.integers(0, 2**32 - 1))
 
     def _case(self, leaves, steps, seed):
-        return ProgramCase(
-            leaves, steps, seed, draw_program(leaves, steps, seed, self.forms), self.cls, self.leaf_arguments
-        )
+        return ProgramCase(leaves, steps, seed, draw_program(leaves, steps, seed, self.forms), self.shown)
 
     def pinned(self, seed):
         fixed = self.options.dims or {}
@@ -332,14 +350,14 @@ class EngineChecker(Checker):
             backward=backward,
             leaf_kwargs=self.leaf_kwargs,
             seed_args=self.seed_args,
-            what=what
-            or f"{self.name} on {'; '.join(program.source(self.cls, self.leaf_arguments).splitlines())}",
+            leaf_array=self.leaf_array,
+            what=what or f"{self.name} on {'; '.join(program.source(*self.shown).splitlines())}",
         )
 
     def _values(self, result, program):
         """Every register's number, or an invalid-output verdict naming the step that made it."""
         values = []
-        lines = program.source(self.cls, self.leaf_arguments).splitlines()
+        lines = program.source(*self.shown).splitlines()
         for i, value in enumerate(result.get("values") or []):
             number = _number(value)
             if number is None or not math.isfinite(number):
@@ -369,7 +387,7 @@ class EngineChecker(Checker):
                 raise CandidateFailure(
                     "mutated inputs",
                     f"{self.name}: backward() changed {name}.{self.data} from {before!r} to {after!r} "
-                    f"on {'; '.join(program.source(self.cls, self.leaf_arguments).splitlines())}: a "
+                    f"on {'; '.join(program.source(*self.shown).splitlines())}: a "
                     "backward pass must leave the values it differentiates (a step taken inside it?)",
                 )
         given = []

@@ -147,7 +147,19 @@ class Remote:
         )
         return self._value(reply, what)
 
-    def program(self, target, program, data, grad, *, backward=True, leaf_kwargs=None, seed_args=(), what):
+    def program(
+        self,
+        target,
+        program,
+        data,
+        grad,
+        *,
+        backward=True,
+        leaf_kwargs=None,
+        seed_args=(),
+        leaf_array=False,
+        what,
+    ):
         """An engine's value class run on an ``oracles.expressions.Program`` (see
         worker.Server.program): {"values": each register's data, "grads": each leaf's grad}."""
         reply = self.worker.request(
@@ -161,6 +173,7 @@ class Remote:
                 "backward": backward,
                 "leaf_kwargs": leaf_kwargs or {},
                 "seed_args": list(seed_args),
+                "leaf_array": leaf_array,
             },
             what=what,
         )

@@ -523,11 +523,13 @@ class Server:
         self._fix_randomness()
         value = run_program(self._resolve(message["target"]), message["leaves"], message["steps"],
                             message["data"], message["grad"], message.get("backward", True),
-                            message.get("leaf_kwargs"), tuple(message.get("seed_args", ())))
+                            message.get("leaf_kwargs"), tuple(message.get("seed_args", ())),
+                            message.get("leaf_array", False))
         return {"status": "ok", "value": value}
 
 
-def run_program(cls, leaves, steps, data, grad, backward=True, leaf_kwargs=None, seed_args=()):
+def run_program(cls, leaves, steps, data, grad, backward=True, leaf_kwargs=None, seed_args=(),
+                leaf_array=False):
     """An autodiff engine's value class (micrograd's ``Value``) run on a program: the ``leaves``
     made with the class, then each step -- (op, operands), an operand a register index or
     ("c", constant) -- applied as the user would write it (``a * b``, ``2.0 - a``, ``a ** 3``,
@@ -536,13 +538,14 @@ def run_program(cls, leaves, steps, data, grad, backward=True, leaf_kwargs=None,
     as plain data; ``backward`` False stops before it (the forward alone).  A step that gives
     something other than a value ends the program there, that thing reported as it is.
     ``leaf_kwargs`` are passed to every leaf's constructor (``requires_grad=True``), ``seed_args``
-    to ``backward`` (an engine whose backward asks for the output's gradient gets 1.0).  The values
+    to ``backward`` (an engine whose backward asks for the output's gradient gets 1.0); with
+    ``leaf_array`` a leaf is made from a 0-d array, for an engine that takes arrays only.  The values
     are read before backward (``values``) and after it (``after``): backward must leave them."""
 
     def is_value(r):  # duck typing: an engine's operations may return a subclass or a sibling class
         return hasattr(r, data) and callable(getattr(r, "backward", None))
 
-    registers = [cls(v, **(leaf_kwargs or {})) for v in leaves]
+    registers = [cls(np.array(v) if leaf_array else v, **(leaf_kwargs or {})) for v in leaves]
     for op, operands in steps:
         if not is_value(registers[-1]):
             break

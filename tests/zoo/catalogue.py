@@ -272,6 +272,7 @@ CORRECT = [
     entry(_S + "scalar_engine.py:Value", "engine", source=MICROGRAD),
     entry(_S + "scalar_engine.py:Float32Value", "engine", source=MICROGRAD + ", float32 numbers"),
     entry(_S + "tensor_engine.py:Tensor", "engine", source=TENSOR_ENGINE),
+    entry(_S + "tensor_engine.py:ArrayOnlyTensor", "engine", source=TENSOR_ENGINE + ", arrays only"),
 ]
 
 MUTANTS = [
@@ -533,6 +534,8 @@ MUTANTS = [
     entry(_M + "scalar_engine_buggy.py:ExpAtInput", "engine", bug="exp's backward uses x for e^x",
           signature="operation_backward", needs="an exp", source=MICROGRAD),
     entry(_M + "tensor_engine_buggy.py:ReplacesGrad", "engine", bug="parent.grad = g: a second use replaces the first's",
+          signature="gradient_overwritten", needs="a value used twice", source=TENSOR_ENGINE),
+    entry(_M + "tensor_engine_buggy.py:ArrayOnlyReplacesGrad", "engine", bug="parent.grad = g, arrays only",
           signature="gradient_overwritten", needs="a value used twice", source=TENSOR_ENGINE),
     entry(_M + "scalar_engine_buggy.py:RsubReversed", "engine", shows_via="forward",
           bug="2.0 - a computed as a - 2.0 (its gradient is that of the wrong function)",

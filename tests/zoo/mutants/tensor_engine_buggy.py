@@ -26,3 +26,10 @@ class ReplacesGrad(Tensor):
             for parent, g in zip(t._parents, t._grads(t.grad)):
                 if parent.requires_grad:
                     parent.grad = g
+
+
+from zoo.styles.tensor_engine import ArrayOnlyTensor  # noqa: E402
+
+
+class ArrayOnlyReplacesGrad(ReplacesGrad, ArrayOnlyTensor):
+    """The same bug in the engine that takes arrays only."""

@@ -82,3 +82,15 @@ class Tensor:
             for parent, g in zip(t._parents, t._grads(t.grad)):
                 if parent.requires_grad:
                     parent.grad = g if parent.grad is None else parent.grad + g
+
+
+class ArrayOnlyTensor(Tensor):
+    """The tensor engine as some tutorials write it: its data must already be an array."""
+
+    def __init__(self, data, requires_grad=False, _parents=(), _grads=None):
+        if type(data) in (int, float, list):
+            raise TypeError(f"Tensor wants a numpy array, not {type(data).__name__}")
+        super().__init__(data, requires_grad, _parents, _grads)
+
+    def _wrap(self, x):
+        return x if isinstance(x, Tensor) else type(self)(np.asarray(x, dtype=np.float64))
