@@ -53,7 +53,7 @@ from dataclasses import dataclass
 
 from gradcert.oracles.complex_step import COMPLEX_ROUNDINGS, NAME, STEP
 from gradcert.oracles.landscape import FIRST_ORDER_MARGIN
-from gradcert.oracles.precision import TINY, UNIT_ROUNDOFF, gamma
+from gradcert.oracles.precision import TINY, UNIT_ROUNDOFF, dtype_of_roundoff, gamma, smallest_normal
 from gradcert.oracles.rounding import ELEMENTARY_FUNCTION_OPS
 
 ARITHMETIC_ROUNDINGS = 4  # an arithmetic operation, or its partial, in a correct engine (docstring)
@@ -281,20 +281,26 @@ def evaluate(program, u=UNIT_ROUNDOFF) -> Evaluation:
     from the exact one (the oracle's own float64 values are as close, with u64)."""
     values = [float(v) for v in program.leaves]
     errors = [0.0] * len(values)  # the leaves are given exactly
+    lost = _underflow(u)
     for op, operands in program.steps:
         args = _operands(program, operands, values)
         arg_errors = [errors[x] if isinstance(x, int) else 0.0 for x in operands]
         out = step_value(op, args)
         if op == "sum":
-            error = sum(arg_errors) + gamma(len(args) - 1, u) * sum(abs(a) for a in args)
+            error = sum(arg_errors) + gamma(len(args) - 1, u) * sum(abs(a) for a in args) + len(args) * lost
         else:
             fact = OPS[op]
             partials = fact.partials(args, out)
             carried = sum(abs(p) * e for p, e in zip(partials, arg_errors) if p is not None)
-            error = carried + fact.roundings * u * fact.rounding_terms(args, out)
+            error = carried + fact.roundings * (u * fact.rounding_terms(args, out) + lost)
         values.append(out)
         errors.append(FIRST_ORDER_MARGIN * error)
     return Evaluation(values, errors)
+
+
+def _underflow(u):
+    """What one rounding in unit roundoff ``u`` may lose absolutely below the normal range."""
+    return smallest_normal(dtype_of_roundoff(u)) + TINY
 
 
 def admissible(op, args, arg_errors):
@@ -349,11 +355,16 @@ def gradient(program, u=UNIT_ROUNDOFF) -> LeafGradient:
         values.append(registers[-1].imag / STEP)
     candidate, magnitudes = adjoint_errors(program, u, magnitudes=True)
     oracle = adjoint_errors(program, UNIT_ROUNDOFF)
-    floor = (program.registers + 1) * TINY  # each rounding may lose a smallest normal number
+    # Each rounding may also lose a smallest normal number absolutely (gradual underflow): a step's
+    # value, its partials, their product with the adjoint and its sum into the gradient, at most
+    # 2 (ELEMENTARY_FUNCTION_OPS + 2) + 2 roundings per register, in each precision.
+    per_register = 2 * (ELEMENTARY_FUNCTION_OPS + 2) + 2
+    floor = per_register * (program.registers + 1) * _underflow(u)
+    oracle_floor = per_register * (program.registers + 1) * _underflow(UNIT_ROUNDOFF)
     return LeafGradient(
         values,
         [e + floor for e in candidate[:k]],
-        [COMPLEX_ROUNDINGS * e + floor for e in oracle[:k]],
+        [COMPLEX_ROUNDINGS * e + oracle_floor for e in oracle[:k]],
         magnitudes[:k],
     )
 

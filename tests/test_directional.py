@@ -330,3 +330,22 @@ def test_the_factored_rounding_bound_sums_as_the_formed_matrix():
         assert bound.weighted_sum(layer, left, right) == pytest.approx(left @ matrix @ right, rel=1e-12)
         assert bound.weighted_sum(layer, None, None, dense=dense) == pytest.approx(
             float(np.sum(dense * matrix)), rel=1e-12)
+
+
+def test_a_gradient_that_underflows_is_no_false_alarm_and_the_allowance_is_tiny():
+    # Found by the thorough soak (2026-12-02): at x16 saturation a softplus output's unit
+    # direction projected a correct gradient of -1.03e-315 (subnormal) against the complex
+    # step's 0.0, with a tolerance of exactly 0 -- a false alarm.  Gradual underflow gets the
+    # allowance properties.compare already gives entry by entry (tolerances.underflow) ...
+    from gradcert.properties.strategies import case_from_seed
+    from gradcert.reference import Architecture
+
+    arch = Architecture.build([2, 6, 6, 4], ["softplus", "relu", "softplus"], "quadratic")
+    case = case_from_seed(arch, 1, 143, scale=16.0)
+    nabla_b, nabla_w = case.network().backprop(case.x, case.y)
+    result = directional_check(case, (nabla_b, nabla_w), seed=0, taylor=4, units="all")
+    assert result.verdict == "pass", result.describe()
+    # ... and no more: an error of 1e-290 in one output weight is still caught.
+    nabla_w = [w.copy() for w in nabla_w]
+    nabla_w[2][3, 0] += 1e-290
+    assert directional_check(case, (nabla_b, nabla_w), seed=0, taylor=4, units="all").verdict == "bug"

@@ -84,7 +84,13 @@ from gradcert.oracles.landscape import NOISE_STEPS, Landscape
 from gradcert.oracles.precision import UNIT_ROUNDOFF
 from gradcert.oracles.rounding import rounding_bound, roundoff_factor
 from gradcert.properties.directional.directions import DISTRIBUTIONS, Directions, Parameters, UnitDirections
-from gradcert.properties.directional.tolerances import candidate_shares, confidence, events, unit_shares
+from gradcert.properties.directional.tolerances import (
+    candidate_shares,
+    confidence,
+    events,
+    underflow,
+    unit_shares,
+)
 
 from gradcert import oracles as registry
 
@@ -314,6 +320,15 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
         by_unit = UnitDirections(theta, seed, drawn.scales, every=units == "all", skip=arch.tied or ())
     lam = confidence(events(drawn, by_unit, np.shape(landscape.x_rows)[0]))
     shares, _ = candidate_shares(drawn, bound, roundoff, extra, lam)
+    # The underflow allowance: sum |d_i| (bounded by each tensor's top |d_i| times its size) and the
+    # support's size, per direction.
+    sizes = [math.prod(shape) for shape in drawn.shapes]
+    spread = np.zeros(len(drawn.labels))
+    for i, groups in enumerate(drawn.groups):
+        for group in groups:
+            spread[list(group.owners)] += group.tops * sizes[i]
+    floors = underflow(roundoff, bound.operations, spread,
+                       np.array([sum(sizes[i] for i in support) for support in drawn.support]))
     central = oracle == "finite-diff"
 
     # Every evaluation of the cost along the directions, batched: the Taylor steps and
@@ -353,7 +368,7 @@ def directional_check(case, gradient, *, directions: int = 4, seed: int = 0, ora
         # its precision, and any extra error it carries, with the stated false-alarm
         # probability), the rounding of the candidate's dot product (dot_error) and the
         # oracle's own error.
-        tolerance = shares[k] + dot_error + oracle_errors[k]
+        tolerance = shares[k] + dot_error + oracle_errors[k] + floors[k]
         survey = surveys[k]
         kink = survey.get(KINK_STEP, (0.0, False))[1] or survey.get(-KINK_STEP, (0.0, False))[1]
         if k in tested:
@@ -377,7 +392,10 @@ def _unit_records(case, theta, bound, landscape, by_unit, g, roundoff, extra_err
                                           trace=landscape.trace, margin=margin)
         extra = None if extra_error is None else (extra_error[1][layer], extra_error[0][layer])
         shares = unit_shares(by_unit, bound, layer, slopes.injected, roundoff, extra, lam)
-        tolerances = shares + slopes.errors + dot_errors
+        n_in = by_unit.signs_w[layer].shape[1]
+        spread = by_unit.scales[2 * layer + 1] * n_in + by_unit.scales[2 * layer]  # sum |d_i| of a unit's
+        tolerances = shares + slopes.errors + dot_errors + underflow(roundoff, bound.operations, spread,
+                                                                     n_in + 1)
         checked = np.isfinite(slopes.values)
         name, n = f"units of layer[{layer}]", len(values)
         if not np.any(checked):

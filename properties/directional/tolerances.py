@@ -48,7 +48,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from gradcert.oracles.precision import gamma
+from gradcert.oracles.precision import TINY, dtype_of_roundoff, gamma, smallest_normal
 from gradcert.oracles.rounding import roundoff_factor
 
 FALSE_ALARM = 1e-12  # per check: the probability that a correct candidate fails any projection
@@ -144,4 +144,17 @@ def unit_shares(units, bound, layer, injected, roundoff, extra=None, lam=None):
     return share
 
 
-__all__ = ["FALSE_ALARM", "MIN_ENTRIES", "candidate_shares", "confidence", "events", "unit_shares"]
+def underflow(roundoff, operations, spread, terms):
+    """What gradual underflow may add to |<g_candidate, d> - oracle|, beyond every relative bound:
+    each of the ``operations`` roundings on a chain may lose a smallest normal number absolutely
+    (as ``properties.compare``'s underflow term), in the candidate's entries (its precision's) and
+    in the oracle's (float64's), carried along d by ``spread`` = sum |d_i|; and each of the dot
+    product's ``terms`` products and sums one more.  Far below any other share (~1e-300), it
+    matters only where a gradient itself underflows -- a saturated output's derivative of ~1e-315
+    against an oracle's 0."""
+    normal = smallest_normal(dtype_of_roundoff(roundoff))
+    return operations * (normal + 2 * TINY) * spread + terms * (normal + TINY)
+
+
+__all__ = ["FALSE_ALARM", "MIN_ENTRIES", "candidate_shares", "confidence", "events", "underflow",
+           "unit_shares"]
