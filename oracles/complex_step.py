@@ -59,8 +59,8 @@ import numpy as np
 from gradcert.oracles import activations, components, numpy_cost
 from gradcert.oracles.base import OracleGradient, Slopes, UnitSlopes, as_float64, columns
 from gradcert.oracles.landscape import Landscape
+from gradcert.oracles.precision import TINY, gamma
 from gradcert.oracles.precision import UNIT_ROUNDOFF as U
-from gradcert.oracles.precision import gamma
 from gradcert.oracles.rounding import rounding_bound
 from gradcert.oracles.tangents import Parameters, split
 
@@ -92,6 +92,16 @@ def astray(real_values, centre):
     return ~(np.abs(real_values - centre) <= ASTRAY * (1.0 + abs(centre)))
 
 
+def underflow(operations):
+    """What gradual underflow may cost a complex-step derivative absolutely: the imaginary part is
+    h times the derivative, h = 2^-64, so a derivative below ~1e-289 has a subnormal imaginary
+    part; each of the ``operations`` roundings of its chain may lose a smallest normal number
+    there (properties.compare's convention, which holds even where denormals are flushed),
+    TINY / h in the derivative.  ~4e-289 a rounding: nothing for any derivative the oracle can
+    resolve, the whole of one it cannot."""
+    return operations * TINY / STEP
+
+
 def extra_error_factor(arch):
     """The complex step's error beyond one correct real implementation's, as a multiple of that
     implementation's bound (the module docstring)."""
@@ -113,9 +123,9 @@ def gradient(arch, weights, biases, x, y) -> OracleGradient:
         nabla_w.append(_derivatives(trace, layer, True, y_rows, centre).reshape(weights[layer].shape))
         nabla_b.append(_derivatives(trace, layer, False, y_rows, centre).reshape(biases[layer].shape))
     bound = rounding_bound(arch, weights, biases, x_cols, y_cols)
-    extra = extra_error_factor(arch)
-    return OracleGradient(NAME, nabla_b, nabla_w, [extra * t for t in bound.bound_b],
-                          [extra * t for t in bound.bound_w])
+    extra, floor = extra_error_factor(arch), underflow(bound.operations)
+    return OracleGradient(NAME, nabla_b, nabla_w, [extra * t + floor for t in bound.bound_b],
+                          [extra * t + floor for t in bound.bound_w])
 
 
 def _derivatives(trace, layer, is_weight, y_rows, centre):
@@ -154,6 +164,7 @@ def slopes(arch, weights, biases, x, y, tangents, *, landscape=None, bound=None)
     values = values[:, 0]
     found = values.imag / STEP
     lost = astray(values.real, landscape.cost) | ~np.isfinite(found) | on_kink[:, 0]
+    errors = errors + underflow(landscape.bound.operations)
     return Slopes(NAME, np.where(lost, np.nan, found), np.where(lost, np.nan, errors))
 
 
@@ -219,6 +230,7 @@ def unit_slopes(arch, weights, biases, x, y, layer, signs_w, signs_b, *, bound=N
         errors = errors + gamma(n_in + 1) * arch.l2 * scale_w * np.abs(w).sum(axis=1)
     if arch.l1:
         errors = errors + gamma(n_in + 1) * arch.l1 * scale_w * n_in
+    errors = errors + underflow(bound.operations)
     return UnitSlopes(NAME, np.where(lost_values, np.nan, found), np.where(lost_values, np.nan, errors),
                       tangent)
 

@@ -463,7 +463,34 @@ def _activation(arch, layer, u, error_u):
         slope[unit] = _slope(other, u[unit], a[unit], arch.leaky_slope)
         error_slope[unit] = (k * derivative_terms(other, u[unit], a[unit], arch.leaky_slope)
                              + CURVATURE[other] * np.abs(slope[unit]) * error_u[unit])
-    return a, k * np.abs(a) + np.abs(slope) * error_u, slope, error_slope
+    error_a = k * np.abs(a) + np.abs(slope) * error_u
+    jump = _kink_jump(arch, layer, u.shape[0])  # (n, 1): 0 for an analytic unit
+    if np.any(jump):
+        # A piecewise unit within its own forward error of the kink (|u| <= E(u), E(u) > 0: a
+        # batch normalised over equal examples, whose u is 0 in exact arithmetic and +-ulps in a
+        # correct implementation) may be put on either side: its slope is uncertain by the jump,
+        # its output by the steeper side's slope times E(u).  An exact 0 (E(u) = 0) is one side
+        # for every implementation, and no allowance.
+        uncertain = (np.abs(u) <= error_u) & (error_u > 0) & (jump > 0)
+        error_slope = error_slope + np.where(uncertain, jump, 0.0)
+        error_a = error_a + np.where(uncertain, (np.abs(slope) + jump) * error_u, 0.0)
+    return a, error_a, slope, error_slope
+
+
+@functools.lru_cache(maxsize=64)
+def _kink_jump_table(arch, layer, width):
+    jump = np.zeros((width, 1))
+    for j in range(width):
+        name = arch.unit_activation(layer, j)
+        if activations.get(name).piecewise:
+            jump[j] = abs(1.0 - (0.0 if name == "relu" else arch.leaky_slope))
+    jump.flags.writeable = False
+    return jump
+
+
+def _kink_jump(arch, layer, width):
+    """|sigma'(0+) - sigma'(0-)| per unit of a layer: 1 for relu, 1 - slope for leaky_relu."""
+    return _kink_jump_table(arch, layer, width)
 
 
 def _slope(name, u, a, slope):

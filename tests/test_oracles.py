@@ -166,11 +166,14 @@ def test_the_complex_step_is_within_its_stated_error(case):
     assert judge(case, exact.nabla_b, exact.nabla_w, cs).agrees
     # Entry by entry: torch within the running bound E of the exact gradient, the complex
     # step within COMPLEX_ROUNDINGS E (complex arithmetic's extra roundings), its stated error
-    # (COMPLEX_ROUNDINGS - 1) E beyond the one E the comparison allows every oracle.
+    # (COMPLEX_ROUNDINGS - 1) E beyond the one E the comparison allows every oracle, and its
+    # imaginary part's underflow (complex_step.underflow, ~1e-287: nothing at these scales).
     bound = rounding_bound(case.arch, case.weights, case.biases, case.x, case.y)
+    floor = complex_step.underflow(bound.operations)
+    assert 0 < floor < 1e-280
     for ours, theirs, error, e in zip(cs.nabla_b + cs.nabla_w, exact.nabla_b + exact.nabla_w,
                                       cs.error_b + cs.error_w, bound.bound_b + bound.bound_w):
-        assert np.array_equal(error, (complex_step.COMPLEX_ROUNDINGS - 1) * e)
+        assert np.array_equal(error, (complex_step.COMPLEX_ROUNDINGS - 1) * e + floor)
         assert np.all(np.abs(ours - theirs) <= (complex_step.COMPLEX_ROUNDINGS + 1) * e + 2 * precision.TINY)
 
 
