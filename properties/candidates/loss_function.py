@@ -40,7 +40,8 @@ from gradcert.properties.errors import TargetError, UsageError
 
 LABELS = ("y", "labels", "targets", "Y", "y_in", "y_train")
 WEIGHTS = ("W", "w", "weights")
-VECTORS = ("theta", "nn_params", "params", "thetas", "initial_theta", "Theta", "t")  # an unrolled vector
+# an unrolled parameter vector ("params" is often a dict, "t" Deep Learning from Scratch's labels: neither)
+VECTORS = ("theta", "nn_params", "thetas", "initial_theta", "Theta")
 DATA = ("X", "x", "scores", "inputs", "X_in", "x_in", "X_train")
 STRENGTHS = ("reg", "lam", "lmbda", "lambda_", "l2", "reg_strength", "alpha", "Lambda", "lambd", "lamb",
              "lambda_in", "lambda_reg", "lamda")
