@@ -53,11 +53,13 @@ ATTEMPTS = 30  # draws of one step before the program ends there (every form ina
 @dataclass(frozen=True)
 class Form:
     """One way of using an operation: ``shape`` "vv" (value op value), "vc", "cv" (a constant on
-    the right or left), "u" (a method or -a), "k" (a ** constant), "s0" / "sv" (sum with Python's
-    start 0, or a value as start)."""
+    the right or left), "u" (a method or -a), "k" (a ** exponent, one form per exponent: an engine
+    may take int exponents only, or no negative ones), "s0" / "sv" (sum with Python's start 0, or
+    a value as start)."""
 
     op: str
     shape: str
+    exponent: float | int | None = None
 
     def example(self):
         """A one-step program of this form (for the probe)."""
@@ -69,7 +71,7 @@ class Form:
         if self.shape == "cv":
             return Program((b,), ((self.op, (("c", 2.0), 0)),))
         if self.shape == "k":
-            return Program((1.5,), (("pow", (0, ("c", 3))),))
+            return Program((1.5,), (("pow", (0, ("c", self.exponent))),))
         if self.shape == "s0":
             return Program((a, b), (("sum", (("c", 0), 0, 1)),))
         if self.shape == "sv":
@@ -83,7 +85,7 @@ class Form:
 FORMS = (
     *(Form(op, shape) for op in expressions.BINARY for shape in ("vv", "vc", "cv")),
     Form("neg", "u"),
-    Form("pow", "k"),
+    *(Form("pow", "k", k) for k in EXPONENTS),
     Form("sum", "s0"),
     Form("sum", "sv"),
     *(Form(op, "u") for op in expressions.UNARY),
@@ -171,7 +173,7 @@ def _step(rng, forms, registers):
     if form.shape == "cv":
         return form.op, (constant(), register())
     if form.shape == "k":
-        return "pow", (register(), ("c", EXPONENTS[int(rng.integers(len(EXPONENTS)))]))
+        return "pow", (register(), ("c", form.exponent))
     if form.shape in ("s0", "sv"):
         values = tuple(register() for _ in range(int(rng.integers(2, 5))))
         return "sum", (("c", 0) if form.shape == "s0" else register(), *values)

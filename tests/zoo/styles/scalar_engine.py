@@ -154,3 +154,11 @@ class Float32Value(Value):
         import numpy as np
 
         super().__init__(np.float32(data), _children, _op)
+
+
+class IntPowersOnly(Value):
+    """The engine as some ports write its power: whole exponents only (a ** 0.5 raises)."""
+
+    def __pow__(self, k):
+        assert isinstance(k, int), "only integer powers"
+        return super().__pow__(k)
