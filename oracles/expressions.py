@@ -60,8 +60,11 @@ ARITHMETIC_ROUNDINGS = 4  # an arithmetic operation, or its partial, in a correc
 # A correct engine's value and the oracle's are each within e of the exact one: |x| > 2e puts both
 # on the same side of a kink; twice that leaves a margin for the bound's own first-order terms.
 KINK_MARGIN = 4.0
+# Where programs are drawn (not tolerances): log and division arguments at least DOMAIN_FLOOR, so
+# their partials 1/a and -a/b^2 stay below 400; exp, tanh and sigmoid arguments below EXP_CEILING
+# (e^15 ~ 3e6; tanh's e^(2x) ~ 1e13, far from overflow); every value below VALUE_CEILING.
 DOMAIN_FLOOR = 0.05
-EXP_CEILING = 15.0  # e^15 ~ 3e6; tanh's e^(2x) ~ 1e13
+EXP_CEILING = 15.0
 VALUE_CEILING = 1e4
 
 
@@ -203,7 +206,7 @@ OPS = {
         _sigmoid,
         lambda args, out: [out * (1.0 - out)],
         _elementary(lambda a, s, ea, es, r: abs(1.0 - 2.0 * s) * es + r * (s + s**2)),
-        roundings=ELEMENTARY_FUNCTION_OPS + 2,
+        roundings=ELEMENTARY_FUNCTION_OPS + 2,  # exp, then 1 + e and 1 / (1 + e)
     ),
 }
 UNARY = tuple(name for name, op in OPS.items() if op.arity == 1 and name != "neg")  # methods: c.tanh()

@@ -81,7 +81,10 @@ class Tensor:
                 continue
             for parent, g in zip(t._parents, t._grads(t.grad)):
                 if parent.requires_grad:
-                    parent.grad = g if parent.grad is None else parent.grad + g
+                    parent._accumulate(g)
+
+    def _accumulate(self, g):
+        self.grad = g if self.grad is None else self.grad + g
 
 
 class ArrayOnlyTensor(Tensor):
