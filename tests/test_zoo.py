@@ -36,6 +36,24 @@ def certify(entry, directional=False):
     return runner.run(entry_target(entry, ROOT), options)
 
 
+def test_the_zoos_ground_truth_holds_without_gradcert():
+    # The zoo's labels are checked by a script that shares no code with gradcert
+    # (tests/zoo/_selfcheck.py): every correct entry agrees with derivatives it computes itself,
+    # every mutant differs from them -- in its gradient, not by raising: a mutant that only crashes
+    # the script would be "caught" without its bug ever being seen.
+    import subprocess
+    import sys
+
+    script = pathlib.Path(__file__).parent / "zoo" / "_selfcheck.py"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "all as expected" in done.stdout
+    crashed = [line for line in done.stdout.splitlines() if "raised" in line]
+    assert not crashed, "\n".join(crashed)
+    counted = sum(line.startswith(("ok ", "caught ")) for line in done.stdout.splitlines())
+    assert counted == len(CATALOGUE.CORRECT) + len(CATALOGUE.MUTANTS) + len(CATALOGUE.REFUSED)
+
+
 def test_the_zoo_is_big_enough():
     # Issue 5: at least 20 mutants and 6 correct implementations along different code paths.
     assert len(CATALOGUE.MUTANTS) >= 20 and len(CATALOGUE.CORRECT) >= 6

@@ -13,7 +13,14 @@ derivatives this script computes itself, in float64:
   implementation's OWN forward (or loss), sum(forward(x) * dout), with respect
   to the input and to every parameter; randomness held fixed by re-seeding
   np.random and random and restoring any generator the object holds before
-  every forward call; step-only code by (before - after) / learning rate.
+  every forward call; step-only code by (before - after) / learning rate.  A layer's size
+  arguments are given by name (nnfs's Layer_Dense(n_inputs, n_neurons)), a layer that asks for
+  them gets set_input_shape and initialize(a plain SGD step) (ML-From-Scratch), and an output
+  or input gradient kept on the layer (nnfs's self.output, self.dinputs) is read from there;
+* Deep Learning from Scratch's models, perturbed in place (their layers hold the parameter
+  arrays) against this script's own softmax cross-entropy of predict(x), without the book's
+  log(y + 1e-7) guard; deeplearning.ai's L_model_forward / L_model_backward against this
+  script's own J.
 
 A correct entry must pass everything; a mutant must fail somewhere; a REFUSED
 entry must hold float parameters with no gradient to be found.  Exit status 0
@@ -242,19 +249,65 @@ INPUT_NAMES = {"x", "input", "inputs", "X", "a", "bottom", "z"}
 LR_NAMES = {"lr", "learning_rate", "eta", "alpha_lr"}
 
 
+# A constructor's required size arguments, by name: the layer maps D inputs to M outputs.
+IN_NAMES = {"n_inputs", "input_size", "n_in", "in_features", "input_dim", "fan_in"}
+OUT_NAMES = {"n_neurons", "n_units", "output_size", "n_out", "out_features", "output_dim", "fan_out"}
+
+
+class PlainSGD:
+    """An optimizer in ML-From-Scratch's shape: update(w, grad) -> the stepped w."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    def update(self, w, grad_wrt_w):
+        return w - self.lr * grad_wrt_w
+
+
+def build_layer(cls, options):
+    """cls(**init), its required size arguments given by name (D in, M out); then, for a layer that
+    asks for them (ML-From-Scratch), set_input_shape((D,)) and initialize(a plain SGD step)."""
+    init = dict(options.get("init", {}))
+    for name in required_positional(cls):
+        if name not in init and name in IN_NAMES | OUT_NAMES:
+            init[name] = SIZES["D"] if name in IN_NAMES else SIZES["M"]
+    layer = cls(**init)
+    if callable(getattr(layer, "initialize", None)):
+        if callable(getattr(layer, "set_input_shape", None)):
+            layer.set_input_shape((SIZES["D"],))
+        layer.initialize(PlainSGD(options.get("lr", LR)))
+    return layer
+
+
 def layer_methods(layer):
+    """(forward(x, **kwargs) -> out, backward(x, dout, lr) -> dx), each read from where the layer
+    leaves it: nnfs's forward(inputs, training) returns nothing and keeps self.output, its backward
+    keeps self.dinputs."""
     forward = next(getattr(layer, n) for n in ("forward", "forward_pass", "__call__")
                    if callable(getattr(layer, n, None)))
     backward = next(getattr(layer, n) for n in ("backward", "backward_pass")
                     if callable(getattr(layer, n, None)))
+    training = "training" in required_positional(forward)
+
+    def run_forward(x, **kwargs):
+        out = forward(x, **({"training": True} if training else {}), **kwargs)
+        return layer.output if out is None else out
+
     names = list(inspect.signature(backward).parameters)
     if len(names) == 1:
-        return forward, lambda x, dout, lr: backward(dout)
-    if names[1] in LR_NAMES:
-        return forward, lambda x, dout, lr: backward(dout, lr)
-    if names[0] in INPUT_NAMES:
-        return forward, lambda x, dout, lr: backward(x, dout)
-    return forward, lambda x, dout, lr: backward(dout, x)
+        call = lambda x, dout, lr: backward(dout)  # noqa: E731
+    elif names[1] in LR_NAMES:
+        call = lambda x, dout, lr: backward(dout, lr)  # noqa: E731
+    elif names[0] in INPUT_NAMES:
+        call = lambda x, dout, lr: backward(x, dout)  # noqa: E731
+    else:
+        call = lambda x, dout, lr: backward(dout, x)  # noqa: E731
+
+    def run_backward(x, dout, lr):
+        dx = call(x, dout, lr)
+        return getattr(layer, "dinputs", None) if dx is None else dx
+
+    return run_forward, run_backward
 
 
 def float_arrays(obj):
@@ -304,7 +357,7 @@ def check_layer(cls, options, step, rng):
     """[(label, ok)]: dx and every parameter gradient against FD of the layer's own forward."""
     np.random.seed(SEED)
     random.seed(SEED)
-    layer = cls(**options.get("init", {}))
+    layer = build_layer(cls, options)
     held = RandomnessHeld(layer)
     at_construction = set(float_arrays(layer))
     forward, backward = layer_methods(layer)
@@ -324,8 +377,12 @@ def check_layer(cls, options, step, rng):
     fd_x = fd_gradient(lambda: f(box["x"]), lambda: box["x"], lambda v: box.__setitem__("x", v))
     slots = parameter_slots(layer, options)
     # Without a params/grads dict, every float attribute that exists after one forward is a
-    # candidate (cached arrays too: their FD is 0 and they have no partner, so they drop out).
-    candidates = list(float_arrays(layer))
+    # candidate (cached arrays too: their FD is 0 and they have no partner, so they drop out),
+    # but for the cached input itself, whose partner may be the input's gradient (nnfs's
+    # self.inputs beside self.dinputs), seen after a forward at x.
+    f()
+    candidates = [k for k, v in float_arrays(layer).items()
+                  if not (v.shape == x_saved.shape and np.array_equal(v, x_saved))]
     names = [k for k in candidates if k in at_construction] if step else candidates
     fd_params = {}
     for name, get, put, _ in ([] if step else slots):
@@ -359,7 +416,7 @@ def check_layer(cls, options, step, rng):
 def refused_layer(cls, options, rng):
     """The float parameters (present at construction) for which no gradient can be found."""
     np.random.seed(SEED)
-    layer = cls(**options.get("init", {}))
+    layer = build_layer(cls, options)
     params = list(float_arrays(layer))
     forward, backward = layer_methods(layer)
     x = away_from_zero(rng, draw_shape(options.get("shape")))
@@ -435,7 +492,9 @@ def check_pair(pair, options, rng):
         fds.append(fd_gradient(lambda: float(np.sum(run(box)[0] * dout)), lambda i=i: box[i],
                                lambda v, i=i: box.__setitem__(i, v)))
     _, cache = run(arrays)
-    grads = backward(dout.copy(), cache)
+    # keyword arguments go to backward too where it takes them by name (deeplearning.ai's activation)
+    accepted = inspect.signature(backward).parameters
+    grads = backward(dout.copy(), cache, **{k: v for k, v in kwargs.items() if k in accepted})
     grads = grads if isinstance(grads, tuple) else (grads,)
     results.append(("count", len(grads) == len(arrays)))
     for (name, _), g, fd in zip(inputs, grads, fds):
@@ -447,7 +506,77 @@ def check_pair(pair, options, rng):
 # ---------------------------------------------------------------- models
 
 
+# A Deep Learning from Scratch model's required sizes, by name.
+MODEL_SIZES = {"input_size": 4, "hidden_size": 3, "hidden_size_list": [3, 3], "output_size": 3}
+
+
+def fd_in_place(f, array):
+    """Central differences of f() with respect to every entry of ``array``, perturbed in place (a
+    model whose layers hold its parameter arrays sees only an in-place change), put back after."""
+    base = array.copy()
+    g = np.zeros(base.shape)
+    for idx in np.ndindex(base.shape):
+        for sign in (1, -1):
+            array[idx] = base[idx] + sign * H_FD
+            g[idx] += sign * f()
+        array[idx] = base[idx]
+        g[idx] /= 2 * H_FD
+    return g
+
+
+def check_dlfs_model(cls, options, rng):
+    """Deep Learning from Scratch's loss(x, t) and gradient(x, t) -> grads over its params dict."""
+    init = {**{k: v for k, v in MODEL_SIZES.items() if k in required_positional(cls)}, **options.get("init", {})}
+    np.random.seed(SEED)
+    model = cls(**init)
+    for v in model.params.values():  # the book's 0.01 scale is too small for FD to resolve: N(0, 1)
+        v[...] = rng.standard_normal(v.shape)
+    x = rng.standard_normal((5, init["input_size"]))
+    t = rng.integers(0, init["output_size"], 5)
+    grads = model.gradient(x.copy(), t.copy())
+    grads = {k: np.array(v, dtype=float) for k, v in grads.items()}
+    decay = getattr(model, "weight_decay_lambda", 0.0)
+
+    def loss():
+        """The mean softmax cross-entropy of predict(x), computed here without the book's guard
+        log(y + 1e-7) (whose gradient is not the loss's), plus the decay 0.5 lambda sum W^2."""
+        scores = model.predict(x.copy())
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        penalty = 0.5 * decay * sum(np.sum(v * v) for k, v in model.params.items() if k.startswith("W"))
+        return float(-np.mean(log_p[np.arange(len(t)), t]) + penalty)
+
+    results = [("same keys", set(grads) == set(model.params))]
+    for k, v in model.params.items():
+        fd = fd_in_place(loss, v)
+        results.append((k, close_fd(grads.get(k), fd)))
+    return results
+
+
+def check_dlai_model(module, name, rng):
+    """deeplearning.ai's NAME_forward(X, parameters) -> (AL, caches) and NAME_backward(AL, Y, caches)
+    -> grads: dW<l>, db<l> against FD of J = -(1/m) sum(Y log AL + (1 - Y) log(1 - AL)), computed here."""
+    forward, backward = getattr(module, name + "_forward"), getattr(module, name + "_backward")
+    sizes, m = [4, 3, 3, 1], 5
+    params = {}
+    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        params[f"W{l}"] = rng.standard_normal((n_out, n_in))
+        params[f"b{l}"] = away_from_zero(rng, (n_out, 1))
+    X = rng.standard_normal((sizes[0], m))
+    Y = rng.integers(0, 2, (1, m)).astype(float)
+
+    def cost():
+        AL, _ = forward(X.copy(), {k: v.copy() for k, v in params.items()})
+        return float(-np.mean(Y * np.log(AL) + (1 - Y) * np.log(1 - AL)))
+
+    AL, caches = forward(X.copy(), {k: v.copy() for k, v in params.items()})
+    grads = backward(AL, Y.copy(), caches)
+    return [(f"d{k}", close_fd(grads.get("d" + k), fd_in_place(cost, v))) for k, v in params.items()]
+
+
 def check_model(cls, options, rng):
+    if callable(getattr(cls, "gradient", None)):
+        return check_dlfs_model(cls, options, rng)
     init = options.get("init", {})
     np.random.seed(SEED)
     model = cls(**init)
@@ -567,10 +696,15 @@ def check_engine(cls):
 
 def run(entry):
     """[(label, ok)] for one entry."""
-    obj = catalogue.load(entry)
     options, style = entry["options"], entry["style"]
     rng = np.random.default_rng(12345)
-    if style == "network" or (style == "step" and not hasattr(obj, "forward")):
+    module_part, name = entry["target"].rsplit(":", 1)
+    if style == "model" and module_part.endswith(".py"):  # deeplearning.ai's NAME_forward, NAME_backward
+        module = catalogue._import(module_part)
+        if not hasattr(module, name) and hasattr(module, name + "_forward"):
+            return check_dlai_model(module, name, rng)
+    obj = catalogue.load(entry)
+    if style == "network" or (style == "step" and not any(hasattr(obj, n) for n in ("forward", "forward_pass"))):
         return [(f"{s} {label}", ok) for s in ([3, 4, 4, 2], [2, 3, 1], [2, 3, 3, 3])
                 for label, ok in check_network(obj, options, s, rng)]
     if style in ("layer", "step"):
