@@ -235,7 +235,7 @@ class Rounding:
     def row_squares_w(self, layer):
         """sum_j M_ij^2 for every row i of nabla_w[layer] (n_out,), from the factors."""
         delta, inputs = self.delta_w[layer], self.inputs_w[layer]
-        rows = np.einsum("ik,kl,il->i", delta, inputs.T @ inputs, delta)
+        rows = np.einsum("ik,ik->i", delta @ (inputs.T @ inputs), delta)  # two products, not a triple loop
         l1 = self._l1(layer)
         if self.l2:
             w = self.abs_weights[layer]
@@ -385,8 +385,11 @@ def _affine(w, b, a, error_a):
     larger dimension: see the module docstring), plus a's error carried by |W|.  Also
     |W| [|a|, E(a)/u], what the bound's factors need of |W|.  (A maxout layer's W has a row
     per piece: z is then its pieces.)"""
-    products = abs_times(w, np.concatenate([np.abs(a), error_a / U], axis=1))
     m = a.shape[1]
+    if error_a.any():
+        products = abs_times(w, np.concatenate([np.abs(a), error_a / U], axis=1))
+    else:  # the data's layer: E(a) = 0, and |W| 0 = 0 needs no product
+        products = np.concatenate([abs_times(w, np.abs(a)), np.zeros((w.shape[0], m))], axis=1)
     error_z = gamma(max(w.shape) + 1) * (products[:, :m] + np.abs(b)) + U * products[:, m:]
     return w @ a + b, error_z, products
 
