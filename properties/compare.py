@@ -160,7 +160,11 @@ def compare_tensor(name, layer, candidate, oracle, oracle_error, magnitude, gamm
     if not np.isfinite(factor):  # no bound for this precision (N u >= 1/2): nothing is checked
         known = np.zeros(oracle.shape, dtype=bool)
         factor = 0.0
-    tolerance = (1.0 + factor) * gamma * magnitude + np.nan_to_num(oracle_error, nan=0.0) + underflow
+    with np.errstate(invalid="ignore", over="ignore"):
+        tolerance = (1.0 + factor) * gamma * magnitude + np.nan_to_num(oracle_error, nan=0.0) + underflow
+    # An entry whose bound overflowed (a cost singular at this case: ln 0) allows anything: it is
+    # not checked, and counts as unchecked -- never as agreement.
+    known = known & np.isfinite(tolerance)
     diff = np.where(known, np.abs(candidate - np.where(known, oracle, 0.0)), 0.0)
     diff = np.where(np.isnan(candidate) & known, np.inf, diff)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

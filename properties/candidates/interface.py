@@ -6,9 +6,11 @@ style and what to call, so an interface gradcert cannot drive is refused (exit c
 it found and what it expected -- never a crash verdict from calling it the wrong way.
 
 =========  ==========================================================================
-network    network.py / network2.py: ``Name(sizes)`` with ``backprop(x, y)``; or a
-           one-argument factory (a function, a ``functools.partial``) returning one
-step       a network with ``update_mini_batch`` but no ``backprop``
+network    network.py / network2.py: ``Name(sizes)`` with ``backprop(x, y)`` (or its ports'
+           ``backpropagation``, ``back_propagation``, ...: ``BACKPROPS``); or a one-argument
+           factory (a function, a ``functools.partial``) returning one
+step       a network with ``update_mini_batch`` (or ``update_network``, ...: ``UPDATES``) but no
+           ``backprop``
 layer      ``forward``/``backward``, ``forward_pass``/``backward_pass``, ``__call__`` +
            ``backward``; a stateless ``backward(x, dout)`` too
 pair       cs231n's ``NAME_forward(x, ...) -> (out, cache)`` and ``NAME_backward(dout, cache)``;
@@ -53,6 +55,14 @@ UPSTREAM_NAMES = (
     "top_grad",
 )
 GRAD_FUNCTION = ("arch", "weights", "biases", "x", "y")
+# network.py's backprop(x, y) and update_mini_batch(mini_batch, eta) under the names its ports give them
+BACKPROPS = ("backprop", "backpropagation", "back_propagation", "backward_propagation", "back_prop")
+UPDATES = ("update_mini_batch", "update_minibatch", "update_batch", "update_network")
+
+
+def named(methods, names):
+    """The first of ``names`` that ``methods`` has, or None."""
+    return next((name for name in names if name in methods), None)
 
 
 @dataclass(frozen=True)
@@ -171,9 +181,12 @@ def _detect(d):
     if what == "class" and _is_engine(d, methods):
         return Interface("engine", d)
     if what in ("class", "instance"):
-        if "backprop" in methods and not _has_layer_forward(methods):
+        backprop, update = named(methods, BACKPROPS), named(methods, UPDATES)
+        if backprop is not None and not _has_layer_forward(methods) and (
+            backprop == "backprop" or accepts(methods.get(backprop), 2)
+        ):
             return Interface("network", d)
-        if "update_mini_batch" in methods and "backprop" not in methods:
+        if update is not None and backprop is None:
             return Interface("step", d)
         if "loss" in methods and not _has_layer_forward(methods):
             return Interface("model", d)
@@ -208,7 +221,7 @@ def _is_engine(d, methods):
         "backward" in methods
         and {"__add__", "__mul__"} <= operators
         and not any(name in methods for name in FORWARDS[:-1])
-        and "backprop" not in methods
+        and named(methods, BACKPROPS) is None
     )
 
 

@@ -13,8 +13,12 @@ The update step, when there is one:
   gradient of the mean cost plus (lmbda/n)/2 |w|^2: the oracles' cost with l2 = lmbda/n.  Checked at
   lmbda = 0 and lmbda > 0 (a signature with defaults for lmbda and n gets both calls too).
 
+* ``update_mini_batch(mini_batch, eta, n)``, told the training set's size and no decay: as network.py's.
+
 Any other signature of ``update_mini_batch`` is left unchecked, and the report says so.  A network
-with ``update_mini_batch`` and no ``backprop`` is the *step* style: only the step is checked.
+with ``update_mini_batch`` and no ``backprop`` is the *step* style: only the step is checked.  A
+port's own names for the two methods (``backpropagation``, ``update_network``, ...:
+``interface.BACKPROPS``, ``interface.UPDATES``) are called as it names them.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from gradcert.properties.candidates.base import (
     agrees,
     judge_gradient,
 )
-from gradcert.properties.candidates.interface import accepts, parameters
+from gradcert.properties.candidates.interface import BACKPROPS, UPDATES, accepts, named, parameters
 from gradcert.properties.candidates.remote import TARGET, Remote
 from gradcert.properties.candidates.verdicts import CandidateFailure, as_array, changed, gradient_arrays
 from gradcert.properties.certify import Disagreement
@@ -66,16 +70,26 @@ class NetworkChecker(NetworkCases):
         self._check_constructor(interface.description)
         probe = self._probe()  # the built object's description: its methods, its cost
         methods = probe.get("methods") or {}
-        if not step_only and not accepts(methods.get("backprop"), 2):
+        # the names this network gives network.py's two methods (a port's backpropagation, ...)
+        self.backprop = named(methods, BACKPROPS) or "backprop"
+        self.update = named(methods, UPDATES) or "update_mini_batch"
+        if not step_only and not accepts(methods.get(self.backprop), 2):
             raise TargetError(
-                f"{name}.backprop{_shown(methods.get('backprop'))} cannot be called as "
+                f"{name}.{self.backprop}{_shown(methods.get(self.backprop))} cannot be called as "
                 "backprop(x, y), network.py's interface"
             )
         self.variants = self._update_variants(methods)
         if step_only and not self.variants:
+            if self.update not in methods:
+                found = f"{name} has no update_mini_batch"
+            else:
+                found = (f"{name}.{self.update}{_shown(methods.get(self.update))} is not a signature "
+                         "gradcert can call")
             raise TargetError(
-                f"{name} has neither backprop(x, y) nor an update_mini_batch gradcert can call "
-                f"(found update_mini_batch{_shown(methods.get('update_mini_batch'))})"
+                f"{found}: the step style checks network.py's update_mini_batch(mini_batch, eta), "
+                "network2's (mini_batch, eta, lmbda, n) or (mini_batch, eta, n)"
+                + (f"; without --style step, {name}.{self.backprop}(x, y) is checked"
+                   if self.backprop in methods else "")
             )
         if options.cost is None:
             inferred = _infer_cost(probe)
@@ -127,9 +141,8 @@ class NetworkChecker(NetworkCases):
             TARGET, None, [sizes], self.options.init, keep="handle", what=f"{self.name}({sizes})"
         )
         description = self.remote.describe(net, what=f"describing {self.name}({sizes})")
-        if self.interface.factory and not {"backprop", "update_mini_batch"} & set(
-            description.get("methods") or {}
-        ):
+        self.layout = _layout(self._own_shapes(net, sizes), sizes)
+        if self.interface.factory and not set(BACKPROPS + UPDATES) & set(description.get("methods") or {}):
             raise TargetError(
                 f"{self.name}(sizes) returned a {description.get('type')}, which has neither "
                 "backprop(x, y) nor update_mini_batch: not a network.py-style network"
@@ -137,13 +150,52 @@ class NetworkChecker(NetworkCases):
         self.remote.release(net)
         return description
 
+    def _own_shapes(self, net, sizes):
+        """{attribute: [shape per layer]} as the built network holds its weights and biases, or None
+        where they cannot be read as a list of arrays (the cases then say why)."""
+        shapes = {}
+        for attribute in ("weights", "biases"):
+            try:
+                value = self.remote.get(net, [("a", attribute)],
+                                        what=f"reading {self.name}({sizes}).{attribute}")
+            except CandidateFailure:
+                return None
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, np.ndarray) for v in value):
+                return None
+            shapes[attribute] = [v.shape for v in value]
+        return shapes
+
+    def _to_own(self, attribute, values):
+        """Nielsen's arrays (W of shape (n_out, n_in), b a column) in the network's own layout."""
+        if attribute == "weights":
+            return [np.array(v.T if self.layout.transposed else v) for v in values]
+        return [np.array(v).reshape(self.layout.bias_shape(v.shape[0])) for v in values]
+
+    def _from_own(self, attribute, arrays):
+        """The network's own arrays in Nielsen's layout (the same numbers)."""
+        if attribute == "weights":
+            return [a.T if self.layout.transposed else a for a in arrays]
+        return [a.reshape(-1, 1) for a in arrays]
+
+    def _gradient_from_own(self, result):
+        """backprop's (nabla_b, nabla_w) with each nabla_w of the network's own (transposed) shape
+        read back in Nielsen's; anything else is left for ``gradient_arrays`` to judge."""
+        if not self.layout.transposed or not isinstance(result, (tuple, list)) or len(result) != 2:
+            return result
+        nabla_b, nabla_w = result
+        if not isinstance(nabla_w, (tuple, list)):
+            return result
+        return nabla_b, [t.T if isinstance(t, np.ndarray) and t.ndim == 2 else t for t in nabla_w]
+
     def _update_variants(self, methods):
-        """The calls of update_mini_batch to check: [(lmbda, n)], None for network.py's two arguments."""
-        if "update_mini_batch" not in methods:
+        """The calls of update_mini_batch to check: [(lmbda, n)], None for network.py's two arguments,
+        (None, n) for a step told the training set's size and no decay: (mini_batch, eta, n)."""
+        update = self.update
+        if update not in methods:
             return []
-        params = parameters(methods["update_mini_batch"])
+        params = parameters(methods[update])
         if params is None:
-            self.note("update_mini_batch's signature is unknown: the update step was not checked")
+            self.note(f"{update}'s signature is unknown: the update step was not checked")
             return []
         positional = [p for p in params if p.positional]
         needed = [p for p in positional if p.required]
@@ -153,9 +205,11 @@ class NetworkChecker(NetworkCases):
             return [None, DECAY] if decayed else [None]
         if len(needed) == 4 and decayed:
             return [(0.0, DECAY[1]), DECAY]
+        if len(needed) == 3 and names[2] in TRAINING_SIZES:
+            return [(None, DECAY[1])]  # the size alone (a decay without its strength cannot be)
         self.note(
-            f"update_mini_batch{_shown(methods['update_mini_batch'])} is neither network.py's "
-            "(mini_batch, eta) nor network2's (mini_batch, eta, lmbda, n): the update step was not checked"
+            f"{update}{_shown(methods[update])} is neither network.py's (mini_batch, eta), network2's "
+            "(mini_batch, eta, lmbda, n) nor (mini_batch, eta, n): the update step was not checked"
         )
         return []
 
@@ -165,23 +219,17 @@ class NetworkChecker(NetworkCases):
         net = self.remote.call(
             TARGET, None, [sizes], self.options.init, keep="handle", what=f"{self.name}({sizes})"
         )
-        for attribute, values in (("weights", case.weights), ("biases", case.biases)):
-            self.remote.set(
-                net,
-                [("a", attribute)],
-                [np.array(v) for v in values],
-                what=f"setting {self.name}.{attribute}",
-            )
-        held = {}
+        given = {a: self._to_own(a, getattr(case, a)) for a in ("weights", "biases")}
+        for attribute, values in given.items():
+            self.remote.set(net, [("a", attribute)], values, what=f"setting {self.name}.{attribute}")
+        held = {}  # as the network holds them, in its own layout: what a mutation is measured against
         for attribute in ("weights", "biases"):
             value = self.remote.get(net, [("a", attribute)], what=f"reading {self.name}.{attribute}")
-            held[attribute] = _held(
-                value, getattr(case, attribute), f"{self.name}.{attribute} after assignment"
-            )
+            held[attribute] = _held(value, given[attribute], f"{self.name}.{attribute} after assignment")
         judged = dataclasses.replace(
             case,
-            weights=tuple(np.asarray(w, np.float64) for w in held["weights"]),
-            biases=tuple(np.asarray(b, np.float64) for b in held["biases"]),
+            weights=tuple(np.asarray(w, np.float64) for w in self._from_own("weights", held["weights"])),
+            biases=tuple(np.asarray(b, np.float64) for b in self._from_own("biases", held["biases"])),
         )
         return net, judged, held
 
@@ -194,7 +242,8 @@ class NetworkChecker(NetworkCases):
                 gradient, dtype = self._backprop(net, single, held)
                 if j == 0:
                     again, _ = self._backprop(net, single, held)
-                    deterministic(single, gradient, again, unit_roundoff(dtype), f"{self.name}.backprop")
+                    deterministic(single, gradient, again, unit_roundoff(dtype),
+                                  f"{self.name}.{self.backprop}")
                 self.checked("nabla_b of every layer", "nabla_w of every layer")  # listed for a failure too
                 found = judge_gradient(single, gradient, self.options, self.oracles, unit_roundoff(dtype))
                 if not agrees(found):
@@ -204,17 +253,17 @@ class NetworkChecker(NetworkCases):
         self.remote.release(net)
         if self.variants and case.m >= 2:
             self.checked(
-                "the update_mini_batch step" + (" (lmbda = 0 and > 0)" if len(self.variants) > 1 else "")
+                f"the {self.update} step" + (" (lmbda = 0 and > 0)" if len(self.variants) > 1 else "")
             )
             for variant in self.variants:
                 comparisons += self._check_update(case, variant)
         return comparisons
 
     def _backprop(self, net, single, held):
-        what = f"{self.name}.backprop"
-        result = self.remote.call(net, "backprop", [single.x, single.y], what=what, names=("x", "y"))
-        self._unchanged(net, held, "backprop")
-        nabla_b, nabla_w, dtype = gradient_arrays(result, single.arch, what)
+        what = f"{self.name}.{self.backprop}"
+        result = self.remote.call(net, self.backprop, [single.x, single.y], what=what, names=("x", "y"))
+        self._unchanged(net, held, self.backprop)
+        nabla_b, nabla_w, dtype = gradient_arrays(self._gradient_from_own(result), single.arch, what)
         return (nabla_b, nabla_w), dtype
 
     def _unchanged(self, net, held, method):
@@ -233,21 +282,23 @@ class NetworkChecker(NetworkCases):
     def _check_update(self, case, variant):
         net, judged, held = self._build(case)
         batch = [(x, y) for x, y in judged.columns()]
-        args = [batch, ETA] + ([] if variant is None else list(variant))
-        what = f"{self.name}.update_mini_batch" + (
-            "" if variant is None else f"(..., lmbda={variant[0]}, n={variant[1]})"
+        sized = variant is not None and variant[0] is None  # (mini_batch, eta, n): no decay
+        args = [batch, ETA] + ([] if variant is None else [variant[1]] if sized else list(variant))
+        what = f"{self.name}.{self.update}" + (
+            "" if variant is None else f"(..., n={variant[1]})" if sized
+            else f"(..., lmbda={variant[0]}, n={variant[1]})"
         )
-        self.remote.call(net, "update_mini_batch", args, what=what, names=["mini-batch"] * (2 * len(batch)))
+        self.remote.call(net, self.update, args, what=what, names=["mini-batch"] * (2 * len(batch)))
         after = {
-            a: _held(
+            a: self._from_own(a, _held(
                 self.remote.get(net, [("a", a)], what=f"reading {self.name}.{a} after the step"),
-                getattr(case, a),
-                f"{self.name}.{a} after update_mini_batch",
-            )
+                held[a],
+                f"{self.name}.{a} after {self.update}",
+            ))
             for a in ("weights", "biases")
         }
         self.remote.release(net)
-        decay = 0.0 if variant is None else variant[0] / variant[1]
+        decay = 0.0 if variant is None or sized else variant[0] / variant[1]
         step_case = dataclasses.replace(judged, arch=dataclasses.replace(judged.arch, l2=decay))
         # The gradient the step implies: (before - after) / eta; with the decay, (w - w') / eta is
         # nabla_w + (lmbda / n) w, the gradient of the cost with l2 = lmbda / n.
@@ -302,14 +353,41 @@ class NetworkChecker(NetworkCases):
                 dtype=dtype,
                 extra_error=(extra_b, extra_w),
             )
-            call = f"update_mini_batch(mini_batch, eta={ETA}" + (
-                "" if variant is None else f", lmbda={variant[0]}, n={variant[1]}"
+            call = f"{self.update}(mini_batch, eta={ETA}" + (
+                "" if variant is None else f", n={variant[1]}" if sized
+                else f", lmbda={variant[0]}, n={variant[1]}"
             )
             failure.context = f"{call}): (w - w') / eta judged as the gradient of the mean cost" + (
                 f" plus (lmbda / n) w = {decay:g} w" if decay else ""
             )
             raise failure
         return found
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """How a network holds its parameters: W as Nielsen's (n_out, n_in) or transposed, (n_in, n_out)
+    (``np.dot(w.transpose(), a)``, a common habit of ports); b as a column (n, 1), flat (n,) or a
+    row (1, n).  Read from the network built for the probe, whose sizes [2, 3, 2] tell the two
+    orientations apart; the same layout is then used for every case (a square layer cannot)."""
+
+    transposed: bool = False
+    bias: str = "column"
+
+    def bias_shape(self, n):
+        return {"column": (n, 1), "flat": (n,), "row": (1, n)}[self.bias]
+
+
+def _layout(shapes, sizes):
+    if shapes is None or len(shapes["weights"]) != len(sizes) - 1 or len(shapes["biases"]) != len(sizes) - 1:
+        return Layout()
+    pairs = list(zip(sizes[1:], sizes[:-1]))
+    transposed = shapes["weights"] == [(n_in, n_out) for n_out, n_in in pairs]
+    biases = shapes["biases"]
+    for kind in ("column", "flat", "row"):
+        if biases == [Layout(bias=kind).bias_shape(n_out) for n_out, _ in pairs]:
+            return Layout(transposed, kind)
+    return Layout(transposed)
 
 
 def deterministic(case, first, second, roundoff, what):

@@ -170,6 +170,19 @@ def required_positional(method):
             if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
+BACKPROPS = ("backprop", "backpropagation")  # the names the zoo's ports give network.py's methods
+UPDATES = ("update_mini_batch", "update_network")
+
+
+def own_layout(net, sizes):
+    """(transposed, bias shape of n) as the built network holds its parameters: W as (n_out, n_in)
+    or (n_in, n_out), b as a column or flat."""
+    transposed = [w.shape for w in net.weights] == [(k, n) for k, n in zip(sizes[:-1], sizes[1:])] \
+        and sizes[:-1] != sizes[1:]
+    flat = all(np.ndim(b) == 1 for b in net.biases)
+    return transposed, (lambda n: (n,)) if flat else (lambda n: (n, 1))
+
+
 def check_network(factory, options, sizes, rng):
     cost = options.get("cost", "quadratic")
     acts = ["sigmoid"] * (len(sizes) - 1)
@@ -182,10 +195,23 @@ def check_network(factory, options, sizes, rng):
 
     np.random.seed(SEED)
     net = factory(sizes)
-    if callable(getattr(net, "backprop", None)):
-        net.weights, net.biases = weights, biases
-        nabla_b, nabla_w = net.backprop(x, y)
-        untouched = all(np.array_equal(a, s) for a, s in zip(weights + biases + [x, y], saved))
+    transposed, bias_shape = own_layout(net, sizes)
+
+    def install(net, ws, bs):
+        net.weights = [w.T.copy() if transposed else w for w in ws]
+        net.biases = [b.reshape(bias_shape(b.shape[0])).copy() for b in bs]
+
+    def held(net):
+        return ([np.asarray(w).T if transposed else np.asarray(w) for w in net.weights]
+                + [np.asarray(b).reshape(-1, 1) for b in net.biases])
+
+    backprop = next((getattr(net, n) for n in BACKPROPS if callable(getattr(net, n, None))), None)
+    if backprop is not None:
+        install(net, weights, biases)
+        nabla_b, nabla_w = backprop(x, y)
+        nabla_b = [np.reshape(nb, (-1, 1)) for nb in nabla_b]
+        nabla_w = [np.asarray(nw).T if transposed else nw for nw in nabla_w]
+        untouched = all(np.array_equal(a, s) for a, s in zip(held(net) + [x, y], saved))
         cw, cb = [w.astype(complex) for w in w0], [b.astype(complex) for b in b0]
         exact = complex_gradient(lambda: network_cost(cw, cb, saved[-2], saved[-1], acts, cost), cb + cw)
         results.append(("backprop", len(nabla_b) == len(b0)
@@ -199,17 +225,27 @@ def check_network(factory, options, sizes, rng):
     cw, cb = [w.astype(complex) for w in w0], [b.astype(complex) for b in b0]
     exact = complex_gradient(lambda: network_cost(cw, cb, xs, ys, acts, cost), cb + cw)
     grad_b, grad_w = exact[:len(b0)], exact[len(b0):]
-    extra = required_positional(net.update_mini_batch)[2:]
-    settings = [((), 0.0, None)] if not extra else [((0.0, m), 0.0, m), ((0.3, 7), 0.3, 7)]
+    update = next(n for n in UPDATES if callable(getattr(net, n, None)))
+    extra = required_positional(getattr(net, update))[2:]
+    if not extra:
+        settings = [((), 0.0, None)]
+    elif extra == ["n"]:  # the training set's size alone: no decay
+        settings = [((7,), 0.0, None)]
+    else:
+        settings = [((0.0, m), 0.0, m), ((0.3, 7), 0.3, 7)]
     for args, lmbda, n in settings:
         np.random.seed(SEED)
         net = factory(sizes)
-        net.weights, net.biases = [w.copy() for w in w0], [b.copy() for b in b0]
-        net.update_mini_batch([(xs[:, [j]].copy(), ys[:, [j]].copy()) for j in range(m)], eta, *args)
+        install(net, [w.copy() for w in w0], [b.copy() for b in b0])
+        try:
+            getattr(net, update)([(xs[:, [j]].copy(), ys[:, [j]].copy()) for j in range(m)], eta, *args)
+        except Exception as error:  # a step that sums gradients of the wrong shapes, say
+            results.append((f"update raised {type(error).__name__}", False))
+            continue
         decay = 1 - eta * lmbda / n if n else 1.0
         want_w = [decay * w - eta * g for w, g in zip(w0, grad_w)]
         want_b = [b - eta * g for b, g in zip(b0, grad_b)]
-        ok = all_close_exact(list(net.weights) + list(net.biases), want_w + want_b)
+        ok = all_close_exact(held(net), want_w + want_b)
         results.append((f"update{'' if not extra else f'(lmbda={lmbda}, n={n})'}", ok))
     return results
 

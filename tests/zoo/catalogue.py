@@ -77,6 +77,7 @@ CONV = "numpy CNN-from-scratch conventions: direct and im2col/col2im convolution
 STOCHASTIC = "dropout/noise layers holding their own np.random.Generator, RandomState or random.Random"
 ADJOINT = "reverse-mode AD adjoint ('bar') notation, e.g. Giles, matrix derivative results"
 MICROGRAD = "karpathy/micrograd's engine.py (Value: data, grad, _backward closures, topological backward())"
+PORTS = "public ports of network.py: methods renamed, W stored (n_in, n_out), update_mini_batch(mini_batch, eta, n)"
 COURSERA = "Coursera machine learning (Ng), the exercises' Python ports: ex2 costFunction, ex3 lrCostFunction, ex4 nnCostFunction, ex5"
 TENSOR_ENGINE = "autograd-from-scratch tutorials in torch's habits (Tensor(data, requires_grad), grad None)"
 
@@ -125,6 +126,9 @@ CORRECT = [
     _net(_C + "einsum_form.py:Network"),
     _net(_C + "loops_form.py:Network"),
     _net(_C + "cross_entropy_net.py:Network", cost="cross-entropy"),
+    _net(_S + "nielsen_ports.py:Renamed", source=PORTS),  # backpropagation(x, y), update_network
+    _net(_S + "nielsen_ports.py:TransposedWeights", source=PORTS),  # W (n_in, n_out), flat biases
+    _net(_S + "nielsen_ports.py:SizedStep", source=PORTS),  # update_mini_batch(mini_batch, eta, n)
 
     # -- 2./3. layer objects -----------------------------------------------------------------
     entry(_L + "SigmoidLayer", "layer"),
@@ -329,6 +333,12 @@ MUTANTS = [
     _net(_M + "deep_only.py:Network",
          bug="first hidden layer loses sigma' when num_layers >= 4", signature="sigma_prime_missing",
          needs="len(sizes) >= 4"),
+    _net(_M + "nielsen_ports_buggy.py:RenamedBP4OffByOne", bug="BP4 takes the layer's own output for its input",
+         needs="a hidden layer (len(sizes) >= 3)", source=PORTS),
+    _net(_M + "nielsen_ports_buggy.py:TransposedBiasSign", bug="hidden biases' gradient has its sign flipped",
+         signature="sign_flipped", needs="a hidden layer (len(sizes) >= 3)", source=PORTS),
+    _net(_M + "nielsen_ports_buggy.py:SizedStepDropsWeights", bug="the step sets w to 1 - (eta/m) nabla_w",
+         shows_via="update_mini_batch", needs="a mini-batch of m >= 2", source=PORTS),
     _net(_M + "network2_steps.py:DecaysBiases", cost="cross-entropy",
          bug="the L2 step decays the biases too", shows_via="update_mini_batch",
          needs="update_mini_batch called with lmbda > 0", source=NIELSEN2),
