@@ -141,21 +141,30 @@ def test_a_function_pair_is_named_by_its_stem_or_either_function(capsys, project
     assert code == 0 and record["style"] == "pair", (record or {}).get("failure") or err
 
 
-def test_code_that_runs_from_its_own_directory_is_pointed_there(capsys, project):
+@pytest.mark.parametrize("package", [True, False])
+def test_code_that_runs_from_its_project_root_or_its_own_directory_loads_from_both(capsys, project, package):
     # Deep Learning from Scratch's layout: ch05/two_layer_net.py does sys.path.append(os.pardir) and
-    # imports common/, so it runs from ch05/; from the root its import fails: exit 2, and the
-    # message says where the module is and what to do.
+    # imports common/ (which has no __init__.py in the book's repository), so it runs from ch05/;
+    # common/layers.py imports common.functions, so it runs from the root.  The current directory
+    # is last on sys.path: both work from the root and from ch05/.  From anywhere else the import
+    # fails: exit 2, and the message says where the module is and what to do.
     (project / "common").mkdir()
-    (project / "common" / "__init__.py").write_text("")
+    if package:
+        (project / "common" / "__init__.py").write_text("")
     (project / "common" / "helpers.py").write_text(HELPERS)
+    (project / "common" / "net.py").write_text(NETWORK.format(sigmoid_from="common.helpers"))
     (project / "ch05").mkdir()
     source = NETWORK.format(sigmoid_from="common.helpers")
     (project / "ch05" / "net.py").write_text("import sys, os\nsys.path.append(os.pardir)\n" + source)
-    code, _, err = check(capsys, "ch05/net.py:Network")
-    assert code == 2 and "common is in" in err and str(project) in err and "PYTHONPATH" in err, err
+    for target in ("ch05/net.py:Network", "common/net.py:Network"):
+        code, record, err = check(capsys, target)
+        assert code == 0, (target, (record or {}).get("failure") or err)
     os.chdir(project / "ch05")
     code, record, err = check(capsys, "net.py:Network")
     assert code == 0, (record or {}).get("failure") or err
+    os.chdir(project.parent)
+    code, _, err = check(capsys, f"{project.name}/ch05/net.py:Network")
+    assert code == 2 and "common is in" in err and str(project) in err and "PYTHONPATH" in err, err
 
 
 FRAMEWORK_FUNCTION = """\

@@ -10,8 +10,9 @@ A target is written ``package.module:Name`` or ``path/to/file.py:Name``:
   package, and the first one without is put on ``sys.path``.  So a file inside a package can use
   relative imports.  The module that this resolves to must be the file named: if another module
   of that name wins (one already imported, an installed package), gradcert refuses in one line
-  rather than check the wrong code.  A file whose name is no Python identifier (``my-net.py``) is
-  imported from its location alone.
+  rather than check the wrong code.  The current directory is put last on ``sys.path``, so that
+  code written to run from its project's root finds its sibling packages.  A file whose name is
+  no Python identifier (``my-net.py``) is imported from its location alone.
 * ``Name`` may be dotted (``Outer.Inner``); for a forward/backward function pair it is the
   common stem: ``layers.py:affine`` names ``affine_forward`` and ``affine_backward``.
 
@@ -37,6 +38,7 @@ class TargetSpec:
     sys_path: str  # the directory put first on sys.path
     file: str | None = None  # the file named, which the imported module must be
     by_location: bool = False  # import from the file's location under a made-up name
+    last_path: str | None = None  # put last on sys.path: the current directory, for a file target
 
     def load_request(self) -> dict:
         return {
@@ -46,6 +48,7 @@ class TargetSpec:
             "sys_path": self.sys_path,
             "file": self.file,
             "by_location": self.by_location,
+            "last_path": self.last_path,
         }
 
 
@@ -73,7 +76,10 @@ def parse(text, cwd=None) -> TargetSpec:
         by_location = not all(part.isidentifier() for part in module.split("."))
         if by_location:
             module = "_gradcert_target_" + "".join(c if c.isalnum() else "_" for c in path.stem)
-        return TargetSpec(text, module, attr, str(root), str(path), by_location)
+        # The current directory goes last on sys.path too: code written to run from a project's root
+        # (Deep Learning from Scratch's `from common.layers import ...`) finds its siblings there, and
+        # nothing installed or beside the file is shadowed by it.
+        return TargetSpec(text, module, attr, str(root), str(path), by_location, str(cwd))
     if not all(part.isidentifier() for part in module_part.split(".")):
         raise TargetError(
             f"target {text!r}: {module_part!r} is neither a module name nor a path to a .py file"

@@ -395,6 +395,8 @@ class Server:
     def load(self, message):
         if message.get("sys_path"):
             sys.path.insert(0, message["sys_path"])
+        if message.get("last_path") and message["last_path"] not in sys.path:
+            sys.path.append(message["last_path"])
         name = message["module"]
         top = name.split(".")[0]
         expected = message.get("file")
