@@ -85,14 +85,14 @@ def diagnose(failure) -> Diagnosis:
     signature = _signature(failure, first, oracle)
     if signature is None and equation == "BP2" and _untransposed_bp2(failure.case, nabla_b):
         signature = "bp2_untransposed"
-    return Diagnosis(first.name, equation, signature, oracle.name, _other_cost(failure))
+    suggestion = _other_cost(failure) or _other_activation(failure)
+    return Diagnosis(first.name, equation, signature, oracle.name, suggestion)
 
 
 def _other_cost(failure):
     """"matches COST: rerun with --cost COST" when the gradient is another supported cost's."""
     import dataclasses
 
-    from gradcert.properties.certify import judge
     from gradcert.reference.architecture import COSTS
 
     case = failure.case
@@ -105,13 +105,56 @@ def _other_cost(failure):
             continue
         if other.arch.cost == "log-likelihood" and not np.all(np.isin(case.y, (0.0, 1.0))):
             continue  # the log-likelihood needs one-hot targets
-        names = [c.oracle for c in failure.comparisons][:1]
-        with np.errstate(all="ignore"):  # a cost singular at this case (ln 0) is not the one
-            found = judge(other, failure.gradient, names, failure.extra_error and None)
-        if all(c.agrees and not c.unchecked for c in found):
+        if _matches(failure, other):
             return f"the gradient is exactly that of the {cost} cost: if that is the cost it implements, " \
                    f"rerun with --cost {cost}"
     return None
+
+
+def _matches(failure, other):
+    """Whether the candidate's gradient is, to rounding, the gradient of ``other`` (a case)."""
+    from gradcert.properties.certify import judge
+
+    names = [c.oracle for c in failure.comparisons][:1]
+    with np.errstate(all="ignore"):  # a cost singular at this case (ln 0) is not the one
+        found = judge(other, failure.gradient, names, failure.extra_error and None)
+    return all(c.agrees and not c.unchecked for c in found)
+
+
+def _other_activation(failure):
+    """"matches ACTIVATION: rerun with --activation ACTIVATION" when the gradient is, to rounding, that of
+    the same network with another activation everywhere, in its hidden layers or at its output (a
+    network built with its own default, say, while the run declared another) -- and of one such
+    network only: where two fit (relu and linear, on a case whose units are all on one side), the
+    case does not tell them apart and nothing is suggested."""
+    import dataclasses
+
+    from gradcert.reference.architecture import ELEMENTWISE
+
+    arch = failure.case.arch
+    depth, found = arch.depth, []
+    spans = [("--activation", range(depth))]
+    if depth > 1:
+        spans += [("--hidden-activation", range(depth - 1)), ("--output-activation", range(depth - 1, depth))]
+    for flag, layers in spans:
+        for name in ELEMENTWISE:
+            activations = tuple(name if i in layers else a for i, a in enumerate(arch.activations))
+            if activations == tuple(arch.activations):
+                continue
+            try:
+                other_arch = dataclasses.replace(arch, activations=activations)
+                other = dataclasses.replace(failure.case, arch=other_arch)
+            except ValueError:  # that activation does not fit this cost
+                continue
+            if _matches(failure, other):
+                found.append((flag, name))
+    if len({name for _, name in found}) != 1:
+        return None
+    flag, name = found[0]
+    where = {"--activation": "every layer", "--hidden-activation": "the hidden layers",
+             "--output-activation": "the output layer"}[flag]
+    return (f"the gradient is exactly that of {name} in {where}: if that is what the network computes, "
+            f"rerun with {flag} {name}")
 
 
 def _reference_oracle(failure):

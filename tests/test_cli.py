@@ -114,6 +114,24 @@ def test_bugs_are_diagnosed(capsys, target, signature, equation):
     assert record["reproduce"].startswith("gradcert check " + target)
 
 
+@pytest.mark.parametrize("declared, words", [
+    (["--activation", "tanh"], "exactly that of sigmoid in every layer: if that is what the network computes, "
+                               "rerun with --activation sigmoid"),
+    (["--cost", "cross-entropy"], "exactly that of the quadratic cost"),
+])
+def test_a_correct_network_declared_wrongly_is_told_what_it_computes(capsys, declared, words):
+    # network.py is sigmoid and quadratic: declared otherwise it fails (exit 1), and the report says
+    # which declaration its gradient fits exactly.
+    code, record = run_json(capsys, "check", ZOO + "correct/nielsen_network.py:Network", *declared, *FAST)
+    assert code == 1 and words in (record["failure"].get("suggestion") or ""), record["failure"]
+
+
+def test_a_real_bug_is_not_explained_away_by_another_activation(capsys):
+    # sigma' missing from BP1 is no activation's gradient: no activation is suggested.
+    code, record = run_json(capsys, "check", ZOO + "mutants/sigma_prime_doubled.py:Network", *FAST)
+    assert code == 1 and "activation" not in (record["failure"].get("suggestion") or "")
+
+
 def test_the_reproduce_command_reproduces_the_minimal_case(capsys):
     _, record = run_json(capsys, "check", ZOO + "mutants/sigma_prime_doubled.py:Network")
     argv = record["reproduce"].split()[1:]
