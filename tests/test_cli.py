@@ -115,8 +115,9 @@ def test_bugs_are_diagnosed(capsys, target, signature, equation):
 
 
 @pytest.mark.parametrize("declared, words", [
-    (["--activation", "tanh"], "exactly that of sigmoid in every layer: if that is what the network computes, "
-                               "rerun with --activation sigmoid"),
+    (["--activation", "tanh"],
+     "exactly that of sigmoid in every layer: if that is what the network computes, "
+     "rerun with --activation sigmoid"),
     (["--cost", "cross-entropy"], "exactly that of the quadratic cost"),
 ])
 def test_a_correct_network_declared_wrongly_is_told_what_it_computes(capsys, declared, words):

@@ -207,3 +207,51 @@ def test_a_network_built_around_its_training_data_is_exit_2_saying_why(tmp_path,
     code = cli.main(["check", str(tmp_path / "scratch.py") + ":NeuralNetwork"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "training data (x, y)" in err and "grad(arch" in err, err
+
+
+PER_LAYER = textwrap.dedent("""\
+    import numpy as np
+
+    FUNCTIONS = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh}
+    PRIMES = {"sigmoid": lambda z: FUNCTIONS["sigmoid"](z) * (1 - FUNCTIONS["sigmoid"](z)),
+              "tanh": lambda z: 1 - np.tanh(z) ** 2}
+
+
+    class Network:
+        def __init__(self, sizes, activations=None):
+            activations = activations or ["sigmoid"] * (len(sizes) - 1)
+            self.f = [FUNCTIONS[a] for a in activations]  # one per layer: [i] fails at another depth
+            self.fp = [PRIMES[a] for a in activations]
+            self.f[len(sizes) - 2]
+            self.weights = [np.zeros((n, k)) for k, n in zip(sizes[:-1], sizes[1:])]
+            self.biases = [np.zeros((n, 1)) for n in sizes[1:]]
+
+        def backprop(self, x, y):
+            activations, zs = [x], []
+            for f, w, b in zip(self.f, self.weights, self.biases):
+                zs.append(w @ activations[-1] + b)
+                activations.append(f(zs[-1]))
+            delta = (activations[-1] - y) * self.fp[-1](zs[-1])
+            nabla_b, nabla_w = [None] * len(zs), [None] * len(zs)
+            for i in reversed(range(len(zs))):
+                nabla_b[i], nabla_w[i] = delta, delta @ activations[i].T
+                if i:
+                    delta = (self.weights[i].T @ delta) * self.fp[i - 1](zs[i - 1])
+            return nabla_b, nabla_w
+    """)
+
+
+def test_a_per_layer_init_list_needs_a_fixed_depth(tmp_path, capsys, monkeypatch):
+    # A constructor's list of one activation per layer fits one depth: with the depth drawn, the
+    # network would crash on every other depth, a crash verdict on correct code; exit 2 says how to
+    # fix the depth, and with it fixed the network is certified (and its tanh checked as tanh).
+    (tmp_path / "acts.py").write_text(PER_LAYER)
+    monkeypatch.chdir(tmp_path)
+    init = ["--init", '{"activations": ["tanh", "tanh"]}', "--activation", "tanh"]
+    code, _, err = check(capsys, "acts.py:Network", *init)
+    assert code == 2 and "--depth 2" in err and err.count("\n") == 1, err
+    code, record, err = check(capsys, "acts.py:Network", *init, "--depth", "2")
+    assert code == 0, (record or {}).get("failure") or err
+    code, record, _ = check(capsys, "acts.py:Network", "--init", '{"activations": ["sigmoid", "tanh"]}',
+                            "--activation", "tanh", "--depth", "2")
+    assert code == 1 and record["failure"]["verdict"] == "gradient bug"

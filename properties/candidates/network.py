@@ -109,6 +109,15 @@ class NetworkChecker(NetworkCases):
     def _check_constructor(self, description):
         call = description.get("call")
         given = set(self.options.init or {})
+        per_layer = [k for k, v in (self.options.init or {}).items() if isinstance(v, list)]
+        if per_layer and self.options.sizes is None and self.options.depth is None:
+            # a list per layer (activations=["tanh", "sigmoid"]) fits one depth; drawn depths vary
+            name, value = per_layer[0], self.options.init[per_layer[0]]
+            raise TargetError(
+                f"--init gives {name} as a list of {len(value)}: a value per layer fits one depth only, "
+                f"and gradcert draws networks of several; fix it with --depth (e.g. --depth {len(value)}) "
+                "or --sizes"
+            )
         params = parameters(call)
         if params is None:
             return
