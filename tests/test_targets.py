@@ -255,3 +255,18 @@ def test_a_per_layer_init_list_needs_a_fixed_depth(tmp_path, capsys, monkeypatch
     code, record, _ = check(capsys, "acts.py:Network", "--init", '{"activations": ["sigmoid", "tanh"]}',
                             "--activation", "tanh", "--depth", "2")
     assert code == 1 and record["failure"]["verdict"] == "gradient bug"
+
+
+def test_a_step_gradcert_cannot_call_qualifies_the_certificate(tmp_path, capsys, monkeypatch):
+    # update_mini_batch(mini_batch, eta, momentum) is no signature gradcert knows: backprop is
+    # certified, and the verdict line itself says that something (named in a note) was not checked.
+    source = NETWORK.format(sigmoid_from="helpers") + (
+        "\n    def update_mini_batch(self, mini_batch, eta, momentum):\n        pass\n")
+    (tmp_path / "helpers.py").write_text(HELPERS)
+    (tmp_path / "net.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["check", "net.py:Network", "--oracles", "finite-diff", "--examples", "5"])
+    out = capsys.readouterr().out
+    assert code == 0 and "the update step was not checked" in out, out
+    assert "CERTIFIED: the gradient agrees with every oracle on every case (but for what the notes say " \
+           "was not checked)." in out, out
