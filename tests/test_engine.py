@@ -252,3 +252,47 @@ def test_an_engine_that_takes_whole_exponents_only_is_not_given_others():
     skipped = next(n for n in cert.notes if n.startswith("not drawn"))
     drawn = next(n for n in cert.notes if "checked on programs of" in n)
     assert "a ** 0.5" in skipped and "a ** 2" in drawn and "a ** -1" in drawn
+
+
+HOSTILE = "tests/hostile/engines.py"
+
+
+def test_an_engine_that_cannot_be_built_from_a_number_is_refused_with_both_attempts(capsys):
+    # Value(1.25) and Value(np.array(1.25)) both raise (an engine of 2-D lists): exit 2, one line
+    # naming both attempts and what each raised -- not a crash verdict on code gradcert cannot drive.
+    code = cli.main(["check", f"{HOSTILE}:BuiltFromNestedListsOnly", "--examples", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "BuiltFromNestedListsOnly(1.25) raised TypeError" in err, err
+    assert "BuiltFromNestedListsOnly(np.array(1.25)) raised TypeError" in err, err
+
+
+@pytest.mark.parametrize(
+    "name, verdict", [("HangsWhenBuiltFromAnArray", "timed out"), ("ExitsWhenBuilt", "exited")]
+)
+def test_a_constructor_that_hangs_or_exits_is_still_a_verdict(name, verdict):
+    cert = runner.run(f"{HOSTILE}:{name}", Options.build(examples=2, timeout=2))
+    assert cert.verdict == verdict and cert.exit_code == 1, cert.failure
+
+
+def test_a_grad_kept_as_a_tensor_is_read_through_its_data():
+    # Torch-Kutti's habit: x.grad is a Tensor whose .data holds the number.  Correct: certified;
+    # the same engine with a replaced grad is still caught, and diagnosed.
+    cert = runner.run("tests/zoo/styles/tensor_engine.py:GradTensor", Options.build(examples=30))
+    assert cert.certified, cert.failure
+    cert = runner.run("tests/zoo/mutants/tensor_engine_buggy.py:GradTensorReplacesGrad", Options.build())
+    assert cert.verdict == "gradient bug" and cert.failure.signature == "gradient_overwritten", cert.failure
+
+
+def test_numbers_come_back_as_builtins_whatever_their_subclass_says():
+    # The parent unpickles builtins only; float.__float__ reads the stored double, so a subclass
+    # whose __float__, ==, - and abs lie cannot hide what it holds.
+    import hostile.engines as engines
+
+    program = draw_program(2, 3, 7, FORMS)
+    for cls in (engines.FloatSubclassData, engines.LyingFloatData, engines.LyingFloatGrad):
+        run = run_program(cls, program.leaves, program.steps, "data", "grad")
+        assert all(type(v) in (float, np.ndarray) for v in run["values"] + run["grads"]), (cls, run)
+    honest = run_program(scalar_engine.Value, program.leaves, program.steps, "data", "grad")["grads"]
+    lying = run_program(engines.LyingFloatGrad, program.leaves, program.steps, "data", "grad")["grads"]
+    assert [float(g) for g in lying] == [1.5 * float(g) for g in honest]

@@ -33,7 +33,7 @@ from gradcert.properties.candidates.base import Checker
 from gradcert.properties.candidates.interface import parameters, required
 from gradcert.properties.candidates.protocol import Opaque
 from gradcert.properties.candidates.remote import TARGET
-from gradcert.properties.candidates.verdicts import CandidateFailure
+from gradcert.properties.candidates.verdicts import CandidateFailure, Declined
 from gradcert.properties.certify import Disagreement
 from gradcert.properties.compare import Comparison, compare_tensor
 from gradcert.properties.errors import TargetError, UsageError
@@ -248,22 +248,26 @@ class EngineChecker(Checker):
 
     def _attributes(self):
         """(data attribute, grad attribute, unit roundoff of the values) of a probe value."""
+        built = f"{self.name}({PROBE}{self.leaf_arguments})"
         try:
-            probe = self.remote.call(
-                TARGET, None, [PROBE], self.leaf_kwargs, keep="handle", what=f"{self.name}({PROBE})"
-            )
+            probe = self.remote.call(TARGET, None, [PROBE], self.leaf_kwargs, keep="handle", what=built)
         except CandidateFailure as failure:
-            if failure.verdict != "crashed":
-                raise
+            if not _raised(failure, built):
+                raise  # a hang, an exit, a signal: a verdict
             # an engine of arrays (Tensor(np.array(...)) only): its leaves are made from 0-d arrays
-            probe = self.remote.call(
-                TARGET,
-                None,
-                [np.array(PROBE)],
-                self.leaf_kwargs,
-                keep="handle",
-                what=f"{self.name}(np.array({PROBE}))",
-            )
+            array = f"{self.name}(np.array({PROBE}){self.leaf_arguments})"
+            try:
+                probe = self.remote.call(
+                    TARGET, None, [np.array(PROBE)], self.leaf_kwargs, keep="handle", what=array
+                )
+            except CandidateFailure as second:
+                if not _raised(second, array):
+                    raise
+                tried = f"{_first_line(failure.message)}; {_first_line(second.message)}"
+                raise TargetError(
+                    f"{self.name}: gradcert builds an engine's leaves from a number, a float or a 0-d "
+                    f"array, and neither builds: {tried}"
+                ) from None
             self.leaf_array = True
             self.note(f"{self.name}'s values are made from 0-d arrays: {failure.message}")
         try:
@@ -277,11 +281,20 @@ class EngineChecker(Checker):
         return data, grad, unit_roundoff(dtype if dtype.kind == "f" else np.float64)
 
     def _read_any(self, probe, names, expected, what):
+        """The first of ``names`` that ``probe`` has (holding ``expected``, when it is given).  Only
+        an attribute that is not there (AttributeError, NotImplementedError) or does not hold the
+        number falls through to the next name: a getter that hangs, exits or raises otherwise, or a
+        reply that cannot be read, is the candidate's verdict."""
         for attribute in names:
+            read = f"{self.name}.{attribute}"
             try:
-                value = self.remote.get(probe, [("a", attribute)], what=f"{self.name}.{attribute}")
-            except CandidateFailure:
+                value = self.remote.get(probe, [("a", attribute)], what=read)
+            except Declined:
                 continue
+            except CandidateFailure as failure:
+                if _raised(failure, read, "AttributeError"):
+                    continue
+                raise
             # PROBE is exact in every precision: the attribute that holds the number holds it exactly
             if expected is None or _number(value) == expected:
                 return attribute  # the gradient: the first that exists (what it holds is judged later)
@@ -501,6 +514,19 @@ def _named(row, names, suffix):
     if row.worst_index:
         return dataclasses.replace(row, name=f"{names[row.worst_index[0]]}.data{suffix}", worst_index=())
     return row
+
+
+def _raised(failure, what, kind=None):
+    """Whether ``failure`` is the call ``what`` raising an exception (of type ``kind``, if given),
+    as ``Remote`` words it -- not a hang, an exit, a signal or a corrupted channel."""
+    prefix = f"{what} raised {kind or ''}"
+    return failure.verdict == "crashed" and failure.message.startswith(prefix) and (
+        kind is None or failure.message[len(prefix) :][:1] in ("", ":")
+    )
+
+
+def _first_line(text):
+    return (text.splitlines() or [""])[0]
 
 
 def _number(value):
