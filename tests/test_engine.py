@@ -296,3 +296,14 @@ def test_numbers_come_back_as_builtins_whatever_their_subclass_says():
     honest = run_program(scalar_engine.Value, program.leaves, program.steps, "data", "grad")["grads"]
     lying = run_program(engines.LyingFloatGrad, program.leaves, program.steps, "data", "grad")["grads"]
     assert [float(g) for g in lying] == [1.5 * float(g) for g in honest]
+
+
+def test_a_value_used_twice_is_diagnosed_only_on_the_evidence_of_an_assigned_grad():
+    # + and * with each other's backward fail on a + a and a * a too, but not with the gradient of
+    # one use: the diagnosis names the operations; an assigned grad still gets its own.
+    cert = runner.run("tests/zoo/mutants/scalar_engine_buggy.py:AddMulSwapped", Options.build())
+    assert cert.verdict == "gradient bug", cert.failure
+    assert cert.failure.signature == "operation_backward", cert.failure.diagnosis
+    assert "a + b" in cert.failure.diagnosis and "a * b" in cert.failure.diagnosis
+    cert = runner.run("tests/zoo/mutants/scalar_engine_buggy.py:OverwritesGrad", Options.build())
+    assert cert.failure.signature == "gradient_overwritten", cert.failure.diagnosis

@@ -15,8 +15,9 @@ methods among ``tanh``, ``relu``, ``exp``, ``log`` and ``sigmoid``, each tried o
 small value (a form that raises in its forward -- a float on the left of ``-`` for an
 engine without ``__rsub__`` -- is not drawn, and the report says so).  The value's number
 is read from ``data`` (or ``value``, ``val``), its gradient from ``grad`` (or
-``gradient``).  A failure is diagnosed on one-step programs of each form: which operation's
-backward is wrong, or that a value used twice keeps the gradient of one use.
+``gradient``), through the ``data`` of a gradient kept as a value object (``x.grad.data``).  A
+failure is diagnosed on one-step programs of each form: which operation's backward is wrong, or,
+where a + a or a * a gives exactly one use's gradient, that a value used twice keeps only that.
 """
 
 from __future__ import annotations
@@ -411,6 +412,7 @@ class EngineChecker(Checker):
             if number is None or not math.isfinite(number):
                 raise CandidateFailure("invalid output", f"{name}.{self.grad} is {grad!r}, not a number")
             given.append(number)
+        self._given = given
         part, self._last = judge_run(program, values, given, self.roundoff, self.grad)
         return part
 
@@ -419,6 +421,22 @@ class EngineChecker(Checker):
         if part == "backward":
             failure.diagnosis = self.diagnose()
         return failure
+
+    def _assigns(self, op):
+        """Whether ``op`` on a value used twice (a + a, a * a) shows the evidence of a grad assigned
+        where it must be accumulated: the same op on two values (a + b) is right, and a's grad from
+        a op a is exactly what one use gives -- half the gradient, since both uses contribute the
+        same -- within the tolerance of the whole."""
+        twice = Program((0.75,), ((op, (0, 0)),))
+        try:
+            if self._judge(Program((0.75, 1.5), ((op, (0, 1)),))) is not None:
+                return False  # the op is wrong on its own: its backward, not the accumulation
+            if self._judge(twice) is None:
+                return False
+        except CandidateFailure:
+            return False
+        truth = expressions.gradient(twice, self.roundoff)
+        return bool(abs(self._given[0] - truth.values[0] / 2) <= truth.tolerance[0])
 
     def diagnose(self):
         """Which one-step programs fail: the forms whose backward is wrong, or a value used twice."""
@@ -433,16 +451,7 @@ class EngineChecker(Checker):
                     wrong.append(form)
             except CandidateFailure:
                 wrong.append(form)
-        twice = [Program((0.75,), ((op, (0, 0)),)) for op in ("add", "mul")]
-        reused = []
-        for program in twice:
-            try:
-                reused.append(self._judge(program) is not None)
-            except CandidateFailure:
-                reused.append(True)
-        if any(reused) and (
-            len(wrong) == len(self.forms) or not any(f.shape == "vv" and f.op == "mul" for f in wrong)
-        ):
+        if any(self._assigns(op) for op in ("add", "mul")):
             return EngineDiagnosis(
                 "grad",
                 "gradient_overwritten",

@@ -536,6 +536,8 @@ MUTANTS = [
     entry(_M + "scalar_engine_buggy.py:OverwritesGrad", "engine", shows_via="backprop",
           bug="+ assigns the gradient (grad = out.grad) where it must accumulate (+=)",
           signature="gradient_overwritten", needs="a value used twice", source=MICROGRAD),
+    entry(_M + "scalar_engine_buggy.py:AddMulSwapped", "engine", bug="+ and * have each other's backward",
+          signature="operation_backward", needs="a sum or a product", source=MICROGRAD),
     entry(_M + "scalar_engine_buggy.py:TanhUnsquared", "engine", bug="tanh' taken as 1 - t",
           signature="operation_backward", needs="a tanh", source=MICROGRAD),
     entry(_M + "scalar_engine_buggy.py:PowExponentKept", "engine", bug="d(x^k)/dx = k x^k",
