@@ -47,7 +47,8 @@ LEAVES = (1, 4)  # the range of a program's leaves
 STEPS = (1, 10)  # ... and of its steps
 CONSTANTS = (2.0, -1.5, 0.5, 3.0, -2.0)
 EXPONENTS = (2, 3, -1, 0.5, -2)
-LEAF_SCALE = 1.2  # leaves ~ N(0, 1.2^2), rounded to 3 decimals: readable programs
+LEAF_SCALE = 1.2  # leaves ~ N(0, 1.2^2), most rounded to 3 decimals: readable programs
+PRECISE = 0.25  # ... and each at full float64 precision with this chance: an engine cannot tell the probes
 ATTEMPTS = 30  # draws of one step before the program ends there (every form inadmissible)
 
 
@@ -116,12 +117,17 @@ class ProgramCase:
 
 def draw_program(leaves, steps, seed, forms):
     """A program of ``leaves`` leaves and at most ``steps`` steps of ``forms``, from ``seed``: each
-    step's operands are the newest value (half the time) or any earlier one, or a constant; a
-    step is drawn again until it is admissible (``oracles.expressions.admissible``) and its
-    value stays in range.  Steps are drawn from their own stream, so a program with fewer steps
-    is the start of the one with more: shrinking keeps what it found."""
+    leaf rounded to 3 decimals, or (``PRECISE`` of them) at full precision, printed with repr so
+    that the program reproduces exactly.  Each step's operands are the newest value (half the
+    time) or any earlier one, or a constant; a step is drawn again until it is admissible
+    (``oracles.expressions.admissible``) and its value stays in range.  Steps are drawn from
+    their own stream, so a program with fewer steps is the start of the one with more: shrinking
+    keeps what it found."""
     rng = np.random.default_rng((seed, 0))
-    values = [round(float(v), 3) for v in rng.standard_normal(leaves) * LEAF_SCALE]
+    values = rng.standard_normal(leaves) * LEAF_SCALE
+    # a stream of its own: the leaves and steps of a seed are the same whichever leaves are rounded
+    precise = np.random.default_rng((seed, 2)).random(leaves) < PRECISE
+    values = [float(v) if exact else round(float(v), 3) for v, exact in zip(values, precise)]
     program = Program(tuple(values), ())
     rng = np.random.default_rng((seed, 1))
     for _ in range(steps):

@@ -245,3 +245,15 @@ class GradHoldsItself(Value):
         super().backward()
         for leaf in _leaves(self):
             leaf.grad = _HoldsItself()
+
+
+# -- probes told from user inputs ---------------------------------------------------------------------
+class WrongUnlessLeavesAreRounded(Value):
+    """Wrong leaf gradients (x 1.5) unless the leaf holds a number of at most 3 decimals, as leaves
+    drawn N(0, 1.2^2) and rounded to 3 decimals always did: a user's 0.7312945 gets 2.19, not 1.46."""
+
+    def backward(self):
+        super().backward()
+        for leaf in _leaves(self):
+            if abs(leaf.data * 1000 - round(leaf.data * 1000)) > 1e-6:
+                leaf.grad *= 1.5

@@ -58,6 +58,8 @@ HOSTILE = [
     _h("engines.py:FloatSubclassData", "certified", style="engine", options=ENGINE),
     _h("engines.py:LyingFloatData", "certified", style="engine", options=ENGINE),
     _h("engines.py:GradHoldsItself", "invalid output", ["grad"], style="engine", options=ENGINE),
+    # a probe that can be told from a user's input: some leaves are drawn at full precision
+    _h("engines.py:WrongUnlessLeavesAreRounded", "gradient bug", style="engine", options=ENGINE),
     # -- exits: any exit of the candidate's process, status 0 included, is a verdict -----------------
     _h("exits.py:SysExitInBackprop", "exited", ["backprop"]),
     _h("exits.py:SystemExitInUpdate", "exited", ["update_mini_batch"]),
