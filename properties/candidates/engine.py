@@ -15,8 +15,9 @@ methods among ``tanh``, ``relu``, ``exp``, ``log`` and ``sigmoid``, each tried o
 small value (a form that raises in its forward -- a float on the left of ``-`` for an
 engine without ``__rsub__`` -- is not drawn, and the report says so).  The value's number
 is read from ``data`` (or ``value``, ``val``), its gradient from ``grad`` (or
-``gradient``).  A failure is diagnosed on one-step programs of each form: which operation's
-backward is wrong, or that a value used twice keeps the gradient of one use.
+``gradient``), through the ``data`` of a gradient kept as a value object (``x.grad.data``).  A
+failure is diagnosed on one-step programs of each form: which operation's backward is wrong, or,
+where a + a or a * a gives exactly one use's gradient, that a value used twice keeps only that.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from gradcert.properties.candidates.base import Checker
 from gradcert.properties.candidates.interface import parameters, required
 from gradcert.properties.candidates.protocol import Opaque
 from gradcert.properties.candidates.remote import TARGET
-from gradcert.properties.candidates.verdicts import CandidateFailure
+from gradcert.properties.candidates.verdicts import CandidateFailure, Declined
 from gradcert.properties.certify import Disagreement
 from gradcert.properties.compare import Comparison, compare_tensor
 from gradcert.properties.errors import TargetError, UsageError
@@ -46,7 +47,8 @@ LEAVES = (1, 4)  # the range of a program's leaves
 STEPS = (1, 10)  # ... and of its steps
 CONSTANTS = (2.0, -1.5, 0.5, 3.0, -2.0)
 EXPONENTS = (2, 3, -1, 0.5, -2)
-LEAF_SCALE = 1.2  # leaves ~ N(0, 1.2^2), rounded to 3 decimals: readable programs
+LEAF_SCALE = 1.2  # leaves ~ N(0, 1.2^2), most rounded to 3 decimals: readable programs
+PRECISE = 0.25  # ... and each at full float64 precision with this chance: an engine cannot tell the probes
 ATTEMPTS = 30  # draws of one step before the program ends there (every form inadmissible)
 
 
@@ -115,12 +117,17 @@ class ProgramCase:
 
 def draw_program(leaves, steps, seed, forms):
     """A program of ``leaves`` leaves and at most ``steps`` steps of ``forms``, from ``seed``: each
-    step's operands are the newest value (half the time) or any earlier one, or a constant; a
-    step is drawn again until it is admissible (``oracles.expressions.admissible``) and its
-    value stays in range.  Steps are drawn from their own stream, so a program with fewer steps
-    is the start of the one with more: shrinking keeps what it found."""
+    leaf rounded to 3 decimals, or (``PRECISE`` of them) at full precision, printed with repr so
+    that the program reproduces exactly.  Each step's operands are the newest value (half the
+    time) or any earlier one, or a constant; a step is drawn again until it is admissible
+    (``oracles.expressions.admissible``) and its value stays in range.  Steps are drawn from
+    their own stream, so a program with fewer steps is the start of the one with more: shrinking
+    keeps what it found."""
     rng = np.random.default_rng((seed, 0))
-    values = [round(float(v), 3) for v in rng.standard_normal(leaves) * LEAF_SCALE]
+    values = rng.standard_normal(leaves) * LEAF_SCALE
+    # a stream of its own: the leaves and steps of a seed are the same whichever leaves are rounded
+    precise = np.random.default_rng((seed, 2)).random(leaves) < PRECISE
+    values = [float(v) if exact else round(float(v), 3) for v, exact in zip(values, precise)]
     program = Program(tuple(values), ())
     rng = np.random.default_rng((seed, 1))
     for _ in range(steps):
@@ -248,22 +255,26 @@ class EngineChecker(Checker):
 
     def _attributes(self):
         """(data attribute, grad attribute, unit roundoff of the values) of a probe value."""
+        built = f"{self.name}({PROBE}{self.leaf_arguments})"
         try:
-            probe = self.remote.call(
-                TARGET, None, [PROBE], self.leaf_kwargs, keep="handle", what=f"{self.name}({PROBE})"
-            )
+            probe = self.remote.call(TARGET, None, [PROBE], self.leaf_kwargs, keep="handle", what=built)
         except CandidateFailure as failure:
-            if failure.verdict != "crashed":
-                raise
+            if not _raised(failure, built):
+                raise  # a hang, an exit, a signal: a verdict
             # an engine of arrays (Tensor(np.array(...)) only): its leaves are made from 0-d arrays
-            probe = self.remote.call(
-                TARGET,
-                None,
-                [np.array(PROBE)],
-                self.leaf_kwargs,
-                keep="handle",
-                what=f"{self.name}(np.array({PROBE}))",
-            )
+            array = f"{self.name}(np.array({PROBE}){self.leaf_arguments})"
+            try:
+                probe = self.remote.call(
+                    TARGET, None, [np.array(PROBE)], self.leaf_kwargs, keep="handle", what=array
+                )
+            except CandidateFailure as second:
+                if not _raised(second, array):
+                    raise
+                tried = f"{_first_line(failure.message)}; {_first_line(second.message)}"
+                raise TargetError(
+                    f"{self.name}: gradcert builds an engine's leaves from a number, a float or a 0-d "
+                    f"array, and neither builds: {tried}"
+                ) from None
             self.leaf_array = True
             self.note(f"{self.name}'s values are made from 0-d arrays: {failure.message}")
         try:
@@ -277,11 +288,20 @@ class EngineChecker(Checker):
         return data, grad, unit_roundoff(dtype if dtype.kind == "f" else np.float64)
 
     def _read_any(self, probe, names, expected, what):
+        """The first of ``names`` that ``probe`` has (holding ``expected``, when it is given).  Only
+        an attribute that is not there (AttributeError, NotImplementedError) or does not hold the
+        number falls through to the next name: a getter that hangs, exits or raises otherwise, or a
+        reply that cannot be read, is the candidate's verdict."""
         for attribute in names:
+            read = f"{self.name}.{attribute}"
             try:
-                value = self.remote.get(probe, [("a", attribute)], what=f"{self.name}.{attribute}")
-            except CandidateFailure:
+                value = self.remote.get(probe, [("a", attribute)], what=read)
+            except Declined:
                 continue
+            except CandidateFailure as failure:
+                if _raised(failure, read, "AttributeError"):
+                    continue
+                raise
             # PROBE is exact in every precision: the attribute that holds the number holds it exactly
             if expected is None or _number(value) == expected:
                 return attribute  # the gradient: the first that exists (what it holds is judged later)
@@ -398,6 +418,7 @@ class EngineChecker(Checker):
             if number is None or not math.isfinite(number):
                 raise CandidateFailure("invalid output", f"{name}.{self.grad} is {grad!r}, not a number")
             given.append(number)
+        self._given = given
         part, self._last = judge_run(program, values, given, self.roundoff, self.grad)
         return part
 
@@ -406,6 +427,22 @@ class EngineChecker(Checker):
         if part == "backward":
             failure.diagnosis = self.diagnose()
         return failure
+
+    def _assigns(self, op):
+        """Whether ``op`` on a value used twice (a + a, a * a) shows the evidence of a grad assigned
+        where it must be accumulated: the same op on two values (a + b) is right, and a's grad from
+        a op a is exactly what one use gives -- half the gradient, since both uses contribute the
+        same -- within the tolerance of the whole."""
+        twice = Program((0.75,), ((op, (0, 0)),))
+        try:
+            if self._judge(Program((0.75, 1.5), ((op, (0, 1)),))) is not None:
+                return False  # the op is wrong on its own: its backward, not the accumulation
+            if self._judge(twice) is None:
+                return False
+        except CandidateFailure:
+            return False
+        truth = expressions.gradient(twice, self.roundoff)
+        return bool(abs(self._given[0] - truth.values[0] / 2) <= truth.tolerance[0])
 
     def diagnose(self):
         """Which one-step programs fail: the forms whose backward is wrong, or a value used twice."""
@@ -420,16 +457,7 @@ class EngineChecker(Checker):
                     wrong.append(form)
             except CandidateFailure:
                 wrong.append(form)
-        twice = [Program((0.75,), ((op, (0, 0)),)) for op in ("add", "mul")]
-        reused = []
-        for program in twice:
-            try:
-                reused.append(self._judge(program) is not None)
-            except CandidateFailure:
-                reused.append(True)
-        if any(reused) and (
-            len(wrong) == len(self.forms) or not any(f.shape == "vv" and f.op == "mul" for f in wrong)
-        ):
+        if any(self._assigns(op) for op in ("add", "mul")):
             return EngineDiagnosis(
                 "grad",
                 "gradient_overwritten",
@@ -501,6 +529,19 @@ def _named(row, names, suffix):
     if row.worst_index:
         return dataclasses.replace(row, name=f"{names[row.worst_index[0]]}.data{suffix}", worst_index=())
     return row
+
+
+def _raised(failure, what, kind=None):
+    """Whether ``failure`` is the call ``what`` raising an exception (of type ``kind``, if given),
+    as ``Remote`` words it -- not a hang, an exit, a signal or a corrupted channel."""
+    prefix = f"{what} raised {kind or ''}"
+    return failure.verdict == "crashed" and failure.message.startswith(prefix) and (
+        kind is None or failure.message[len(prefix) :][:1] in ("", ":")
+    )
+
+
+def _first_line(text):
+    return (text.splitlines() or [""])[0]
 
 
 def _number(value):

@@ -60,16 +60,19 @@ def plain(value, depth=0):
     """
     if depth > MAX_DEPTH:
         return Opaque(type(value).__name__, "nested too deeply")
-    if value is None or isinstance(value, (bool, int, float, complex, str)):
+    if value is None or type(value) in _PLAIN:
         return value
+    if issubclass(type(value), np.generic):
+        return np.array(value)  # a 0-d array keeps a NumPy scalar's dtype
+    for base in _BUILTINS:
+        if issubclass(type(value), base):  # type(), not isinstance: __class__ can claim float
+            return _BUILTINS[base](value)  # the number itself: the subclass's own methods never run
     if isinstance(value, np.ndarray):
         if value.dtype == object:
             if value.ndim == 0:
                 return Opaque("0-d object array", _short(value.item()))
             return [plain(v, depth + 1) for v in value]
         return np.array(value, copy=True, subok=False)
-    if isinstance(value, np.generic):
-        return np.array(value)  # a 0-d array keeps a NumPy scalar's dtype
     if isinstance(value, (list, tuple)):
         if len(value) > MAX_ITEMS:
             return Opaque(type(value).__name__, f"{len(value)} items")
@@ -86,6 +89,12 @@ def plain(value, depth=0):
     if array.dtype == object:
         return Opaque(type(value).__name__, _short(value))
     return np.array(array, copy=True, subok=False)
+
+
+# A subclass of a builtin, as the builtin (float.__float__ reads the stored double, whatever the
+# subclass says its __float__, __eq__ or __reduce__ are): the parent unpickles builtins only.
+_PLAIN = (bool, int, float, complex, str, np.float64, np.complex128)  # sent as they are
+_BUILTINS = {float: float.__float__, int: int.__int__, complex: complex.__complex__, str: str.__str__}
 
 
 def _tensor_like(value):
@@ -559,16 +568,22 @@ def run_program(cls, leaves, steps, data, grad, backward=True, leaf_kwargs=None,
         else:
             result = getattr(args[0], op)()
         registers.append(result)
+    holders = (data, *(h for h in _HOLDERS if h != data))
     values = [
-        _number(getattr(r, data)) if is_value(r) else Opaque(type(r).__name__, _short(r)) for r in registers
+        _number(getattr(r, data), holders) if is_value(r) else Opaque(type(r).__name__, _short(r))
+        for r in registers
     ]
     grads = after = None
     if backward and all(is_value(r) for r in registers):
         registers[-1].backward(*seed_args)
-        after = [_number(getattr(r, data, None)) for r in registers]
-        grads = [_number(getattr(r, grad, None)) for r in registers[: len(leaves)]]
+        after = [_number(getattr(r, data, None), holders) for r in registers]
+        grads = [_number(getattr(r, grad, None), holders) for r in registers[: len(leaves)]]
     return {"values": values, "after": after, "grads": grads}
 
+
+_HOLDERS = ("data", "value", "val")  # where a value object keeps its number (engine.DATA_NAMES)
+_HOLDING = 3  # levels of holders read through: a Tensor's grad, a Tensor, its array
+_MISSING = object()
 
 _OPERATORS = {
     "add": lambda a, b: a + b,
@@ -580,17 +595,26 @@ _OPERATORS = {
 }
 
 
-def _number(value):
+def _number(value, holders=_HOLDERS, depth=0):
     """A scalar engine's data or grad as plain data: a number (a 0-d or one-entry array's too), None,
-    or Opaque for anything else."""
-    if value is None or isinstance(value, (bool, int, float)):
+    or Opaque for anything else.  An object that is none of these but holds one in ``holders``
+    (``data``, ``value``, ``val``: a grad kept as a value of the engine's own class, x.grad.data)
+    is read through them, at most ``_HOLDING`` levels down."""
+    if value is None or type(value) in (bool, int, float):
         return value
     try:
         array = np.asarray(plain(value))
     except Exception:  # noqa: BLE001 - the candidate's __array__ may raise anything
-        return Opaque(type(value).__name__, _short(value))
-    if array.dtype.kind in "biuf" and array.size == 1:
+        array = None
+    if array is not None and array.dtype.kind in "biuf" and array.size == 1:
         return np.array(array.reshape(()))  # keeps the dtype: the engine's precision
+    if depth < _HOLDING:
+        for name in holders:
+            inner = getattr(value, name, _MISSING)  # a getter that raises otherwise: the candidate's crash
+            if inner is not _MISSING and inner is not value:
+                number = _number(inner, holders, depth + 1)
+                if not isinstance(number, Opaque):
+                    return number
     return Opaque(type(value).__name__, _short(value))
 
 

@@ -44,6 +44,22 @@ HOSTILE = [
     _h("engines.py:RaisesInMulBackward", "crashed", ["ZeroDivisionError"], style="engine", options=ENGINE),
     _h("engines.py:StepsInsideBackward", "mutated inputs", ["changed"], style="engine", options=ENGINE),
     _h("engines.py:BackwardTakesTheSeed", "certified", style="engine", options=ENGINE),
+    # built from a number: an engine that cannot be is refused; one that hangs or exits is a verdict
+    _h("engines.py:BuiltFromNestedListsOnly", "usage error", ["1.25", "np.array(1.25)", "TypeError"],
+       style="engine", options=ENGINE),
+    _h("engines.py:HangsWhenBuiltFromAnArray", "timed out", ["np.array(1.25)"], style="engine",
+       options=ENGINE),
+    _h("engines.py:ExitsWhenBuilt", "exited", ["1.25"], style="engine", options=ENGINE),
+    # reading data and grad: only a missing attribute falls through to the next name
+    _h("engines.py:GradReprHangs", "timed out", ["grad"], style="engine", options=ENGINE),
+    _h("engines.py:GradGetterExits", "exited", ["grad"], style="engine", options=ENGINE),
+    _h("engines.py:LyingFloatGrad", "gradient bug", style="engine", options=ENGINE),
+    _h("engines.py:ClaimsFloatGrad", "invalid output", ["grad"], style="engine", options=ENGINE),
+    _h("engines.py:FloatSubclassData", "certified", style="engine", options=ENGINE),
+    _h("engines.py:LyingFloatData", "certified", style="engine", options=ENGINE),
+    _h("engines.py:GradHoldsItself", "invalid output", ["grad"], style="engine", options=ENGINE),
+    # a probe that can be told from a user's input: some leaves are drawn at full precision
+    _h("engines.py:WrongUnlessLeavesAreRounded", "gradient bug", style="engine", options=ENGINE),
     # -- exits: any exit of the candidate's process, status 0 included, is a verdict -----------------
     _h("exits.py:SysExitInBackprop", "exited", ["backprop"]),
     _h("exits.py:SystemExitInUpdate", "exited", ["update_mini_batch"]),

@@ -277,6 +277,7 @@ CORRECT = [
     entry(_S + "scalar_engine.py:Float32Value", "engine", source=MICROGRAD + ", float32 numbers"),
     entry(_S + "tensor_engine.py:Tensor", "engine", source=TENSOR_ENGINE),
     entry(_S + "tensor_engine.py:ArrayOnlyTensor", "engine", source=TENSOR_ENGINE + ", arrays only"),
+    entry(_S + "tensor_engine.py:GradTensor", "engine", source=TENSOR_ENGINE + ", grads are Tensors (x.grad.data)"),
 ]
 
 MUTANTS = [
@@ -535,6 +536,8 @@ MUTANTS = [
     entry(_M + "scalar_engine_buggy.py:OverwritesGrad", "engine", shows_via="backprop",
           bug="+ assigns the gradient (grad = out.grad) where it must accumulate (+=)",
           signature="gradient_overwritten", needs="a value used twice", source=MICROGRAD),
+    entry(_M + "scalar_engine_buggy.py:AddMulSwapped", "engine", bug="+ and * have each other's backward",
+          signature="operation_backward", needs="a sum or a product", source=MICROGRAD),
     entry(_M + "scalar_engine_buggy.py:TanhUnsquared", "engine", bug="tanh' taken as 1 - t",
           signature="operation_backward", needs="a tanh", source=MICROGRAD),
     entry(_M + "scalar_engine_buggy.py:PowExponentKept", "engine", bug="d(x^k)/dx = k x^k",
@@ -547,6 +550,9 @@ MUTANTS = [
           signature="gradient_overwritten", needs="a value used twice", source=TENSOR_ENGINE),
     entry(_M + "tensor_engine_buggy.py:ArrayOnlyReplacesGrad", "engine", bug="parent.grad = g, arrays only",
           signature="gradient_overwritten", needs="a value used twice", source=TENSOR_ENGINE),
+    entry(_M + "tensor_engine_buggy.py:GradTensorReplacesGrad", "engine",
+          bug="parent.grad = g, grads are Tensors", signature="gradient_overwritten",
+          needs="a value used twice", source=TENSOR_ENGINE),
     entry(_M + "scalar_engine_buggy.py:RsubReversed", "engine", shows_via="forward",
           bug="2.0 - a computed as a - 2.0 (its gradient is that of the wrong function)",
           needs="a constant on the left of -", source=MICROGRAD),

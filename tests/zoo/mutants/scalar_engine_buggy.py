@@ -20,6 +20,33 @@ class OverwritesGrad(Value):
         return out
 
 
+class AddMulSwapped(Value):
+    """+ and * have each other's backward: a + b passes each the other's data, a * b the upstream
+    gradient alone.  Grads are accumulated: a + a is wrong, but not as an assigned grad would be."""
+
+    def __add__(self, other):
+        other = self._lift(other)
+        out = type(self)(self.data + other.data, (self, other), "+")
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = self._lift(other)
+        out = type(self)(self.data * other.data, (self, other), "*")
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
+
+
 class TanhUnsquared(Value):
     """tanh' taken as 1 - t instead of 1 - t^2."""
 

@@ -15,3 +15,10 @@ from zoo.styles.tensor_engine import ArrayOnlyTensor  # noqa: E402
 
 class ArrayOnlyReplacesGrad(ReplacesGrad, ArrayOnlyTensor):
     """The same bug in the engine that takes arrays only."""
+
+
+from zoo.styles.tensor_engine import GradTensor  # noqa: E402
+
+
+class GradTensorReplacesGrad(ReplacesGrad, GradTensor):
+    """The same bug in the engine whose gradients are Tensors (x.grad.data)."""

@@ -97,3 +97,11 @@ class ArrayOnlyTensor(Tensor):
 
     def _wrap(self, x):
         return x if isinstance(x, Tensor) else type(self)(np.asarray(x, dtype=np.float64))
+
+
+class GradTensor(Tensor):
+    """The tensor engine as ash-01xor/Torch-Kutti and early tinygrad keep a gradient: as a Tensor of
+    its own (x.grad.data holds the number), the backward closures computing on Tensors."""
+
+    def backward(self, grad=None):
+        super().backward(type(self)(np.ones_like(self.data)) if grad is None else grad)
