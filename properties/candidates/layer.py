@@ -1,7 +1,11 @@
 """Layer objects: ``forward``/``backward`` and their variants, parameters found wherever they are kept.
 
 Built with no argument, with the input width (``Layer(D)``) or with the input and output widths
-(``Dense(D, M)``), plus ``--init``.  Before the search one probe case finds out what can be found:
+(``Dense(D, M)``), around parameter arrays drawn for each case where the constructor asks for
+them by name (Deep Learning from Scratch's ``Affine(W, b)``, ``ARRAY_NAMES``), plus ``--init``
+(lists of numbers under an array's name become float64 arrays, whose shapes fix D and M).  A loss
+layer, ``forward(x, t)`` returning the loss, gets integer labels and ``backward()`` its default
+dout.  Before the search one probe case finds out what can be found:
 the batch layout (rows are tried first, then columns), the parameters (float arrays the layer
 holds after construction that forward does not change, and arrays forward creates in a
 params-like dict or that get a gradient after backward: lazy initialisation), buffers (arrays
