@@ -187,3 +187,18 @@ def test_nn_cost_function_is_called_with_its_layer_sizes_and_labels_either_conve
     cert = gradcert.check(f"{COURSERA}:nnCostFunctionOneBased", examples=15)
     assert cert.certified, cert.failure
     assert any("Lambda=0.1" in n for n in cert.notes)
+
+
+@pytest.mark.parametrize("resolution, shown", [(0.0023, "0.23%"), (0.012, "1.2%"), (0.25, "25%")])
+def test_a_coarse_resolution_is_said_with_its_digits(resolution, shown):
+    # {:.0%} printed a 0.1-0.5 % resolution as "0%", which reads as perfect
+    from types import SimpleNamespace
+
+    from gradcert.properties.candidates.layer import LayerChecker
+    from gradcert.properties.options import Options
+
+    box = LayerChecker.__new__(LayerChecker)
+    box.options, box.name, box.notes, box.part = Options.build(), "layernorm", [], "backward"
+    box.interface, box.resolution = SimpleNamespace(description={}), resolution
+    box.close()
+    assert any(f"resolved its gradients only to {shown} of their size" in n for n in box.notes), box.notes

@@ -6,12 +6,15 @@ its root, as a user would.
 
 import json
 import os
+import pathlib
 import textwrap
 
 import pytest
 from gradcert.properties.candidates.targets import dotted_name, parse
 from gradcert.properties.errors import TargetError
 from gradcert.properties.frontends import cli
+
+import gradcert
 
 NETWORK = textwrap.dedent("""\
     import numpy as np
@@ -270,3 +273,105 @@ def test_a_step_gradcert_cannot_call_qualifies_the_certificate(tmp_path, capsys,
     assert code == 0 and "the update step was not checked" in out, out
     assert "CERTIFIED: the gradient agrees with every oracle on every case (but for what the notes say " \
            "was not checked)." in out, out
+
+
+# -- layers built as their authors build them (the field test's Deep Learning from Scratch layers)
+
+ZOO = pathlib.Path(__file__).parent / "zoo"
+BOOK = textwrap.dedent("""\
+    from book_layers import *  # noqa: F403
+
+
+    class Checked(Affine):  # noqa: F405
+        def __init__(self, W, b, sizes, names):
+            assert isinstance(sizes, list) and isinstance(names, list), (sizes, names)  # JSON stays JSON
+            super().__init__(W, b)
+""")
+
+
+@pytest.fixture
+def book(tmp_path, monkeypatch):
+    (tmp_path / "book_layers.py").write_text((ZOO / "styles" / "dlfs_book_layers.py").read_text())
+    (tmp_path / "book_buggy.py").write_text(
+        (ZOO / "mutants" / "dlfs_book_buggy.py").read_text().replace(
+            "from ..styles import dlfs_book_layers", "import book_layers as dlfs_book_layers"
+        )
+    )
+    (tmp_path / "checked.py").write_text(BOOK)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_arrays_given_as_json_reach_the_layer_as_float_arrays_and_fix_its_widths(book):
+    # Affine(W, b) with W, b as JSON: float64 arrays (no 'list' object has no attribute 'T'), the input
+    # drawn 2 wide to match W (any other width crashes its forward); a list of sizes and a list of
+    # names stay lists (Checked asserts it).
+    init = {"W": [[0.1, -0.2, 0.3], [0.4, 0.5, -0.6]], "b": [0.1, 0.2, 0.3]}
+    cert = gradcert.check("checked.py:Checked", init={**init, "sizes": [3, 3], "names": ["a"]}, examples=10)
+    assert cert.certified, cert.failure
+    assert {"dW (of W)", "db (of b)"} <= set(cert.tensors)
+    wrong = gradcert.check("book_buggy.py:AffineDWAveraged", init=init, examples=20)
+    assert wrong.exit_code == 1 and wrong.failure.first_disagreement["tensor"] == "dW"
+
+
+@pytest.mark.parametrize("name", ["Affine", "BatchNormalization", "SoftmaxWithLoss"])
+def test_the_book_s_layers_are_built_and_called_as_the_book_does(book, name):
+    # Affine(W, b) and BatchNormalization(gamma, beta) get drawn arrays (their dW, db, dgamma, dbeta
+    # judged); SoftmaxWithLoss.forward(x, t) gets drawn labels and its backward() is judged against
+    # the loss without its 1e-7 guard, with a note
+    cert = gradcert.check(f"book_layers.py:{name}", examples=10)
+    assert cert.certified, cert.failure
+    expected = {"Affine": 3, "BatchNormalization": 3, "SoftmaxWithLoss": 1}[name]
+    assert len(cert.tensors) == expected, cert.tensors
+    assert (name == "SoftmaxWithLoss") == any("adds 1e-07 inside its log" in n for n in cert.notes)
+
+
+SCALED_LOSS = textwrap.dedent("""\
+    from book_layers import SoftmaxWithLoss
+
+
+    class Scaled(SoftmaxWithLoss):
+        def backward(self, dout=1):
+            return super().backward(dout) * (1 + {r})
+""")
+
+
+def test_a_small_error_in_a_guarded_loss_layer_is_still_caught(book):
+    # dx scaled by 1 + 1e-5: ~30x the guard's own effect at y_t ~ 1/3, far above what the finite
+    # differences resolve (~1e-9 relative here): rejected; r = 0 is certified, so the check is not loose.
+    for r, certified in ((0.0, True), (1e-5, False)):
+        (book / "scaled.py").write_text(SCALED_LOSS.format(r=r))
+        cert = gradcert.check("scaled.py:Scaled", examples=20)
+        assert cert.certified is certified, (r, cert.failure)
+
+
+def test_labels_given_as_json_reach_the_loss_layer_as_an_array(book):
+    cert = gradcert.check("book_layers.py:SoftmaxWithLoss", kwargs={"t": [0, 2, 1]}, examples=5)
+    assert cert.certified, cert.failure
+    cert = gradcert.check("book_layers.py:SoftmaxWithLoss", kwargs={"t": [[0, 1], [1, 0]]}, examples=5)
+    assert cert.certified, cert.failure
+
+
+LIST_GAMMA = textwrap.dedent("""\
+    import numpy as np
+    from book_layers import BatchNormalization
+
+
+    class ListGamma(BatchNormalization):
+        def __init__(self, input_size):
+            super().__init__([1.0] * input_size, np.zeros(input_size))  # gamma a Python list
+""")
+
+
+def test_a_parameter_held_as_a_list_is_exit_2_naming_it_never_certified_on_dx(book, capsys):
+    # gamma * xn works with a list, so forward and backward run: without the refusal dgamma would go
+    # unchecked and the run be certified on dx and dbeta alone
+    (book / "list_gamma.py").write_text(LIST_GAMMA)
+    code, record, err = check(capsys, "list_gamma.py:ListGamma")
+    assert code == 2 and "gamma as a list" in err and "dgamma" in err, (code, record, err)
+
+
+def test_an_array_shape_that_disagrees_with_dims_is_exit_2(book, capsys):
+    init = json.dumps({"W": [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]]})
+    code, _, err = check(capsys, "book_layers.py:Affine", "--init", init, "--dims", "D=2")
+    assert code == 2 and "--init W" in err and "D = 3" in err, err

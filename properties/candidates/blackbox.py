@@ -231,7 +231,7 @@ class BlackBox(Checker):
         if self.resolution > COARSE:
             self.note(
                 f"the finite differences of {self.name}'s own {'loss' if self.part == 'loss' else 'forward'} "
-                f"resolved its gradients only to {self.resolution:.0%} of their size at worst (its "
+                f"resolved its gradients only to {100 * self.resolution:.2g}% of their size at worst (its "
                 "precision, or kinks near the step): an error smaller than that would not show"
             )
 

@@ -1,7 +1,11 @@
 """Layer objects: ``forward``/``backward`` and their variants, parameters found wherever they are kept.
 
 Built with no argument, with the input width (``Layer(D)``) or with the input and output widths
-(``Dense(D, M)``), plus ``--init``.  Before the search one probe case finds out what can be found:
+(``Dense(D, M)``), around parameter arrays drawn for each case where the constructor asks for
+them by name (Deep Learning from Scratch's ``Affine(W, b)``, ``ARRAY_NAMES``), plus ``--init``
+(lists of numbers under an array's name become float64 arrays, whose shapes fix D and M).  A loss
+layer, ``forward(x, t)`` returning the loss, gets integer labels and ``backward()`` its default
+dout.  Before the search one probe case finds out what can be found:
 the batch layout (rows are tried first, then columns), the parameters (float arrays the layer
 holds after construction that forward does not change, and arrays forward creates in a
 params-like dict or that get a gradient after backward: lazy initialisation), buffers (arrays
@@ -18,10 +22,11 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from gradcert.oracles import finite_diff
+from gradcert.oracles import finite_diff, guards
 from gradcert.properties.candidates import signatures
 from gradcert.properties.candidates.blackbox import (
     BATCH,
+    PARAMS_STREAM,
     SAMPLE_STREAM,
     BlackBox,
     ShapeCase,
@@ -37,7 +42,7 @@ from gradcert.properties.candidates.interface import parameters
 from gradcert.properties.candidates.protocol import PlainStep
 from gradcert.properties.candidates.remote import TARGET, path_text
 from gradcert.properties.candidates.verdicts import CandidateFailure, as_array
-from gradcert.properties.compare import unit_roundoff
+from gradcert.properties.compare import Comparison, unit_roundoff
 from gradcert.properties.errors import TargetError, UsageError
 
 STEP_LR = 0.5  # the learning rate gradcert passes to a backward(dout, lr) that applies its own step
@@ -93,7 +98,7 @@ class Found:
 
     layout: str | None  # rows / columns for a 2-D input, None for a declared shape
     letters: tuple  # the input's letters
-    constructor: tuple  # letters passed to the constructor, in order
+    constructor: tuple  # what the constructor is passed, in order: letters (sizes), (name, letters) (arrays)
     parameters: list  # paths of the parameters
     gradients: dict  # parameter path -> gradient path (or an index into backward's tuple)
     buffers: list  # paths of arrays forward changes (running statistics)
@@ -115,11 +120,29 @@ class LayerChecker(BlackBox):
         self.instance = interface.description.get("what") == "instance"
         self.output_attr = self.dx_attr = self._found_attr = None  # nnfs: self.output, self.dinputs
         self._training_flag()
-        self._callable_with(self.forward, 1, "the layer's input x")
+        self.label = self._label_argument()  # a loss layer's forward(x, t): the name of its labels
+        self._t = None  # the labels gradcert drew for the case at hand (None: none, or --kwargs gives them)
+        self.loss_layer = False  # forward(x, t) returns the loss: backward is called with dout = 1
+        self.guard, self.guard_seen = None, False  # -log(y + delta) in a loss layer (oracles.guards)
+        drawn_labels = self.label is not None and self.label not in self.kwargs
+        takes = f"the layer's input x and labels {self.label}" if drawn_labels else "the layer's input x"
+        self._callable_with(self.forward, 2 if drawn_labels else 1, takes)
         self.found = self._probe()
+        fixed = self._given_dims(self.found.layout or "rows")
+        constructed = [c for e in self.found.constructor for c in (e[1] if isinstance(e, tuple) else (e,))]
         self.letters = self.found.letters + tuple(
-            c for c in self.found.constructor if c not in self.found.letters
+            dict.fromkeys(c for c in constructed if c not in self.found.letters and not c.isdigit())
         )
+        fixed = {k: v for k, v in fixed.items() if k in self.letters and k not in (options.dims or {})}
+        if fixed:  # read off the arrays (or labels) --init and --kwargs give: fixed as --dims fixes them
+            self.options = options = options.replace(dims={**(options.dims or {}), **fixed})
+        if any(isinstance(entry, tuple) for entry in self.found.constructor):
+            arrays = [e for e in self.found.constructor if isinstance(e, tuple)]
+            shown = ", ".join(
+                f"{name} ({', '.join(letters)}) ~ N(0, {'1/D' if len(letters) >= 2 else '1/4'})"
+                for name, letters in arrays
+            )
+            self.note(f"{self.name} is built with {shown}, drawn for each case; --init gives them")
         if options.lr is not None and not (self.found.steps or "lr" in self.takes):
             raise UsageError(
                 f"--lr: {name}.{self.backward} does not change the layer's parameters, so it applies "
@@ -149,24 +172,79 @@ class LayerChecker(BlackBox):
                 self.kwargs[p.name] = True
                 self.note(f"{self.forward} is called with {p.name}=True (training mode); --kwargs sets it")
 
-    def _constructor_letters(self):
-        """What the constructor is given, as letters: (), (D,), (M,), (D, M), or its --init."""
+    def _label_argument(self):
+        """The name of forward's labels (a loss layer's forward(x, t), Deep Learning from Scratch's
+        SoftmaxWithLoss), or None; labels --kwargs gives reach it as an array (integers, or one-hot
+        rows as float64)."""
+        params = parameters((self.interface.description.get("methods") or {}).get(self.forward)) or []
+        if len(params) < 2 or params[1].name not in LABEL_NAMES or not params[1].positional:
+            return None
+        name = params[1].name
+        if name in self.kwargs:
+            try:
+                labels = np.asarray(self.kwargs[name])
+            except ValueError:
+                labels = np.asarray(self.kwargs[name], dtype=object)
+            if labels.dtype.kind not in "biuf" or labels.ndim not in (1, 2) or not labels.size:
+                raise UsageError(
+                    f"--kwargs {name}: labels are a list of class indices or of one-hot rows; got "
+                    f"{self.kwargs[name]!r}"
+                )
+            integers = labels.ndim == 1 and labels.dtype.kind in "biu"
+            self.kwargs[name] = labels if integers else labels.astype(float)
+        elif not params[1].required:
+            return None
+        return name
+
+    def _labels(self, case, x):
+        """Labels gradcert draws for ``x``: an integer class below x's last dimension per example."""
+        if self.label is None or self.label in self.kwargs:
+            return None
+        return case.rng(1).integers(0, x.shape[-1], size=x.shape[:-1])
+
+    def _fewest_classes(self):
+        """A loss layer's fewest classes: 2, or one more than the largest label --kwargs gives."""
+        labels = self.kwargs.get(self.label)
+        if isinstance(labels, np.ndarray) and labels.ndim == 1 and labels.dtype.kind in "biu":
+            return max(2, int(labels.max()) + 1)
+        return 2
+
+    def _label_indices(self):
+        """The case's labels as class indices (one-hot rows by their argmax), or None."""
+        labels = self._t if self._t is not None else self.kwargs.get(self.label)
+        if labels is None or labels.ndim not in (1, 2):
+            return None
+        return labels.argmax(axis=1) if labels.ndim == 2 else labels
+
+    def _constructor_letters(self, layout="rows"):
+        """What the constructor is given, in order: sizes as letters ((), (D,), (M,), (D, M)) and
+        parameter arrays by name (Deep Learning from Scratch's Affine(W, b)) as (name, letters),
+        their shapes in ``layout``; or its --init."""
         if self.instance:
             return ()
         params = parameters(self.interface.description.get("call"))
         given = set(self.options.init or {})
         needed = [p for p in (params or []) if p.required and p.name not in given]
-        names = [p.name.lower() for p in needed]
-        if not needed:
-            return ()
-        if len(needed) == 1 and _sizelike(names[0]):
-            return ("M",) if names[0] in OUTPUT_NAMES else ("D",)
-        if len(needed) == 2 and all(_sizelike(n) for n in names):
-            return ("D", "M")
-        raise TargetError(
-            f"{self.name}({', '.join(p.name for p in params)}): gradcert passes a layer's "
-            f"input width, or its input and output widths; give {', '.join(p.name for p in needed)} with "
-            "--init (JSON), e.g. --init '{" + ", ".join(f'"{p.name}": ...' for p in needed) + "}'"
+        arrays = [p.name for p in needed if _array_letters(p.name, layout) is not None]
+        sizes = [p.name.lower() for p in needed if p.name not in arrays]
+        drawn_arrays = tuple((n, _array_letters(n, layout)) for n in arrays)
+        if not sizes:
+            return drawn_arrays
+        if len(sizes) == 1 and _sizelike(sizes[0]):
+            letters = ("M",) if sizes[0] in OUTPUT_NAMES else ("D",)
+        elif len(sizes) == 2 and all(_sizelike(n) for n in sizes):
+            letters = ("D", "M")
+        else:
+            raise TargetError(
+                f"{self.name}({', '.join(p.name for p in params)}): gradcert passes a layer's "
+                "input width, or its input and output widths, and draws parameter arrays named "
+                f"{', '.join(ARRAY_NAMES[:4])}, ...; give "
+                f"{', '.join(p.name for p in needed if p.name not in arrays)} with --init (JSON), e.g. "
+                "--init '{" + ", ".join(f'"{p.name}": ...' for p in needed if p.name not in arrays) + "}'"
+            )
+        order = iter(letters)
+        return tuple(
+            (p.name, _array_letters(p.name, layout)) if p.name in arrays else next(order) for p in needed
         )
 
     def _input_letters(self, layout):
@@ -174,17 +252,58 @@ class LayerChecker(BlackBox):
             return parse_letters(self.options.shape)
         return ("N", "D") if layout == "rows" else ("D", "N")
 
-    def build(self, dims, constructor, letters):
+    def _init(self):
+        """--init as the constructor gets it: lists of numbers under an array's name (ARRAY_NAMES,
+        running_mean, ...) as float64 arrays; every other value as JSON gives it."""
+        return {k: _as_array(k, v) if _names_array(k) else v for k, v in (self.options.init or {}).items()}
+
+    def _given_dims(self, layout):
+        """The letters --init's arrays fix, read off their shapes (W (D, M) in rows, (M, D) in
+        columns; a bias M, gamma D; an array of another rank, a convolution's W, fixes none), and
+        those labels --kwargs gives fix (N, and the classes D of one-hot rows); a UsageError where
+        two of them, or --dims, disagree."""
+        fixed, given = {}, [(f"--init {k}", v, _array_letters(k, layout)) for k, v in self._init().items()]
+        if self.label in self.kwargs:
+            labels = self.kwargs[self.label]
+            given.append((f"--kwargs {self.label}", labels, ("N", "D") if labels.ndim == 2 else ("N",)))
+        for key, value, letters in given:
+            if letters is None or not isinstance(value, np.ndarray) or value.ndim != len(letters):
+                continue
+            for letter, size in zip(letters, value.shape):
+                if letter.isdigit():
+                    continue
+                if fixed.get(letter, size) != size or (self.options.dims or {}).get(letter, size) != size:
+                    raise UsageError(
+                        f"{key}: its shape {value.shape} makes {letter} = {size}, but "
+                        f"{letter} = {fixed.get(letter, (self.options.dims or {}).get(letter))} elsewhere"
+                    )
+                fixed[letter] = size
+        return fixed
+
+    def _drawn_arrays(self, dims, constructor, case):
+        """The parameter arrays the constructor takes, drawn for ``case``: a weight (2-D and up)
+        N(0, 1/fan-in), fan-in its input width D, the rest N(0, 1/4), as the model style draws them."""
+        rng = case.rng(PARAMS_STREAM)
+        arrays = {}
+        for entry in constructor:
+            if isinstance(entry, tuple):
+                name, letters = entry
+                shape = shape_of(letters, dims)
+                scale = 1.0 / np.sqrt(dims["D"]) if len(shape) >= 2 and dims.get("D") else 0.5
+                arrays[name] = scale * rng.standard_normal(shape)
+        return arrays
+
+    def build(self, dims, constructor, letters, case=None):
         if self.instance:
             return self.remote.copy(TARGET, what=f"copying {self.name}")
-        args = [dims[c] for c in constructor]
-        init = {
-            k: (dims[v] if isinstance(v, str) and v in dims else v)
-            for k, v in (self.options.init or {}).items()
-        }
-        layer = self.remote.call(
-            TARGET, None, args, init, keep="handle", what=f"{self.name}({', '.join(map(str, args))})"
+        arrays = self._drawn_arrays(dims, constructor, case or ShapeCase(dims, 0))
+        args = [arrays[c[0]] if isinstance(c, tuple) else dims[c] for c in constructor]
+        init = {k: (dims[v] if isinstance(v, str) and v in dims else v) for k, v in self._init().items()}
+        shown = ", ".join(
+            f"{c[0]}=<drawn {arrays[c[0]].shape}>" if isinstance(c, tuple) else str(dims[c])
+            for c in constructor
         )
+        layer = self.remote.call(TARGET, None, args, init, keep="handle", what=f"{self.name}({shown})")
         self._set_up(layer, dims, letters)
         return layer
 
@@ -207,9 +326,14 @@ class LayerChecker(BlackBox):
                 f"{self.name}.initialize is given a plain SGD step (w - {self.lr:g} grad) as its optimizer"
             )
 
+    def _forward_args(self, x):
+        return [x] if self._t is None else [x, self._t]
+
     def call_forward(self, layer, x):
         what = f"{self.name}.{self.forward}"
-        out = self.remote.call(layer, self.forward, [x], self.kwargs, what=what, fresh=True, mutable=True)
+        out = self.remote.call(
+            layer, self.forward, self._forward_args(x), self.kwargs, what=what, fresh=True, mutable=True
+        )
         if out is None:  # nnfs' convention: forward stores self.output and returns nothing
             out = self._stored(layer, OUTPUT_ATTRS, None, f"{what} returned None and holds no self.output")
             self.output_attr = self.output_attr or self._found_attr
@@ -231,7 +355,14 @@ class LayerChecker(BlackBox):
         return (f"d{first}", f"d_{first}", f"grad_{first}", f"{first}_grad") + DX_ATTRS
 
     def _backward_args(self, x, dout):
+        if self.loss_layer and self.takes == ("dout",) and self._dout_defaults():
+            return []  # backward(dout=1): called as its author calls it
         return [{"dout": dout, "x": x, "lr": self.lr}[t] for t in self.takes]
+
+    def _dout_defaults(self):
+        params = parameters((self.interface.description.get("methods") or {}).get(self.backward))
+        params = [p for p in params or [] if p.name != "self"]
+        return params is not None and (not params or params[0].has_default)
 
     def call_backward(self, layer, x, dout):
         what = f"{self.name}.{self.backward}"
@@ -260,26 +391,38 @@ class LayerChecker(BlackBox):
 
     def _probe(self):
         """One probe case (N one more than the widths, so rows and columns cannot be confused)."""
-        constructor = self._constructor_letters()
         dims = {"N": 4, "D": 3, "M": 2}
         layouts = [self.options.layout] if self.options.layout else ["rows", "columns"]
+        if self.label is not None and not self.options.layout:
+            layouts = ["rows"]  # a loss layer's scores: one row per example, the classes along it
         if self.options.shape:
             layouts = [None]
             for letter in parse_letters(self.options.shape):
                 if not letter.isdigit():
                     dims.setdefault(letter, (self.options.dims or {}).get(letter, 2 if letter != "N" else 3))
+        if self.label is not None:
+            fewest = self._fewest_classes()
+            dims["D"] = max(dims["D"], fewest)
+            if (self.options.dims or {}).get("D", fewest) < fewest:
+                raise UsageError(
+                    f"--kwargs {self.label}: a label {fewest - 1} needs D >= {fewest} classes; "
+                    f"--dims gives D = {self.options.dims['D']}"
+                )
         dims.update(self.options.dims or {})
         first_error = None
         for layout in layouts:
+            constructor = self._constructor_letters(layout or "rows")
+            at = {**dims, **self._given_dims(layout or "rows")}
             letters = self._input_letters(layout)
-            case = ShapeCase(dims, 1)
-            x = drawn(case, shape_of(letters, dims), 0, zeros=False)
-            layer = self.build(dims, constructor, letters)
+            case = ShapeCase(at, 1)
+            x = drawn(case, shape_of(letters, at), 0, zeros=False)
+            self._t = self._labels(case, x)
+            layer = self.build(at, constructor, letters, case)
             before = self.remote.snapshot(layer, what=f"reading {self.name}'s arrays")
             try:
                 out = self.call_forward(layer, x)
             except CandidateFailure as failure:
-                first_error = first_error or failure
+                first_error = first_error or (failure, constructor, at)
                 continue
             if layout is not None and len(layouts) > 1:
                 self.note(
@@ -287,11 +430,21 @@ class LayerChecker(BlackBox):
                     f"accepted them{'' if layout == 'rows' else ' and refused rows'}; --layout fixes it"
                 )
             return self._discover(layer, x, out, before, layout, letters, constructor, case)
-        raise first_error
+        failure, constructor, at = first_error
+        arrays = [c for c in constructor if isinstance(c, tuple)]
+        if arrays:  # the shapes were gradcert's guess: an interface to declare, not a crash to judge
+            shapes = ", ".join(f"{n} {shape_of(letters, at)}" for n, letters in arrays)
+            raise TargetError(
+                f"{self.name}'s {self.forward} failed with the parameter arrays gradcert drew ({shapes}, "
+                f"for an input {shape_of(self._input_letters(layouts[-1]), at)}): {failure.message}; "
+                "give them with --init (JSON), or the input's shape with --shape"
+            )
+        raise failure
 
     def _discover(self, layer, x, out, before, layout, letters, constructor, case):
         after = self.remote.snapshot(layer, what=f"reading {self.name}'s arrays after {self.forward}")
-        dout = drawn(case, out.shape, 1, zeros=False)
+        self.loss_layer = self.label is not None and out.size == 1
+        dout = self._dout(case, out)
         buffers = [p for p in before if p in after and not np.array_equal(before[p], after[p])]
         stable = [p for p in before if p in after and np.array_equal(before[p], after[p])]
         created = [p for p in after if p not in before and not _is_cache(after[p], x, out)]
@@ -325,6 +478,7 @@ class LayerChecker(BlackBox):
                     gradients[path] = index
                     unmatched.remove(path)
                     break
+        self._refuse_unrecognised(layer, params)
         if any(p in later and not np.array_equal(after[p], later[p]) for p in params):
             return Found(layout, letters, constructor, params, {}, buffers, True, out.dtype)
         missing = [p for p in params if p not in gradients]
@@ -347,7 +501,56 @@ class LayerChecker(BlackBox):
             self.note(
                 f"not parameters (changed by {self.forward}): {', '.join(path_text(p) for p in buffers)}"
             )
+        if self.loss_layer and not params and len(letters) == 2:
+            self.guard = self._find_guard(case, letters, constructor, out)
         return Found(layout, letters, constructor, params, gradients, buffers, False, out.dtype)
+
+    def _dout(self, case, out):
+        """The upstream gradient: drawn, or 1 for the loss a loss layer returns (its gradient)."""
+        return np.ones(out.shape) if self.loss_layer else drawn(case, out.shape, 1, zeros=False)
+
+    def _refuse_unrecognised(self, layer, params):
+        """A gradient the layer keeps (dgamma) beside a parameter it holds in a form gradcert cannot
+        perturb (a list of floats, a Python float): exit 2 naming it, never a certificate without it."""
+        try:
+            held = self.remote.get(layer, [("a", "__dict__")], what=f"reading {self.name}'s attributes")
+        except CandidateFailure:
+            return  # no __dict__ (slots): the float arrays found are all there is to read
+        if not isinstance(held, dict):
+            return
+        found = {path_text(p) for p in params}
+        for name, value in held.items():
+            if name in found or not _float_container(value):
+                continue
+            grads = [g for g in _partner_names(name) if g in held and _numeric(held[g])]
+            if grads:
+                raise TargetError(
+                    f"{self.name} holds {name} as a {type(value).__name__}, not a NumPy float array, so "
+                    f"gradcert cannot perturb it to check {grads[0]}: keep it as an array "
+                    f"(np.asarray({name}, dtype=float)); --init passes JSON lists of numbers as arrays"
+                )
+
+    def _find_guard(self, case, letters, constructor, out):
+        """The delta a loss layer adds inside its log, -log(softmax(x)_t + delta) (``oracles.guards``,
+        as the model style reads it off predict(x)): read off two batches of scores x at the
+        probe's sizes; None where the layer is no softmax cross-entropy of its rows, or adds none."""
+        batches = []
+        for seed in (0, 1):
+            at = ShapeCase(case.dims, seed)
+            x = drawn(at, shape_of(letters, at.dims), 0, zeros=False)
+            self._t = self._labels(at, x)
+            labels = self._label_indices()
+            if labels is None or labels.shape != x.shape[:1]:
+                return None
+            layer = self.build(at.dims, constructor, letters, case)
+            try:
+                loss = self.call_forward(layer, x)
+            except CandidateFailure:
+                return None  # the probe's forward ran: the loss is then judged as it is
+            finally:
+                self.remote.release(layer)
+            batches.append((loss, x, labels))
+        return guards.find(batches, unit_roundoff(out.dtype), 0)
 
     def _explicit(self, mapping, after, later):
         params, gradients = [], {}
@@ -369,17 +572,25 @@ class LayerChecker(BlackBox):
 
     # -- cases
     def strategy(self):
-        return self.letter_strategy(self.letters, len(self.found.letters))
+        # a loss layer's classes: at least two (one class is no softmax, and one-hot then
+        # cannot be told from integer labels)
+        classes = {self.found.letters[-1]: self._fewest_classes()} if self.loss_layer else None
+        return self.letter_strategy(self.letters, len(self.found.letters), classes)
 
     def check(self, case):
-        layer = self.build(case.dims, self.found.constructor, self.found.letters)
+        layer = self.build(case.dims, self.found.constructor, self.found.letters, case)
         x_dtype = precision(self.found.dtype)
         x = drawn(case, shape_of(self.found.letters, case.dims), 0, dtype=x_dtype)
+        self._t = self._labels(case, x)
         out = self.call_forward(layer, x)
-        dout = drawn(case, out.shape, 1, zeros=False)
+        dout = self._dout(case, out)
         outputs = self._outputs(layer, x)
         sample = case.rng(SAMPLE_STREAM)
-        fd_x = estimate_entries("vjp", outputs(("arg", 0)), x, dout, dtype=precision(out.dtype), rng=sample)
+        # A loss layer with a guard in its log is judged against the loss as written and, where its
+        # dx fails that, against the loss without the guard; once the guard has explained a case,
+        # without it first.
+        order = (None, self.guard) if not self.guard_seen else (self.guard, None)
+        fd_x = self._dx_estimate(outputs, x, dout, out, sample, order[0])
         holds = self.remote.snapshot(layer, what=f"reading {self.name}'s parameters")
         for path in self.found.parameters:
             if path not in holds:
@@ -411,6 +622,21 @@ class LayerChecker(BlackBox):
         roundoff = unit_roundoff(np.result_type(dx, *grads.values()))
         self.repeat_agrees([dx], [dx_again], f"{self.name}.{self.backward}", roundoff)
         tensors = [self.judge("dx", dx, fd_x, roundoff)]
+        if self.guard is not None and not Comparison("finite-diff", tensors).agrees:
+            other = self._dx_estimate(outputs, x, dout, out, case.rng(SAMPLE_STREAM), order[1])
+            retried = [self.judge("dx", dx, other, roundoff)]
+            if Comparison("finite-diff", retried).agrees:
+                tensors, fd_x = retried, other
+                self.guard_seen = self.guard_seen or order[1] is not None
+            elif order[0] is not None:
+                tensors, fd_x = retried, other  # a failure is reported against the loss as written
+        if self.guard_seen:
+            self.note(
+                f"{self.name}.{self.forward} adds {self.guard:.3g} inside its log, -log(y + "
+                f"{self.guard:.3g}): its backward's (y - t) / N is the gradient of the loss without it, "
+                f"which it was judged against; against the loss as written it is off by up to "
+                f"{self.guard:.1g} / y relative"
+            )
         names = {}
         for path in self.found.parameters:
             name = self._gradient_name(path)
@@ -451,6 +677,17 @@ class LayerChecker(BlackBox):
         result = self.verdict(case, tensors, (dx, grads), dx.dtype, diagnose)
         self.remote.release(layer)
         return result
+
+    def _dx_estimate(self, outputs, x, dout, out, sample, guard):
+        """Finite differences of forward in x (with ``guard``, of the loss without the guard)."""
+        function = outputs(("arg", 0))
+        if guard is not None:
+            labels, losses = self._label_indices(), function
+
+            def function(points):
+                return guards.unguarded(losses(points).reshape(len(points)), points, labels, guard)
+
+        return estimate_entries("vjp", function, x, dout, dtype=precision(out.dtype), rng=sample)
 
     def _gradient_name(self, path):
         where = self.found.gradients.get(path)
@@ -508,7 +745,7 @@ class LayerChecker(BlackBox):
                 values = self.remote.outputs(
                     layer,
                     self.forward,
-                    [x],
+                    self._forward_args(x),
                     self.kwargs,
                     vary,
                     points,
@@ -552,6 +789,31 @@ def _sizelike(name):
     )
 
 
+def _array_letters(name, layout):
+    """The letters of a parameter array named ``name`` for batches in ``layout``, or None."""
+    letters = _ARRAY_ROWS.get(name.lower())
+    if letters is None or layout != "columns":
+        return letters
+    return letters[::-1] if len(letters) == 2 else letters + ("1",)
+
+
+def _names_array(key):
+    """Whether an --init value under ``key`` is an array when it is a list of numbers (a parameter
+    or a running statistic); any other list (of sizes, of activation names) stays a list."""
+    return key.lower() in _ARRAY_ROWS or bool(_STATISTICS.match(key.lower()))
+
+
+def _as_array(key, value):
+    if not isinstance(value, list):
+        return value
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise UsageError(
+            f"--init {key}: an array is given as a list of numbers (rows of one length); got {value!r}"
+        ) from None
+
+
 def _is_cache(value, x, out):
     """An array forward stored that is its input or output (or their transpose): a cache, not a parameter."""
     for other in (x, out):
@@ -577,6 +839,20 @@ DX_ATTRS = (
     "delta",
 )  # where a backward that returns nothing keeps dx
 TRAINING_NAMES = ("training", "train", "is_training", "train_mode", "train_flg")
+# A loss layer's labels, forward(x, t): integer classes drawn below the input's last dimension.
+LABEL_NAMES = ("t", "y", "label", "labels", "target", "targets", "y_true")
+# Constructor arguments that are parameter arrays (Deep Learning from Scratch's Affine(W, b),
+# BatchNormalization(gamma, beta)), drawn with these shapes for batches as rows (x W + b): a weight
+# (D, M), a bias (M,), a scale or shift (D,).  For columns (W x + b) a weight is (M, D) and the
+# others are columns.
+ARRAY_NAMES = ("W", "b", "gamma", "beta", "w", "weight", "weights", "kernel", "bias", "biases")
+_ARRAY_ROWS = {
+    **dict.fromkeys(("w", "weight", "weights", "kernel"), ("D", "M")),
+    **dict.fromkeys(("b", "bias", "biases"), ("M",)),
+    **dict.fromkeys(("gamma", "beta"), ("D",)),
+}
+# Other --init values that are arrays when given as lists of numbers: a layer's running statistics.
+_STATISTICS = re.compile(r"^(running|moving)_(mean|var|variance|std)$")
 
 # Names of arrays that are state, not parameters: running statistics, caches, masks, constants.
 _BUFFER = re.compile(r"running|moving|cache|mask|mean|var|std|eps|momentum|buffer|stat")
@@ -586,24 +862,8 @@ def _partner(path, later, before):
     """The path of a parameter's gradient among the arrays backward leaves: d<name> and the rest."""
     shape = later.get(path, before.get(path)).shape if (path in later or path in before) else None
     *head, (step, key) = path
-    names = []
     if step == "a":
-        bare = key.lstrip("_")
-        prefix = key[: len(key) - len(bare)]
-        names = [
-            f"{prefix}d{bare}",
-            f"{prefix}d_{bare}",
-            f"{prefix}grad_{bare}",
-            f"{prefix}grad{bare}",
-            f"{prefix}{bare}_grad",
-            f"{prefix}{bare}grad",
-            f"{prefix}g{bare}",
-            f"{prefix}delta_{bare}",
-            f"{prefix}d{bare.lower()}",
-            f"{prefix}grad_{bare.lower()}",
-            f"{prefix}d{bare.upper()}",
-        ]
-        options = [tuple(head) + (("a", n),) for n in names]
+        options = [tuple(head) + (("a", n),) for n in _partner_names(key)]
         if key == "data":  # an autodiff-style parameter: its .grad beside its .data
             options.insert(0, tuple(head) + (("a", "grad"),))
     else:
@@ -620,6 +880,42 @@ def _partner(path, later, before):
         if option in later and option != path and (shape is None or later[option].shape == shape):
             return option
     return None
+
+
+def _partner_names(key):
+    """The names a parameter attribute's gradient goes by: dW, d_W, grad_W, W_grad, gW, dw, ..."""
+    bare = key.lstrip("_")
+    prefix = key[: len(key) - len(bare)]
+    return [
+        f"{prefix}d{bare}",
+        f"{prefix}d_{bare}",
+        f"{prefix}grad_{bare}",
+        f"{prefix}grad{bare}",
+        f"{prefix}{bare}_grad",
+        f"{prefix}{bare}grad",
+        f"{prefix}g{bare}",
+        f"{prefix}delta_{bare}",
+        f"{prefix}d{bare.lower()}",
+        f"{prefix}grad_{bare.lower()}",
+        f"{prefix}d{bare.upper()}",
+    ]
+
+
+def _float_container(value):
+    """Floats held in a form that is no NumPy float array: a Python float, a list or tuple of
+    numbers with a float among them (a list of ints is sizes, not a parameter)."""
+    if isinstance(value, float):
+        return True
+    if isinstance(value, (list, tuple)) and value:
+        try:
+            return np.asarray(value).dtype.kind == "f"
+        except (ValueError, TypeError):
+            return False
+    return False
+
+
+def _numeric(value):
+    return _float_container(value) or (isinstance(value, np.ndarray) and value.dtype.kind == "f")
 
 
 def _find_path(name, arrays):

@@ -17,6 +17,9 @@ derivatives this script computes itself, in float64:
   arguments are given by name (nnfs's Layer_Dense(n_inputs, n_neurons)), a layer that asks for
   them gets set_input_shape and initialize(a plain SGD step) (ML-From-Scratch), and an output
   or input gradient kept on the layer (nnfs's self.output, self.dinputs) is read from there;
+  parameter arrays a constructor asks for by name (Affine(W, b), BatchNormalization(gamma,
+  beta)) are drawn; a loss layer, forward(x, t) with backward(dout=1), is judged against this
+  script's own softmax cross-entropy, without the book's log(y + 1e-7) guard;
 * Deep Learning from Scratch's models, perturbed in place (their layers hold the parameter
   arrays) against this script's own softmax cross-entropy of predict(x), without the book's
   log(y + 1e-7) guard; deeplearning.ai's L_model_forward / L_model_backward against this
@@ -300,13 +303,22 @@ class PlainSGD:
         return w - self.lr * grad_wrt_w
 
 
+# A constructor's required parameter arrays, by name (Deep Learning from Scratch's Affine(W, b),
+# BatchNormalization(gamma, beta)): their shapes for batches as rows, x W + b.
+ARRAY_SHAPES = {"W": ("D", "M"), "b": ("M",), "gamma": ("D",), "beta": ("D",)}
+
+
 def build_layer(cls, options):
-    """cls(**init), its required size arguments given by name (D in, M out); then, for a layer that
-    asks for them (ML-From-Scratch), set_input_shape((D,)) and initialize(a plain SGD step)."""
+    """cls(**init), its required size arguments given by name (D in, M out) and its parameter
+    arrays drawn (N(0, 1)); then, for a layer that asks for them (ML-From-Scratch),
+    set_input_shape((D,)) and initialize(a plain SGD step)."""
     init = dict(options.get("init", {}))
+    arrays = np.random.default_rng(SEED)
     for name in required_positional(cls):
         if name not in init and name in IN_NAMES | OUT_NAMES:
             init[name] = SIZES["D"] if name in IN_NAMES else SIZES["M"]
+        elif name not in init and name in ARRAY_SHAPES:
+            init[name] = arrays.standard_normal(tuple(SIZES[c] for c in ARRAY_SHAPES[name]))
     layer = cls(**init)
     if callable(getattr(layer, "initialize", None)):
         if callable(getattr(layer, "set_input_shape", None)):
@@ -387,6 +399,29 @@ def attribute_slots(layer, candidates):
                               lambda p=partner: getattr(layer, p)))
                 break
     return slots
+
+
+LABEL_NAMES = {"t", "y", "labels", "target", "targets"}
+
+
+def check_loss_layer(cls, rng):
+    """A loss layer, forward(x, t) -> the loss, backward() -> dx (Deep Learning from Scratch's
+    SoftmaxWithLoss): its loss against this script's own mean softmax cross-entropy (within the
+    book's log(y + 1e-7) guard), and dx against FD of that loss, without the guard."""
+    layer = cls()
+    x = rng.standard_normal((SIZES["N"], SIZES["D"]))
+    t = rng.integers(0, SIZES["D"], SIZES["N"])
+
+    def loss(xx):
+        z = xx - xx.max(axis=1, keepdims=True)
+        return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(t)), t]))
+
+    got = float(layer.forward(x.copy(), t.copy()))
+    dx = layer.backward()
+    box = {"x": x.copy()}
+    fd = fd_gradient(lambda: loss(box["x"]), lambda: box["x"], lambda v: box.__setitem__("x", v))
+    # the guard adds at most 1e-7 / min(y_t) to the loss: a relative 1e-5 at y_t >= 0.01
+    return [("loss", abs(got - loss(x)) <= 1e-5 * abs(loss(x)) + 1e-7 / 0.01), ("dx", close_fd(dx, fd))]
 
 
 def check_layer(cls, options, step, rng):
@@ -744,6 +779,9 @@ def run(entry):
     if style == "network" or (style == "step" and not any(hasattr(obj, n) for n in ("forward", "forward_pass"))):
         return [(f"{s} {label}", ok) for s in ([3, 4, 4, 2], [2, 3, 1], [2, 3, 3, 3])
                 for label, ok in check_network(obj, options, s, rng)]
+    forward = [n for n in required_positional(obj.forward) if n != "self"] if hasattr(obj, "forward") else []
+    if style == "layer" and len(forward) == 2 and forward[1] in LABEL_NAMES:
+        return check_loss_layer(obj, rng)
     if style in ("layer", "step"):
         return check_layer(obj, options, style == "step", rng)
     if style == "engine":

@@ -147,6 +147,10 @@ CORRECT = [
     entry(_S + "dlfs_layers.py:Dropout", "layer", source=DLFS),  # np.random.rand mask
     entry(_S + "dlfs_layers.py:BatchNormalization", "layer",
           {"init": {"input_size": 3}, "shape": "N,3"}, source=DLFS),
+    # ... and as the book builds them: around parameter arrays (drawn), and its loss layer forward(x, t)
+    entry(_S + "dlfs_book_layers.py:Affine", "layer", source=DLFS),
+    entry(_S + "dlfs_book_layers.py:BatchNormalization", "layer", source=DLFS),
+    entry(_S + "dlfs_book_layers.py:SoftmaxWithLoss", "layer", source=DLFS),  # labels drawn, -log(y + 1e-7)
     # column-major (features, examples); grad_weights/grad_bias
     entry(_S + "column_layers.py:Dense", "layer", _dense(4, 2, "input_size", "output_size", rows=False),
           source=COLUMNS),
@@ -378,6 +382,13 @@ MUTANTS = [
           needs="a square W (input_size == output_size)", source=DLFS),
     entry(_M + "dlfs_buggy.py:AffineDbMissing", "layer", _dense(4, 3, "input_size", "output_size"),
           bug="db is never computed (stays zero)", signature="gradient_missing", source=DLFS),
+    entry(_M + "dlfs_book_buggy.py:AffineDWAveraged", "layer", bug="dW = x.T @ dout / N, the batch's mean",
+          signature="factor_1_over_m", needs="N >= 2", source=DLFS),
+    entry(_M + "dlfs_book_buggy.py:BatchNormDGammaSignFlipped", "layer", bug="dgamma has the wrong sign",
+          signature="sign_flipped", source=DLFS),
+    entry(_M + "dlfs_book_buggy.py:SoftmaxWithLossNotAveraged", "layer",
+          bug="SoftmaxWithLoss backward returns y - t, not (y - t) / N", signature="factor_m",
+          needs="N >= 2", source=DLFS),
     entry(_M + "column_buggy.py:DenseWeightGradSignFlipped", "layer",
           _dense(4, 2, "input_size", "output_size", rows=False),
           bug="grad_weights has its sign flipped", signature="sign_flipped", source=COLUMNS),

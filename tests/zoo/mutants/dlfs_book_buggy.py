@@ -1,0 +1,31 @@
+"""The book-built Deep Learning from Scratch layers, each with one bug in backward.
+
+Each class overrides only ``backward`` of its correct sibling in
+tests/zoo/styles/dlfs_book_layers.py.
+"""
+
+import numpy as np
+
+from ..styles import dlfs_book_layers
+
+
+class AffineDWAveraged(dlfs_book_layers.Affine):
+    def backward(self, dout):
+        dx = np.dot(dout, self.W.T)
+        self.dW = np.dot(self.x.T, dout) / self.x.shape[0]  # BUG: the batch's sum divided by N
+        self.db = np.sum(dout, axis=0)
+        return dx.reshape(*self.original_x_shape)
+
+
+class BatchNormDGammaSignFlipped(dlfs_book_layers.BatchNormalization):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.dgamma = -np.sum(self.xn * dout, axis=0)  # BUG: the sign of dgamma
+        return dx
+
+
+class SoftmaxWithLossNotAveraged(dlfs_book_layers.SoftmaxWithLoss):
+    def backward(self, dout=1):
+        dx = self.y.copy()
+        dx[np.arange(self.t.shape[0]), self.t] -= 1
+        return dx  # BUG: the loss is a mean over the batch, its gradient is not divided by N
