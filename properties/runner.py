@@ -66,6 +66,13 @@ def run(target=None, options=None, *, progress=None) -> Certificate:
         )
         failing = _search(checker, options, cert, progress, start)
         checker.close()
+        if cert.failure is None:  # a black box whose judged function never moved (candidates.history)
+            vacuous, unmoved = getattr(checker, "vacuous", None), getattr(checker, "unmoved", None)
+            if vacuous:  # nothing was checked but a zero gradient
+                cert.verdict = "cannot check"
+                cert.failure = Failure("cannot check", vacuous)
+            elif unmoved:
+                checker.note(unmoved)
         cert.notes, cert.tensors = list(checker.notes), list(checker.tensors)
         if worker is not None and not worker.isolated:
             cert.notes.append(
