@@ -46,7 +46,7 @@ def run(target=None, options=None, *, progress=None) -> Certificate:
         except CandidateFailure as failure:  # the import itself crashed, exited or hung
             cert = Certificate(
                 name,
-                "?",
+                getattr(failure, "style", None) or "?",  # "?": its import did not finish
                 failure.verdict,
                 examples=options.examples,
                 seed=options.seed,
@@ -66,6 +66,13 @@ def run(target=None, options=None, *, progress=None) -> Certificate:
         )
         failing = _search(checker, options, cert, progress, start)
         checker.close()
+        if cert.failure is None:  # a black box whose judged function never moved (candidates.history)
+            vacuous, unmoved = getattr(checker, "vacuous", None), getattr(checker, "unmoved", None)
+            if vacuous:  # nothing was checked but a zero gradient
+                cert.verdict = "cannot check"
+                cert.failure = Failure("cannot check", vacuous)
+            elif unmoved:
+                checker.note(unmoved)
         cert.notes, cert.tensors = list(checker.notes), list(checker.tensors)
         if worker is not None and not worker.isolated:
             cert.notes.append(
@@ -119,7 +126,11 @@ def _open(target, options, name, stack):
     interface = detect(loaded, options.style)
     options.applicable(interface.style)
     remote = Remote(worker)
-    return _checker(interface, options, name, remote), worker
+    try:
+        return _checker(interface, options, name, remote), worker
+    except CandidateFailure as failure:  # building or probing it misbehaved: its style is known
+        failure.style = interface.style
+        raise
 
 
 def _load(target, options, stack):

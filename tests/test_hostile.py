@@ -40,6 +40,7 @@ VERDICT_LINES = (
     "MUTATED INPUTS:",
     "MUTATED WEIGHTS:",
     "NON-DETERMINISTIC:",
+    "CANNOT CHECK:",
 )
 
 
@@ -127,6 +128,8 @@ COMMAND_LINE = [
     "prints.py:PrintsALot",
     "forks.py:ForksInBackprop",
     "usage.py:NoInterface",
+    "history.py:lrCostFunction",
+    "history.py:svm_loss_vectorized",
 ]
 
 

@@ -49,3 +49,43 @@ def test_the_failure_report_is_what_the_command_prints(monkeypatch, capsys):
     cli.main(shlex.split(command)[1:])
     printed = capsys.readouterr().out
     assert REPORT.strip() in printed, printed
+
+
+WRITES = """\
+import numpy as np
+
+
+def lrCostFunction(theta, X, y, lambda_):
+    m = len(y)
+    h = 1 / (1 + np.exp(-X @ theta))
+    grad = X.T @ (h - y) / m
+    temp = theta  # the field's habit: an alias, then theta[0] zeroed in place
+    temp[0] = 0
+    return (-np.sum(y * np.log(h) + (1 - y) * np.log(1 - h)) / m + lambda_ / (2 * m) * temp @ temp,
+            grad + lambda_ / m * temp)
+
+
+def grad(arch, weights, biases, x, y):
+    x *= 1.0001  # writes into the batch it is given
+    return [np.zeros_like(b) for b in biases], [np.zeros_like(w) for w in weights]
+"""
+
+
+def test_the_readme_says_which_arguments_may_be_written_into_and_gradcert_holds_to_it(
+    tmp_path, monkeypatch, capsys
+):
+    # README: a cost function may write into any argument (noted); a grad function into none (exit 1)
+    prose = " ".join(README.split())
+    assert "Which arguments your code may write into, per style." in prose
+    assert "a loss or cost function into any argument" in prose
+    assert "a `grad` function into any array" in prose
+    (tmp_path / "writes.py").write_text(WRITES)
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["check", "writes.py:lrCostFunction", "--examples", "5", "--json"])
+    record = __import__("json").loads(capsys.readouterr().out)
+    # its gradient is that of its cost at the theta it was given; the write is in a note, as the README says
+    assert code == 0 and any("writes into the arrays it is given" in note for note in record["notes"]), record
+    code = cli.main(["check", "writes.py:grad", "--examples", "5", "--json", "--activation", "sigmoid",
+                     "--cost", "quadratic"])
+    record = __import__("json").loads(capsys.readouterr().out)
+    assert code == 1 and record["verdict"] == "mutated inputs", record

@@ -99,7 +99,15 @@ def test_a_python_2_file_gets_one_line_saying_so(capsys, project):
     "source, code_, words",
     [
         ("import a_module_nobody_has\n", 2, "No module named 'a_module_nobody_has'"),
-        ("raise ValueError('broken at import')\n", 1, "importing"),
+        # an ordinary exception while the module runs: gradcert could not load it, one line naming
+        # the exception, its message and the module's line, and the __main__ guard
+        ("raise ValueError('broken at import')\n", 2, "raised ValueError: broken at import at bad.py:1"),
+        ("import numpy as np\n\ndata = open('ex4data1.mat', 'rb')\n", 2,
+         "FileNotFoundError: [Errno 2] No such file or directory: 'ex4data1.mat' at bad.py:3 "
+         "(data = open('ex4data1.mat', 'rb')); code that runs at import (training, reading data) "
+         'belongs under `if __name__ == "__main__":`'),
+        # leaving the process is a verdict, whatever it raises: KeyboardInterrupt is no ordinary error
+        ("raise KeyboardInterrupt\n", 1, "importing"),
         ("x = 1\n", 2, "has no attribute 'Network' (it defines x)"),
     ],
 )
@@ -123,6 +131,56 @@ def test_imports_that_fail(capsys, project, source, code_, words):
 def test_malformed_targets_say_how_to_write_them(project, text, words):
     with pytest.raises(TargetError, match=words):
         parse(text)
+
+
+PAIR_WITH_ALT = textwrap.dedent("""\
+    import numpy as np
+
+
+    def scale_forward(x, w):
+        return x * w, (x, w)
+
+
+    def scale_backward(dout, cache):
+        x, w = cache
+        return dout * w, (dout * x).sum(axis=0)
+
+
+    def scale_backward_alt(dout, cache):
+        x, w = cache
+        return w * dout, np.einsum("nd,nd->d", dout, x)
+
+
+    def scale_backward_wrong(dout, cache):
+        x, w = cache
+        return dout * w, (dout * x).mean(axis=0)
+
+
+    def conv_forward_naive(x):
+        return 2 * x, None
+
+
+    def conv_backward_naive(dout, cache):
+        return 2 * dout
+    """)
+
+
+@pytest.mark.parametrize("name, code_", [("scale_backward_alt", 0), ("scale_backward_wrong", 1)])
+def test_a_backward_with_a_suffix_pairs_with_the_forward_without_it(capsys, project, name, code_):
+    # cs231n's batchnorm_backward_alt(dout, cache) beside batchnorm_forward: checked, and a wrong one caught
+    (project / "layers.py").write_text(PAIR_WITH_ALT)
+    code, record, err = check(capsys, f"layers.py:{name}", "--inputs", "x=N,D w=D")
+    assert code == code_ and record["style"] == "pair", (record or {}).get("failure") or err
+    assert any("checked against scale_forward" in note for note in record["notes"])
+
+
+@pytest.mark.parametrize(
+    "name, meant", [("conv_naive", "layers.py:conv_forward_naive"), ("scal", "layers.py:scale")]
+)
+def test_a_name_not_found_suggests_the_closest_defined_name(capsys, project, name, meant):
+    (project / "layers.py").write_text(PAIR_WITH_ALT)
+    code, _, err = check(capsys, f"layers.py:{name}")
+    assert code == 2 and f"did you mean {meant}?" in err and err.count("\n") == 1, err
 
 
 @pytest.mark.parametrize("name", ["relu", "relu_forward", "relu_backward"])
@@ -375,3 +433,27 @@ def test_an_array_shape_that_disagrees_with_dims_is_exit_2(book, capsys):
     init = json.dumps({"W": [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]]})
     code, _, err = check(capsys, "book_layers.py:Affine", "--init", init, "--dims", "D=2")
     assert code == 2 and "--init W" in err and "D = 3" in err, err
+
+
+IGNORES_B = textwrap.dedent("""\
+    import numpy as np
+
+
+    def affine_forward(x, w, b):
+        return x @ w, (x, w)  # the bias forgotten
+
+
+    def affine_backward(dout, cache):
+        x, w = cache
+        return dout @ w.T, x.T @ dout, np.zeros(w.shape[1])
+    """)
+
+
+def test_an_input_the_output_never_depends_on_is_said_to_be_checked_only_to_be_zero(capsys, project):
+    (project / "layers.py").write_text(IGNORES_B)
+    code, record, err = check(capsys, "layers.py:affine", "--inputs", "x=N,D w=D,M b=M")
+    assert code == 0, (record or {}).get("failure") or err
+    unmoved = [n for n in record["notes"] if "never changed with" in n]
+    assert unmoved == [
+        "the output of affine_forward never changed with b on any case: db was checked only to be zero"
+    ]

@@ -26,6 +26,7 @@ from gradcert.properties.candidates.blackbox import (
     estimate_entries,
     precision,
 )
+from gradcert.properties.candidates.history import Constancy, history_agrees
 from gradcert.properties.candidates.interface import parameters
 from gradcert.properties.candidates.remote import PARTNER, TARGET
 from gradcert.properties.candidates.verdicts import CandidateFailure, as_array
@@ -62,6 +63,7 @@ class FunctionModelChecker(BlackBox):
             "the gradient of J = -(1/m) sum(Y log AL + (1 - Y) log(1 - AL)); grads['dA<l>'] are not"
         )
         self.checked(*(f"grads['d{k}{layer}']" for layer in (1, 2, 3) for k in ("W", "b")))
+        self.constancy = Constancy()
 
     def strategy(self):
         return self.letter_strategy(self.letters, 2)
@@ -118,7 +120,7 @@ class FunctionModelChecker(BlackBox):
             estimates[name] = (
                 grad,
                 estimate_entries(
-                    "derivative", self._costs(X, Y, params, key), params[key],
+                    "derivative", self.constancy.watch(name, self._costs(X, Y, params, key)), params[key],
                     dtype=precision(AL.dtype, grad.dtype), rng=sample,
                 ),
             )
@@ -128,7 +130,27 @@ class FunctionModelChecker(BlackBox):
             grad, estimate = estimates[name]
             return signatures.diagnose(name, grad, estimate.value, batch=case.m, kink=estimate.kink)
 
-        return self.verdict(case, tensors, judged, np.result_type(*judged), diagnose)
+        comparisons = self.verdict(case, tensors, judged, np.result_type(*judged), diagnose)
+        history_agrees(
+            self._costs(X, Y, params, "W1"), params["W1"], f"{self.name} ({self.forward_name})",
+            dtype=precision(AL.dtype),
+        )
+        return comparisons
+
+    def close(self):
+        super().close()
+        if self.constancy.constant():
+            self.vacuous = (
+                f"the output of {self.name} ({self.forward_name}) is constant on every case, whatever the "
+                "parameters are: nothing was checked but a zero gradient -- is it a stub?"
+            )
+        elif self.constancy.still():
+            still = self.constancy.still()
+            self.unmoved = (
+                f"J of {self.forward_name}'s output never changed with {', '.join(s[8:-2] for s in still)} "
+                f"on any case: {', '.join(still)} {'was' if len(still) == 1 else 'were'} checked only to be "
+                "zero"
+            )
 
     def _costs(self, X, Y, params, key):
         def values(points):

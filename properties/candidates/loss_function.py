@@ -32,6 +32,7 @@ from gradcert.properties.candidates.blackbox import (
     precision,
     shape_of,
 )
+from gradcert.properties.candidates.history import Constancy, history_agrees
 from gradcert.properties.candidates.interface import parameters
 from gradcert.properties.candidates.remote import TARGET
 from gradcert.properties.candidates.verdicts import CandidateFailure, as_array
@@ -126,6 +127,7 @@ class LossFunctionChecker(BlackBox):
         letters = [c for _, shape in self.inputs for c in shape if c != UNROLLED] + list(self.sizes.values())
         self.letters = tuple(dict.fromkeys(letters))
         self.checked(f"d{self.inputs[self.judged][0]}")
+        self.constancy = Constancy()
         if vector is not None:
             self._probe()
 
@@ -195,16 +197,29 @@ class LossFunctionChecker(BlackBox):
         roundoff = unit_roundoff(grad.dtype)
         self.repeat_agrees([grad], [again], self.name, roundoff)
         name = f"d{self.inputs[self.judged][0]}"
+        dtype = precision(loss.dtype, grad.dtype)
+        self.constancy.saw(loss)
         estimate = estimate_entries(
-            "derivative", self._losses(arrays, labels, sizes), arrays[self.judged],
-            dtype=precision(loss.dtype, grad.dtype), rng=case.rng(SAMPLE_STREAM),
+            "derivative", self.constancy.watch(name, self._losses(arrays, labels, sizes)),
+            arrays[self.judged], dtype=dtype, rng=case.rng(SAMPLE_STREAM),
         )
         tensors = [self.judge(name, grad, estimate, roundoff)]
 
         def diagnose(tensor):
             return signatures.diagnose(tensor, grad, estimate.value, batch=n, kink=estimate.kink)
 
-        return self.verdict(case, tensors, [grad], grad.dtype, diagnose)
+        comparisons = self.verdict(case, tensors, [grad], grad.dtype, diagnose)
+        history_agrees(self._losses(arrays, labels, sizes), arrays[self.judged], self.name, dtype=dtype)
+        return comparisons
+
+    def close(self):
+        super().close()
+        if self.constancy.constant():
+            judged = self.inputs[self.judged][0]
+            self.vacuous = (
+                f"the loss of {self.name} is constant ({self.constancy.shown_values()}, whatever {judged} "
+                "is): nothing was checked but a zero gradient -- is it a stub?"
+            )
 
     def _losses(self, arrays, labels, sizes):
         index = self.arguments.index(self.inputs[self.judged][0])

@@ -31,6 +31,7 @@ from gradcert.properties.candidates.blackbox import (
     precision,
     shape_of,
 )
+from gradcert.properties.candidates.history import Constancy, history_agrees
 from gradcert.properties.candidates.interface import parameters
 from gradcert.properties.candidates.layer import TRAINING_NAMES
 from gradcert.properties.candidates.remote import TARGET, path_text
@@ -110,6 +111,7 @@ class ModelChecker(BlackBox):
         self.guard = self._find_guard(methods, held)
         self.guard_seen = False  # a case the guard explained (its gradient failed the loss as written)
         self.checked(*(f"grads[{p[1][1]!r}]" for p in self.params))
+        self.constancy = Constancy()
         self.note(
             f"{self.name}'s params are drawn for each case (weights N(0, 1/fan-in), the rest N(0, 1/4)), "
             "in place: its own initial values may be too small for finite differences to resolve"
@@ -273,6 +275,7 @@ class ModelChecker(BlackBox):
         y = case.rng(1).integers(0, classes, size=X.shape[0])
         what = f"{self.name}.{self.gradient or 'loss'}"
         loss, grads = self._loss_and_grads(model, X, y)
+        self.constancy.saw(loss)
         held = self.remote.snapshot(model, what=f"reading {self.name}.params")
         again = self._loss_and_grads(model, X, y)
         tensors, judged = [], []
@@ -316,7 +319,27 @@ class ModelChecker(BlackBox):
             grad, estimate = estimates[name]
             return signatures.diagnose(name, grad, estimate.value, batch=case.m, kink=estimate.kink)
 
-        return self.verdict(case, tensors, judged, np.result_type(*judged), diagnose)
+        comparisons = self.verdict(case, tensors, judged, np.result_type(*judged), diagnose)
+        first = self.params[0]
+        history_agrees(
+            self._losses(model, X, y, first, self.guard if self.guard_seen else None), held[first],
+            f"{self.name}.loss", dtype=precision(loss.dtype, held[first].dtype),
+        )
+        return comparisons
+
+    def close(self):
+        super().close()
+        still = self.constancy.still()
+        if self.constancy.constant():
+            self.vacuous = (
+                f"the loss of {self.name} is constant ({self.constancy.shown_values()}, whatever its "
+                "params are): nothing was checked but a zero gradient -- is it a stub?"
+            )
+        elif still:
+            self.unmoved = (
+                f"the loss of {self.name} never changed with {', '.join(s[6:-1] for s in still)} on any "
+                f"case: {', '.join(still)} {'was' if len(still) == 1 else 'were'} checked only to be zero"
+            )
 
     def _judged(self, case, model, X, y, held, judged, loss, roundoff, guard):
         """Each tensor judged against the finite differences of the loss (with ``guard``, of the loss
@@ -328,7 +351,7 @@ class ModelChecker(BlackBox):
                 grad,
                 estimate_entries(
                     "derivative",
-                    self._losses(model, X, y, path, guard),
+                    self.constancy.watch(name, self._losses(model, X, y, path, guard)),
                     held[path],
                     dtype=precision(loss.dtype, held[path].dtype, grad.dtype),
                     rng=sample,

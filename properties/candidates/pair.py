@@ -23,6 +23,7 @@ from gradcert.properties.candidates.blackbox import (
     precision,
     shape_of,
 )
+from gradcert.properties.candidates.history import Constancy, history_agrees
 from gradcert.properties.candidates.interface import INPUT_NAMES, parameters
 from gradcert.properties.candidates.remote import PARTNER, TARGET
 from gradcert.properties.candidates.verdicts import CandidateFailure, as_array
@@ -39,6 +40,11 @@ class PairChecker(BlackBox):
     def __init__(self, options, name, remote, interface):
         super().__init__(options, name, remote, interface)
         self.forward_name, self.backward_name = interface.pair
+        suffix = self.backward_name.rpartition("backward")[2]
+        if suffix and not self.forward_name.endswith(suffix):  # batchnorm_backward_alt
+            self.note(
+                f"{self.backward_name} is checked against {self.forward_name}, the forward it pairs with"
+            )
         # --kwargs go to backward too where it takes them by name (deeplearning.ai passes `activation`
         # to linear_activation_forward and linear_activation_backward alike)
         accepted = {p.name for p in parameters((interface.partner or {}).get("call")) or []}
@@ -68,6 +74,7 @@ class PairChecker(BlackBox):
         self.inputs = [(a, declared[a]) for a in self.arguments]
         self.letters = tuple(letter for _, shape in self.inputs for letter in shape)
         self.checked(*(f"d{a}" for a, _ in self.inputs))
+        self.constancy = Constancy()
 
     def strategy(self):
         return self.letter_strategy(self.letters, max(len(s) for _, s in self.inputs))
@@ -99,7 +106,8 @@ class PairChecker(BlackBox):
             estimates[f"d{name}"] = (
                 i,
                 estimate_entries(
-                    "vjp", self._outputs(arrays, i), arrays[i], dout, dtype=precision(out.dtype), rng=sample
+                    "vjp", self.constancy.watch(f"d{name}", self._outputs(arrays, i)), arrays[i], dout,
+                    dtype=precision(out.dtype), rng=sample,
                 ),
             )
             tensors.append(self.judge(f"d{name}", grad, estimates[f"d{name}"][1], roundoff))
@@ -118,7 +126,26 @@ class PairChecker(BlackBox):
             )
             return dataclasses.replace(found, tensor=tensor)
 
-        return self.verdict(case, tensors, grads, np.result_type(*grads), diagnose)
+        comparisons = self.verdict(case, tensors, grads, np.result_type(*grads), diagnose)
+        for i in range(len(self.inputs)):
+            history_agrees(self._outputs(arrays, i), arrays[i], forward, dtype=precision(out.dtype))
+        return comparisons
+
+    def close(self):
+        super().close()
+        still = self.constancy.still()
+        if self.constancy.constant():
+            self.vacuous = (
+                f"the output of {self.name} ({self.forward_name}) is constant on every case, whatever "
+                f"{', '.join(a for a, _ in self.inputs)} are: nothing was checked but a zero gradient "
+                "-- is it a stub?"
+            )
+        elif still:
+            inputs = [t[1:] for t in still]
+            self.unmoved = (
+                f"the output of {self.forward_name} never changed with {', '.join(inputs)} on any case: "
+                f"{', '.join(still)} {'was' if len(still) == 1 else 'were'} checked only to be zero"
+            )
 
     def _backward(self, dout, cache, count, what):
         result = self.remote.call(PARTNER, None, [dout, cache], self.backward_kwargs, what=what, mutable=True)

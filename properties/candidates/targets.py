@@ -111,7 +111,13 @@ def load_failure(spec: TargetSpec, reply: dict) -> Exception:
         )
     if status == "missing":
         names = reply.get("names") or []
-        hint = f" (it defines {', '.join(names[:12])})" if names else ""
+        closest = closest_name(spec.attr, names)
+        if closest is not None:
+            module_part = spec.text.rpartition(":")[0]
+            hint = f"; did you mean {module_part}:{closest}?"
+            hint += f" (it defines {', '.join(names[:12])}{', ...' if len(names) > 12 else ''})"
+        else:
+            hint = f" (it defines {', '.join(names[:12])}{', ...' if len(names) > 12 else ''})" * bool(names)
         return TargetError(f"target {spec.text!r}: {where} has no attribute {spec.attr!r}{hint}")
     if status != "raised":
         return TargetError(f"target {spec.text!r}: importing {where} failed: {reply!r}")
@@ -142,9 +148,48 @@ def load_failure(spec: TargetSpec, reply: dict) -> Exception:
             '(a script without an `if __name__ == "__main__":` guard?)',
             reply.get("traceback", ""),
         )
+    if reply.get("ordinary"):
+        # an ordinary exception while the module runs (training at import, a data file it opens):
+        # gradcert could not load the code, as with a missing module -- exit 2, not a verdict on it
+        line = _module_line(reply.get("traceback", ""), spec.file)
+        return TargetError(
+            f"target {spec.text!r}: gradcert could not load your code: importing {where} raised "
+            f"{kind}" + (f": {message}" if message else "") + (f" at {line}" if line else "")
+            + '; code that runs at import (training, reading data) belongs under `if __name__ == "__main__":`'
+        )
     return CandidateFailure(
         "crashed", f"importing {where} raised {kind}: {message}", reply.get("traceback", "")
     )
+
+
+def _module_line(text, file):
+    """'file.py:LINE: source' of the innermost frame of the traceback in the target's own file (else
+    the innermost frame run at a module's top level), or None."""
+    import re
+
+    frames = re.findall(r'File "([^"]+)", line (\d+), in ([^\n]+)\n(?:    ([^\n]*)\n)?', text)
+    own = [f for f in frames if file and os.path.abspath(f[0]) == os.path.abspath(file)]
+    top = [f for f in frames if f[2] == "<module>" and not f[0].startswith("<")]
+    chosen = (own or top or [None])[-1]
+    if chosen is None:
+        return None
+    path, number, _, source = chosen
+    return f"{os.path.basename(path)}:{number}" + (f" ({source.strip()})" if source.strip() else "")
+
+
+def closest_name(attr, names):
+    """The defined name ``attr`` most likely meant: a pair's forward whose stem and suffix it is
+    (``conv_naive`` -> ``conv_forward_naive``), else the closest spelling among the names and the
+    stems of their pairs (``afine`` -> ``affine``), or None."""
+    import difflib
+
+    for name in names:
+        head, found, tail = name.rpartition("_forward")
+        if found and head and head + tail == attr:
+            return name
+    stems = [n[: -len("_forward")] for n in names if n.endswith("_forward") and n[: -len("_forward")]]
+    close = difflib.get_close_matches(attr, stems + list(names), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _found_elsewhere(spec, missing):

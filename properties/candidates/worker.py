@@ -353,6 +353,7 @@ class Server:
             "module": type(error).__module__,
             "message": _short_message(error),
             "traceback": text[-TRACEBACK_CHARS:],
+            "ordinary": isinstance(error, Exception),  # not SystemExit, KeyboardInterrupt, pytest's Skipped
         }
         if isinstance(error, SystemExit):
             reply["exit_code"] = error.code if isinstance(error.code, (int, type(None))) else str(error.code)
@@ -449,7 +450,7 @@ class Server:
                 "module": name,
                 "attr": attr,
                 "file": found,
-                "names": sorted(n for n in vars(module) if not n.startswith("_"))[:60],
+                "names": sorted(n for n in vars(module) if not n.startswith("_"))[:500],
             }
         self.objects[0] = obj
         self.next_id = max(self.next_id, 1)
@@ -621,7 +622,9 @@ def _number(value, holders=_HOLDERS, depth=0):
 def _pair_names(attr, module=None):
     """(forward, backward) when ``attr`` names one of a function pair: cs231n's NAME_forward and
     NAME_backward (the last 'forward' or 'backward' in the name swapped for the other), or
-    deeplearning.ai's NAME and NAME_backward (``relu(Z) -> (A, cache)``, ``relu_backward(dA, cache)``)."""
+    deeplearning.ai's NAME and NAME_backward (``relu(Z) -> (A, cache)``, ``relu_backward(dA, cache)``).
+    A backward NAME_backward_SUFFIX with no NAME_forward_SUFFIX beside it is paired with NAME_forward
+    (cs231n's batchnorm_backward_alt)."""
     if "." in attr:
         return None
     if (
@@ -635,6 +638,9 @@ def _pair_names(attr, module=None):
         head, found, tail = attr.rpartition(word)
         if found:
             partner = head + other + tail
+            if word == "backward" and tail and module is not None and not hasattr(module, partner):
+                # cs231n's batchnorm_backward_alt, conv_backward_naive beside a forward without the suffix
+                partner = head + other
             return (attr, partner) if word == "forward" else (partner, attr)
     return None
 

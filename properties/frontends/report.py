@@ -77,9 +77,13 @@ def _number(x, spec=".3e"):
     return "inf" if x is not None and isinstance(x, float) and math.isinf(x) else format(x, spec)
 
 
+def _style_shown(style):
+    return style if style != "?" else "not loaded: its import did not finish"  # runner's "?"
+
+
 def to_text(cert, verbose=False) -> str:
     lines = [
-        f"gradcert: {cert.target} ({cert.style})",
+        f"gradcert: {cert.target} ({_style_shown(cert.style)})",
         f"{cert.examples_run} cases checked (seed {cert.seed}), oracles: {', '.join(cert.oracles) or '-'}, "
         f"{cert.seconds:.1f} s",
     ]

@@ -6,6 +6,11 @@
 * ``grad`` -- ``grad(arch, weights, biases, x, y)`` for sigmoid layers and the
   quadratic cost (mean over the columns, plus (l2 / 2) sum ||W||^2); other
   architectures raise NotImplementedError.
+* ``lr_cost`` -- the Coursera exercise's regularised logistic-regression cost
+  ``lrCostFunction(theta, X, y, lambda_) -> (J, grad)`` (theta[0] not decayed).
+* ``affine_forward`` / ``affine_backward`` -- cs231n's pair, ``x (N, D) @ w (D, M) + b``.
+* ``SoftmaxModel`` -- a cs231n-style model: ``params`` W (D, C), b (C,) and
+  ``loss(X, y) -> (mean softmax cross-entropy, grads)``.
 
 ``wrong`` makes a gradient wrong the classic way (sigma' dropped at the output
 is not reproducible from outside, so: every entry of nabla_w[-1] doubled).
@@ -80,3 +85,45 @@ def grad(arch, weights, biases, x, y):
     if set(arch.activations) != {"sigmoid"} or arch.cost != "quadratic" or any(arch.batch_norm):
         raise NotImplementedError("sigmoid layers and the quadratic cost only")
     return gradient(weights, biases, x, y, arch.l2)
+
+
+def sigmoid_of(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def lr_cost(theta, X, y, lambda_):
+    m = len(y)
+    h = sigmoid_of(X @ theta)
+    decay = theta.copy()
+    decay[0] = 0.0
+    J = -np.sum(y * np.log(h) + (1 - y) * np.log(1 - h)) / m + lambda_ / (2 * m) * np.sum(decay ** 2)
+    grad = X.T @ (h - y) / m + lambda_ / m * decay
+    return J, grad
+
+
+def affine_forward(x, w, b):
+    return x @ w + b, (x, w, b)
+
+
+def affine_backward(dout, cache):
+    x, w, b = cache
+    return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+
+
+class SoftmaxModel:
+    def __init__(self, input_dim, num_classes):
+        rng = np.random.default_rng(0)
+        self.params = {"W": 0.1 * rng.standard_normal((input_dim, num_classes)), "b": np.zeros(num_classes)}
+
+    def loss(self, X, y):
+        W, b = self.params["W"], self.params["b"]
+        scores = X @ W + b
+        scores = scores - scores.max(axis=1, keepdims=True)
+        p = np.exp(scores)
+        p /= p.sum(axis=1, keepdims=True)
+        n = X.shape[0]
+        loss = -np.log(p[np.arange(n), y]).sum() / n
+        dscores = p.copy()
+        dscores[np.arange(n), y] -= 1
+        dscores /= n
+        return loss, {"W": X.T @ dscores, "b": dscores.sum(axis=0)}

@@ -8,7 +8,11 @@ probe knows how the child ended and where.  What it saw is mapped to the
 verdict vocabulary and compared with the entry's: a candidate said to exit
 must really end its process, one said to hang must really outlast the
 deadline, one said to be certified must return the right gradient (checked
-against _base.gradient at the candidate's own precision), twice alike.
+against _base.gradient at the candidate's own precision), twice alike.  A loss, a pair or a
+model (history.py) is judged by central differences of its own value, each probe asked right
+after a far point (so no history reaches it): one said to be non-deterministic must answer a
+point differently after the centre than after the far point, one said to be cannot check must
+be constant with a zero gradient.
 Exit status 0 when every candidate behaves as its entry says.
 """
 
@@ -74,7 +78,7 @@ def close(got, want):
 path, name = target.split(":")
 stage("import")
 module = importlib.import_module(path.replace("tests/", "").removesuffix(".py").replace("/", "."))
-obj = getattr(module, name)
+obj = getattr(module, name, None)  # a pair is named by its stem
 rng = np.random.default_rng(0)
 result = {}
 try:
@@ -129,6 +133,57 @@ try:
         result["right"] = result["valid"] and all(close(g, w)
                                                   for g, w in zip(got[0] + got[1], want[0] + want[1]))
         result["deterministic"] = True
+    elif style in ("loss", "pair", "model"):
+        # f(point) -> (value, gradient along point): the value of a scalar the gradient is of
+        N, D, C = 4, 3, 3
+        X, labels = rng.standard_normal((N, D)), rng.integers(0, 2, N)
+        if name == "lrCostFunction":
+            centre = rng.standard_normal(D)
+            def f(p):
+                return obj(p.copy(), X, labels.astype(float), 0.1)
+        elif style == "loss" and name.startswith("svm"):
+            centre = rng.standard_normal((D, C))
+            def f(p):
+                return obj(p.copy(), X, labels, 0.1)
+        elif style == "loss":
+            centre = rng.standard_normal((N, C))
+            def f(p):
+                return obj(p.copy(), labels)
+        elif style == "pair":
+            forward, backward = getattr(module, name + "_forward"), getattr(module, name + "_backward")
+            w, b, dout = rng.standard_normal((D, C)), rng.standard_normal(C), rng.standard_normal((N, C))
+            centre = X.copy()
+            def f(p):
+                out, cache = forward(p.copy(), w, b)
+                return float(np.sum(out * dout)), backward(dout, cache)[0]
+        else:
+            model = obj(D, C)
+            centre = rng.standard_normal(model.params["W"].shape)
+            def f(p):
+                model.params["W"][...] = p
+                loss, grads = model.loss(X, labels)
+                return loss, grads["W"]
+        far = -centre - 1.0
+        def fresh(p):  # the value at p with any history wiped by a far point first
+            f(far)
+            return float(f(p)[0])
+        stage("call")
+        value, got = f(centre)
+        got = np.asarray(got, dtype=float).reshape(centre.shape)
+        h, want = 1e-6, np.zeros(centre.shape)
+        for i in np.ndindex(centre.shape):
+            up, down = centre.copy(), centre.copy()
+            up[i] += h
+            down[i] -= h
+            want[i] = (fresh(up) - fresh(down)) / (2 * h)
+        f(centre)
+        probe = centre.copy()
+        probe.flat[0] += h
+        after_centre = float(f(probe)[0])
+        result["valid"] = bool(np.all(np.isfinite(got)))
+        result["deterministic"] = abs(after_centre - fresh(probe)) <= 1e-12 * max(1.0, abs(after_centre))
+        result["constant"] = not np.any(want) and not np.any(got) and fresh(far + 1.0) == float(value)
+        result["right"] = bool(np.allclose(got, want, rtol=1e-5, atol=1e-7))
 except SystemExit:
     raise
 except BaseException as error:
@@ -178,6 +233,8 @@ def observe(entry):
         return "invalid output", where, seconds
     if not result.get("deterministic"):
         return "non-deterministic", where, seconds
+    if result.get("constant"):
+        return "cannot check", where, seconds
     if not result.get("right"):
         return "gradient bug", where, seconds
     return "certified", where, seconds

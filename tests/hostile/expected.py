@@ -8,8 +8,9 @@ Each entry of HOSTILE:
                  hanging candidates rely on it), ``examples`` keeps each run short;
 * ``verdict`` -- the Certificate's verdict: certified, gradient bug, crashed, exited, killed,
                  timed out, invalid output, mutated inputs, mutated weights, non-deterministic,
-                 usage error;
-* ``exit``    -- the exit code of ``gradcert check``: 0 certified, 2 usage error, 1 otherwise;
+                 usage error, cannot check (a function with nothing to check: a constant loss);
+* ``exit``    -- the exit code of ``gradcert check``: 0 certified, 2 usage error or cannot check,
+                 1 otherwise;
 * ``words``   -- strings the one verdict line must contain (case-insensitive): the call that was
                  running, or the exception or signal, where that is certain; may be empty;
 * ``seconds`` -- a wall-clock bound for the whole ``gradcert check`` run (its deadline, start-up,
@@ -27,7 +28,7 @@ SECONDS = 15  # a 2 s deadline, worker start-up (~0.5 s) and a restart, with roo
 
 
 def _h(target, verdict, words=(), style="network", options=None, seconds=SECONDS, **extra):
-    exit_code = {"certified": 0, "usage error": 2}.get(verdict, 1)
+    exit_code = {"certified": 0, "usage error": 2, "cannot check": 2}.get(verdict, 1)
     return {"target": _H + target, "style": style, "options": dict(FAST if options is None else options),
             "verdict": verdict, "exit": exit_code, "words": list(words), "seconds": seconds, **extra}
 
@@ -97,6 +98,19 @@ HOSTILE = [
     _h("invalid.py:LayerForwardInf", "invalid output", ["forward"], style="layer"),
     _h("invalid.py:LayerForwardComplex", "invalid output", ["forward"], style="layer"),
     _h("nondeterministic.py:NoisyGradient", "non-deterministic", ["backprop"]),
+    # -- history: a function answering a probe from the point before it (a linearisation through its
+    #    own wrong gradient) is caught; one that only sums in another order is not
+    _h("history.py:lrCostFunction", "non-deterministic", ["history-dependent", "lrCostFunction"],
+       style="loss"),
+    _h("history.py:linearised_affine", "non-deterministic",
+       ["history-dependent", "linearised_affine_forward"], style="pair",
+       options={**FAST, "inputs": "x=N,D w=D,M b=M"}),
+    _h("history.py:LinearisedModel", "non-deterministic", ["history-dependent", "loss"], style="model"),
+    _h("history.py:shuffled_softmax_loss", "certified", style="loss", seconds=20),
+    _h("history.py:shuffled_affine", "certified", style="pair", options={**FAST, "inputs": "x=N,D w=D,M b=M"},
+       seconds=20),
+    # -- a stub (cs231n's unfinished svm_loss_vectorized): a constant loss has nothing to check
+    _h("history.py:svm_loss_vectorized", "cannot check", ["constant", "stub"], style="loss"),
     # -- forgeries: the verdict is made where the candidate cannot reach ---------------------------
     _h("forgeries.py:PatchesJudge", "gradient bug"),
     _h("forgeries.py:PatchesCompare", "gradient bug"),
