@@ -38,6 +38,7 @@ from gradcert.properties.candidates.blackbox import (
     precision,
     shape_of,
 )
+from gradcert.properties.candidates.history import history_agrees
 from gradcert.properties.candidates.interface import parameters
 from gradcert.properties.candidates.protocol import PlainStep
 from gradcert.properties.candidates.remote import TARGET, path_text
@@ -675,6 +676,13 @@ class LayerChecker(BlackBox):
             return found
 
         result = self.verdict(case, tensors, (dx, grads), dx.dtype, diagnose)
+        # The forward the finite differences read must answer each point alike whatever it was asked
+        # before (``history``): in x, and in each parameter, through which a forward could linearise too.
+        what = f"{self.name}.{self.forward}"
+        history_agrees(outputs(("arg", 0)), x, what, dtype=precision(out.dtype))
+        for path in self.found.parameters:
+            history_agrees(outputs(("param", path)), holds[path], what,
+                           dtype=precision(out.dtype, holds[path].dtype))
         self.remote.release(layer)
         return result
 

@@ -106,6 +106,8 @@ HOSTILE = [
        ["history-dependent", "linearised_affine_forward"], style="pair",
        options={**FAST, "inputs": "x=N,D w=D,M b=M"}),
     _h("history.py:LinearisedModel", "non-deterministic", ["history-dependent", "loss"], style="model"),
+    _h("history.py:LinearisedTanhLayer", "non-deterministic", ["history-dependent", "forward"],
+       style="layer"),
     _h("history.py:shuffled_softmax_loss", "certified", style="loss", seconds=20),
     _h("history.py:shuffled_affine", "certified", style="pair", options={**FAST, "inputs": "x=N,D w=D,M b=M"},
        seconds=20),

@@ -11,7 +11,9 @@ a row.  (Written after the field test's l01/l02: a cost, a pair's forward and a 
   1.5 times too large; an x within 1e-2 of the last one (same w, b) gets the output of the anchor
   plus 1.5 (x - anchor) w;
 * ``LinearisedModel`` -- grads['W'] 1.5 times too large; params within 1e-2 of the anchor get the
-  anchor's loss plus the linear term through those grads.
+  anchor's loss plus the linear term through those grads;
+* ``LinearisedTanhLayer`` -- a tanh layer whose backward is 1.5 times too large; an x within 1e-2 of
+  the last anchor gets the anchor's output plus the linear term through that backward.
 
 Correct, but not bit-reproducible (the controls: gradcert must certify them): ``shuffled_softmax``
 (target of ``softmax_loss(x, y)``, its per-example losses summed in an order drawn from the
@@ -119,3 +121,20 @@ def svm_loss_vectorized(W, X, y, reg):
     #############################################################################
     pass
     return loss, dW
+
+
+class LinearisedTanhLayer(_base.TanhLayer):
+    def __init__(self):
+        self.anchor = None
+
+    def forward(self, x):
+        if _near(self.anchor, x):
+            x0 = self.anchor
+            self.out = np.tanh(x0) + 1.5 * (1.0 - np.tanh(x0) ** 2) * (x - x0)
+        else:
+            self.anchor = x.copy()
+            self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, dout):
+        return dout * 1.5 * (1.0 - np.tanh(self.anchor) ** 2)
