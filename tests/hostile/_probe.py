@@ -12,7 +12,10 @@ against _base.gradient at the candidate's own precision), twice alike.  A loss, 
 model (history.py) is judged by central differences of its own value, each probe asked right
 after a far point (so no history reaches it): one said to be non-deterministic must answer a
 point differently after the centre than after the far point, one said to be cannot check must
-be constant with a zero gradient.
+be constant with a zero gradient; a layer's forward is asked a point right after x and right after a far
+point.  An engine is driven on d = (a b + a)^2 at leaves of full precision (a float, else a 0-d array;
+neither: "usage error"), its numbers read without running a float subclass's own methods, its leaves'
+data required unchanged by backward.
 Exit status 0 when every candidate behaves as its entry says.
 """
 
@@ -118,7 +121,57 @@ try:
         stage("backward")
         dx = np.asarray(layer.backward(dout))
         result["right"] = bool(np.allclose(dx, dout * (1 - np.tanh(x) ** 2), rtol=1e-10, atol=1e-12))
+        # its forward at a point one step from x, asked right after x and right after a far point
+        probe = x.copy()
+        probe.flat[0] += 1e-6
+        layer.forward(x.copy())
+        after_x = np.asarray(layer.forward(probe.copy()), dtype=float)
+        layer.forward(-x - 1.0)
+        after_far = np.asarray(layer.forward(probe.copy()), dtype=float)
+        result["deterministic"] = bool(np.allclose(after_x, after_far, rtol=1e-12, atol=0.0))
+    elif style == "engine":
+        # d = (a b + a)^2 at leaves of full precision: dd/da = 2 (a b + a)(b + 1), dd/db = 2 (a b + a) a
+        a0, b0 = 0.7312945, -1.2871313
+        stage("construction")
+        try:
+            a, b = obj(a0), obj(b0)
+        except Exception:
+            try:
+                a, b = obj(np.array(a0)), obj(np.array(b0))
+            except Exception:
+                finish({"usage": True})
+        stage("forward")
+        c = a * b + a
+        d = c * c
+        if hasattr(a, "tanh") and not isinstance(a.tanh(), type(a)):  # a method that leaves the engine
+            finish({"valid": False})
+        stage("backward")
+        try:
+            d.backward()
+        except TypeError:  # backward(grad): the output's seed
+            d.backward(1.0)
+        stage("grad read")
+
+        def number(v):  # a float subclass read as the float it holds, never through its own methods
+            if type(v) is not float and isinstance(v, float) and type(v).__mro__[1:2] == (float,):
+                return float.__float__(v)
+            if type(v) is float or isinstance(v, (int, np.floating, np.ndarray)):
+                return float(np.asarray(v, dtype=float))
+            raise TypeError(repr(v))  # what it is, as a report would say it
+
+        try:
+            grads = [number(a.grad), number(b.grad)]
+            data = [number(a.data), number(b.data), number(d.data)]
+        except (TypeError, ValueError):
+            finish({"valid": False})
+        stage("data read")
+        cv = a0 * b0 + a0
+        want = [2 * cv * (b0 + 1), 2 * cv * a0]
+        result["valid"] = bool(all(np.isfinite(grads + data)))
+        result["mutated"] = data[:2] != [a0, b0]
         result["deterministic"] = True
+        result["right"] = bool(np.allclose(grads, want, rtol=1e-12, atol=0.0)
+                               and np.isclose(data[2], cv * cv, rtol=1e-12, atol=0.0))
     elif style == "function":
         L = len(sizes) - 1
         arch = SimpleNamespace(sizes=tuple(sizes), activations=("sigmoid",) * L, cost="quadratic", l2=0.0,
@@ -229,8 +282,12 @@ def observe(entry):
     result = done[0]
     if not result.get("descriptors", True):
         return "exited (closed its descriptors)", where, seconds
+    if result.get("usage"):
+        return "usage error", where, seconds
     if not result.get("valid"):
         return "invalid output", where, seconds
+    if result.get("mutated"):
+        return "mutated inputs", where, seconds
     if not result.get("deterministic"):
         return "non-deterministic", where, seconds
     if result.get("constant"):
