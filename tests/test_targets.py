@@ -457,3 +457,81 @@ def test_an_input_the_output_never_depends_on_is_said_to_be_checked_only_to_be_z
     assert unmoved == [
         "the output of affine_forward never changed with b on any case: db was checked only to be zero"
     ]
+
+
+POSITIVE = textwrap.dedent("""\
+    import numpy as np
+
+
+    class Scale:  # y = x / sqrt(var): its var must stay positive, and it says so
+        def __init__(self, var):
+            self.var = np.asarray(var, dtype=float)
+
+        def forward(self, x):
+            if np.any(self.var <= 0):
+                raise ValueError("var must be positive")
+            self.x = x
+            return x / np.sqrt(self.var)
+
+        def backward(self, dout):
+            self.dvar = np.sum(dout * self.x, axis=0) * -0.5 * self.var ** -1.5
+            return dout / np.sqrt(self.var)
+
+
+    class ScaleDvarHalved(Scale):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.dvar = self.dvar / 2
+            return dx
+
+
+    class MulLayer:  # Deep Learning from Scratch, chapter 5: two inputs, not a loss layer
+        def forward(self, x, y):
+            self.x, self.y = x, y
+            return x * y
+
+        def backward(self, dout):
+            return dout * self.y, dout * self.x
+
+
+    class StepDense:  # Neural Networks from Scratch's names, a layer that applies its own step
+        def __init__(self, n_inputs, n_neurons):
+            self.weights = 0.1 * np.random.randn(n_inputs, n_neurons)
+
+        def forward(self, inputs):
+            self.inputs = inputs
+            return inputs @ self.weights
+
+        def backward(self, dvalues, learning_rate):
+            dinputs = dvalues @ self.weights.T
+            self.weights = self.weights - learning_rate * self.inputs.T @ dvalues
+            return dinputs
+    """)
+
+
+def test_a_parameter_that_must_stay_positive_is_not_mirrored_into_a_verdict(tmp_path, capsys, monkeypatch):
+    # The history check's far point is first the mirror image of a parameter: -var here, where the
+    # layer raises. That is no verdict: the far point is tried at 2 var instead. The wrong dvar is caught.
+    (tmp_path / "positive.py").write_text(POSITIVE)
+    monkeypatch.chdir(tmp_path)
+    init = ["--init", '{"var": [0.5, 1.5, 2.0]}', "--dims", "D=3"]
+    code, record, err = check(capsys, "positive.py:Scale", *init)
+    assert code == 0, (record or {}).get("failure") or err
+    code, record, err = check(capsys, "positive.py:ScaleDvarHalved", *init)
+    assert code == 1 and record["failure"]["verdict"] == "gradient bug", (record or {}).get("failure") or err
+
+
+def test_a_layer_of_two_inputs_is_exit_2_not_a_loss_layer(tmp_path, capsys, monkeypatch):
+    # forward(x, y) with a backward that needs its dout: y is an input, not labels (drawn as labels it
+    # crashed the layer, a crash verdict on the book's correct MulLayer).
+    (tmp_path / "positive.py").write_text(POSITIVE)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = check(capsys, "positive.py:MulLayer")
+    assert code == 2 and "two inputs" in err and err.count("\n") == 1, err
+
+
+def test_nnfs_dvalues_beside_a_learning_rate_is_the_upstream_gradient(tmp_path, capsys, monkeypatch):
+    (tmp_path / "positive.py").write_text(POSITIVE)
+    monkeypatch.chdir(tmp_path)
+    code, record, err = check(capsys, "positive.py:StepDense", "--lr", "0.1")
+    assert code == 0, (record or {}).get("failure") or err

@@ -39,7 +39,9 @@ def history_agrees(evaluate, centre, what, *, dtype=np.float64):
     flat = probe.reshape(-1)
     index = int(np.argmax(np.abs(flat))) if flat.size else 0
     flat[index] += finite_diff.step_sizes(flat[index : index + 1], dtype)[0]
-    far = far_point(centre)
+    far = _usable_far_point(evaluate, centre)
+    if far is None:  # no point away from the centre the function is defined at: nothing to ask
+        return
     values = evaluate(np.stack([centre, probe, far, probe, far, centre]))
     values = [np.asarray(v, dtype=float) for v in values]
     roundoff = max(unit_roundoff(np.result_type(*values)), unit_roundoff(dtype))
@@ -56,6 +58,30 @@ def history_agrees(evaluate, centre, what, *, dtype=np.float64):
                 "against must answer each point alike whatever it was asked before (no state kept "
                 "between calls)",
             )
+
+
+def _usable_far_point(evaluate, centre):
+    """The first far point (``far_points``) at which the function answers with finite values, asked
+    alone; None if none.  A function may be defined on part of the line only -- a variance that must
+    stay positive, a log -- and raise or give NaN at a mirror image gradcert chose: that is no verdict.
+    A hang or an exit there still is (only a raised exception or a non-finite answer is passed over)."""
+    for far in far_points(centre):
+        try:
+            value = np.asarray(evaluate(far[None])[0], dtype=float)
+        except CandidateFailure as failure:
+            if failure.verdict not in ("crashed", "invalid output"):
+                raise
+            continue
+        if np.all(np.isfinite(value)):
+            return far
+    return None
+
+
+def far_points(centre):
+    """Far points to try, in order: the mirror image (``far_point``), then twice the centre (1 where
+    it is 0), which keeps every entry's sign: a parameter that must be positive stays so."""
+    centre = np.asarray(centre, dtype=float)
+    return [far_point(centre), np.where(centre == 0, 1.0, 2.0 * centre)]
 
 
 def far_point(centre):

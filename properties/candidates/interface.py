@@ -53,6 +53,8 @@ UPSTREAM_NAMES = (
     "dz",
     "error",
     "top_grad",
+    "dvalues",  # Neural Networks from Scratch's backward(dvalues)
+    "d_values",
 )
 GRAD_FUNCTION = ("arch", "weights", "biases", "x", "y")
 # network.py's backprop(x, y) and update_mini_batch(mini_batch, eta) under the names its ports give them

@@ -177,9 +177,23 @@ class LayerChecker(BlackBox):
         """The name of forward's labels (a loss layer's forward(x, t), Deep Learning from Scratch's
         SoftmaxWithLoss), or None; labels --kwargs gives reach it as an array (integers, or one-hot
         rows as float64)."""
-        params = parameters((self.interface.description.get("methods") or {}).get(self.forward)) or []
+        methods = self.interface.description.get("methods") or {}
+        params = parameters(methods.get(self.forward)) or []
         if len(params) < 2 or params[1].name not in LABEL_NAMES or not params[1].positional:
             return None
+        # A loss layer's backward starts the chain: its dout defaults (backward(dout=1)) or it takes
+        # none.  A backward that needs its dout belongs to a layer of two inputs (the book's
+        # MulLayer.forward(x, y), backward(dout) -> (dx, dy)), whose y is no labels.
+        upstream = [q for q in parameters(methods.get(self.backward)) or []
+                    if q.positional and q.name != "self"]
+        if upstream and upstream[0].required:
+            raise TargetError(
+                f"{self.name}.{self.forward} takes a second input {params[1].name} and "
+                f"{self.name}.{self.backward} needs its upstream gradient: a layer of two inputs, which "
+                "gradcert does not drive as a layer (it draws labels for a loss layer's forward(x, t), whose "
+                "backward(dout=1) starts the chain); write it as a function pair, NAME_forward(x, y) -> "
+                "(out, cache) and NAME_backward(dout, cache) -> (dx, dy)"
+            )
         name = params[1].name
         if name in self.kwargs:
             try:

@@ -262,6 +262,16 @@ def float_arrays(obj, depth=2, values=False):
     return found
 
 
+def _same(a, b):
+    """Whether an array still holds what its copy does: shape, dtype and bytes, compared by the
+    interpreter's own bytes equality, not by NumPy functions a candidate can replace in its process
+    (np.array_equal patched to say True hid a backprop that zeroed its x)."""
+    return a.shape == b.shape and a.dtype == b.dtype and _BYTES(a) == _BYTES(b)
+
+
+_BYTES = np.ndarray.tobytes  # bound at import, before any candidate is imported
+
+
 def _arrays_in(value):
     """Every ndarray among call arguments (lists, tuples and dicts searched)."""
     if isinstance(value, np.ndarray):
@@ -472,11 +482,7 @@ class Server:
         if message.get("fresh"):
             self._fix_randomness()
         result = function(*args, **kwargs)
-        mutated = [
-            i
-            for i, (a, b) in enumerate(zip(given, before))
-            if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True)
-        ]
+        mutated = [i for i, (a, b) in enumerate(zip(given, before)) if not _same(a, b)]
         keep = message.get("keep", "plain")
         if keep == "handle":
             value = self._store(result)

@@ -9,7 +9,13 @@
   architecture, hoping the judge reads the rewritten one.
 
 All three return a wrong gradient: each must be "gradient bug".
+
+* ``HidesItsWrites`` -- a right gradient, but backprop zeroes the x and y it was handed, after
+  replacing np.array_equal (and np.allclose) in its process with functions that say True: the
+  worker's check of its inputs must not run on the candidate's NumPy ("mutated inputs").
 """
+
+import numpy as np
 
 from . import _base
 
@@ -55,3 +61,13 @@ class PatchesCompare(_base.Network):
 def forges_arch(arch, weights, biases, x, y):
     object.__setattr__(arch, "l2", arch.l2 + 1.0)
     return _base.grad(arch, weights, biases, x, y)
+
+
+class HidesItsWrites(_base.Network):
+    def backprop(self, x, y):
+        gradient = super().backprop(x, y)
+        np.array_equal = lambda *args, **kwargs: True
+        np.allclose = lambda *args, **kwargs: True
+        x[...] = 0.0
+        y[...] = 0.0
+        return gradient
