@@ -535,3 +535,33 @@ def test_nnfs_dvalues_beside_a_learning_rate_is_the_upstream_gradient(tmp_path, 
     monkeypatch.chdir(tmp_path)
     code, record, err = check(capsys, "positive.py:StepDense", "--lr", "0.1")
     assert code == 0, (record or {}).get("failure") or err
+
+
+def test_a_pair_in_the_other_order_is_taken_only_where_the_networks_own_step_reads_it_so(
+        tmp_path, capsys, monkeypatch):
+    # backprop returning (nabla_w, nabla_b) beside network.py's update_mini_batch, which unpacks
+    # (nabla_b, nabla_w): the swap is a bug there, and the step shows it (exit 1); the zoo's
+    # OwnConventions, whose step reads its pair as it returns it, is certified (tests/test_zoo.py).
+    step = textwrap.dedent("""
+        def backprop(self, x, y):
+            nabla_b, nabla_w = Base.backprop(self, x, y)
+            return nabla_w, nabla_b
+
+        def update_mini_batch(self, mini_batch, eta):
+            sums_b = [np.zeros(b.shape) for b in self.biases]
+            sums_w = [np.zeros(w.shape) for w in self.weights]
+            for x, y in mini_batch:
+                delta_b, delta_w = self.backprop(x, y)
+                sums_b = [s + d for s, d in zip(sums_b, delta_b)]
+                sums_w = [s + d for s, d in zip(sums_w, delta_w)]
+            self.weights = [w - eta / len(mini_batch) * s for w, s in zip(self.weights, sums_w)]
+            self.biases = [b - eta / len(mini_batch) * s for b, s in zip(self.biases, sums_b)]
+    """)
+    source = NETWORK.format(sigmoid_from="helpers") + "\n\nBase = Network\n\n\nclass Swapped(Base):" + \
+        textwrap.indent(step, "    ")
+    (tmp_path / "helpers.py").write_text(HELPERS)
+    (tmp_path / "net.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    code, record, err = check(capsys, "net.py:Swapped")
+    assert code == 1 and "after update_mini_batch" in record["failure"]["message"], record["failure"]
+    assert "returns (nabla_w, nabla_b)" in " ".join(record["notes"])

@@ -55,6 +55,10 @@ COST_NAMES = (
 )
 
 
+# Where ports keep network.py's weights and biases (lists of arrays), when not under those names
+WEIGHT_NAMES = ("weights", "ws", "Ws", "W", "weight")
+BIAS_NAMES = ("biases", "bs", "Bs", "b", "bias")
+
 # constructor arguments that are training data, not sizes
 _DATA_ARGUMENTS = ("x", "X", "y", "Y", "inputs", "targets", "data", "labels", "X_train", "y_train")
 
@@ -104,6 +108,10 @@ class NetworkChecker(NetworkCases):
                     f"cost inferred from {name}.{attribute} = {shown}: {cost} (give --cost to override)"
                 )
         self.backprop_roundoff = None
+        # A port whose backprop returns (nabla_w, nabla_b), its own update step reading them so: taken
+        # in that order, but only where that step is checked too (network.py's own order otherwise:
+        # in its SGD a swapped pair is the bug).
+        self.swapped = False
 
     # -- set-up, before any case: signatures first, then one object built to look at
     def _check_constructor(self, description):
@@ -150,6 +158,7 @@ class NetworkChecker(NetworkCases):
             TARGET, None, [sizes], self.options.init, keep="handle", what=f"{self.name}({sizes})"
         )
         description = self.remote.describe(net, what=f"describing {self.name}({sizes})")
+        self.names = _parameter_names(description)
         self.layout = _layout(self._own_shapes(net, sizes), sizes)
         if self.interface.factory and not set(BACKPROPS + UPDATES) & set(description.get("methods") or {}):
             raise TargetError(
@@ -165,8 +174,8 @@ class NetworkChecker(NetworkCases):
         shapes = {}
         for attribute in ("weights", "biases"):
             try:
-                value = self.remote.get(net, [("a", attribute)],
-                                        what=f"reading {self.name}({sizes}).{attribute}")
+                value = self.remote.get(net, [("a", self.names[attribute])],
+                                        what=f"reading {self.name}({sizes}).{self.names[attribute]}")
             except CandidateFailure:
                 return None
             if not isinstance(value, (list, tuple)) or not all(isinstance(v, np.ndarray) for v in value):
@@ -230,11 +239,13 @@ class NetworkChecker(NetworkCases):
         )
         given = {a: self._to_own(a, getattr(case, a)) for a in ("weights", "biases")}
         for attribute, values in given.items():
-            self.remote.set(net, [("a", attribute)], values, what=f"setting {self.name}.{attribute}")
+            name = self.names[attribute]
+            self.remote.set(net, [("a", name)], values, what=f"setting {self.name}.{name}")
         held = {}  # as the network holds them, in its own layout: what a mutation is measured against
         for attribute in ("weights", "biases"):
-            value = self.remote.get(net, [("a", attribute)], what=f"reading {self.name}.{attribute}")
-            held[attribute] = _held(value, given[attribute], f"{self.name}.{attribute} after assignment")
+            name = self.names[attribute]
+            value = self.remote.get(net, [("a", name)], what=f"reading {self.name}.{name}")
+            held[attribute] = _held(value, given[attribute], f"{self.name}.{name} after assignment")
         judged = dataclasses.replace(
             case,
             weights=tuple(np.asarray(w, np.float64) for w in self._from_own("weights", held["weights"])),
@@ -255,8 +266,17 @@ class NetworkChecker(NetworkCases):
                                   f"{self.name}.{self.backprop}")
                 self.checked("nabla_b of every layer", "nabla_w of every layer")  # listed for a failure too
                 found = judge_gradient(single, gradient, self.options, self.oracles, unit_roundoff(dtype))
+                if not agrees(found) and (other := self._swapped_agrees(single, gradient, dtype)):
+                    self._take_swapped()
+                    gradient, found = other
                 if not agrees(found):
-                    raise Disagreement(single, found, outer=case, gradient=gradient, dtype=dtype)
+                    failure = Disagreement(single, found, outer=case, gradient=gradient, dtype=dtype)
+                    if self._own_conventions() and self.variants and not self.swapped and all(
+                        b.shape == w.shape for b, w in zip(*gradient)
+                    ):  # a port of (nabla_w, nabla_b) would read the same here
+                        failure.context = (f"{self.backprop}(x, y), its pair read as (nabla_b, nabla_w): on "
+                                           "this case's shapes the order cannot be told from the shapes")
+                    raise failure
                 comparisons += found
                 self.backprop_roundoff = max(self.backprop_roundoff or 0.0, unit_roundoff(dtype))
         self.remote.release(net)
@@ -272,14 +292,39 @@ class NetworkChecker(NetworkCases):
         what = f"{self.name}.{self.backprop}"
         result = self.remote.call(net, self.backprop, [single.x, single.y], what=what, names=("x", "y"))
         self._unchanged(net, held, self.backprop)
-        nabla_b, nabla_w, dtype = gradient_arrays(self._gradient_from_own(result), single.arch, what)
+        result = self._gradient_from_own(result)
+        if self.variants and not self.swapped and _in_weight_bias_order(result, single.arch):
+            self._take_swapped()
+        if self.swapped and isinstance(result, (tuple, list)) and len(result) == 2:
+            result = (result[1], result[0])
+        nabla_b, nabla_w, dtype = gradient_arrays(result, single.arch, what)
         return (nabla_b, nabla_w), dtype
+
+    def _own_conventions(self):
+        """A port that names network.py's methods or attributes its own way (ws, backpropagation, ...),
+        whose pair may come in its own order too."""
+        return (self.backprop, self.update) != ("backprop", "update_mini_batch") or self.names != {
+            "weights": "weights", "biases": "biases"}
+
+    def _take_swapped(self):
+        self.swapped = True
+        self.note(f"{self.name}.{self.backprop} returns (nabla_w, nabla_b), and {self.update} reads it "
+                  "so: taken in that order (network.py's is (nabla_b, nabla_w))")
+
+    def _swapped_agrees(self, single, gradient, dtype):
+        """Where the shapes cannot tell the order (every layer of one input: [1, 1]), whether the pair
+        read the other way agrees -- a port of (nabla_w, nabla_b) met first on such a case."""
+        nabla_b, nabla_w = gradient
+        if not self.variants or self.swapped or any(b.shape != w.shape for b, w in zip(nabla_b, nabla_w)):
+            return None
+        swapped = (list(nabla_w), list(nabla_b))
+        found = judge_gradient(single, swapped, self.options, self.oracles, unit_roundoff(dtype))
+        return (swapped, found) if agrees(found) else None
 
     def _unchanged(self, net, held, method):
         for attribute in ("weights", "biases"):
-            now = self.remote.get(
-                net, [("a", attribute)], what=f"reading {self.name}.{attribute} after {method}"
-            )
+            name = self.names[attribute]
+            now = self.remote.get(net, [("a", name)], what=f"reading {self.name}.{name} after {method}")
             if not isinstance(now, (list, tuple)) or changed(held[attribute], now) is not None:
                 raise CandidateFailure(
                     "mutated weights",
@@ -300,7 +345,8 @@ class NetworkChecker(NetworkCases):
         self.remote.call(net, self.update, args, what=what, names=["mini-batch"] * (2 * len(batch)))
         after = {
             a: self._from_own(a, _held(
-                self.remote.get(net, [("a", a)], what=f"reading {self.name}.{a} after the step"),
+                self.remote.get(net, [("a", self.names[a])],
+                                what=f"reading {self.name}.{self.names[a]} after the step"),
                 held[a],
                 f"{self.name}.{a} after {self.update}",
             ))
@@ -371,6 +417,34 @@ class NetworkChecker(NetworkCases):
             )
             raise failure
         return found
+
+
+def _in_weight_bias_order(result, arch):
+    """Whether a returned pair has nabla_w's shapes first and nabla_b's second (and they differ)."""
+    try:
+        first, second = result
+        first_shapes, second_shapes = [np.shape(t) for t in first], [np.shape(t) for t in second]
+    except (TypeError, ValueError):
+        return False
+    weights, biases = [w for w, _ in arch.shapes], [b for _, b in arch.shapes]
+    flat = [(n,) for n, _ in biases]
+    return weights != biases and first_shapes == weights and second_shapes in (biases, flat)
+
+
+def _parameter_names(description):
+    """{"weights": name, "biases": name}: network.py's names, or a port's (ws and bs, W and b) where the
+    built network holds lists under those and nothing under network.py's (a property named weights,
+    which its instance's __dict__ does not show, keeps network.py's)."""
+    attributes = description.get("attributes") or {}
+    names = {"weights": "weights", "biases": "biases"}
+    if "weights" in attributes or "biases" in attributes:
+        return names
+    lists = [k for k, kind in attributes.items() if kind in ("list", "tuple")]
+    weights = next((n for n in WEIGHT_NAMES if n in lists), None)
+    biases = next((n for n in BIAS_NAMES if n in lists), None)
+    if weights and biases:
+        names.update(weights=weights, biases=biases)
+    return names
 
 
 @dataclasses.dataclass(frozen=True)

@@ -174,16 +174,30 @@ def required_positional(method):
 
 
 BACKPROPS = ("backprop", "backpropagation")  # the names the zoo's ports give network.py's methods
-UPDATES = ("update_mini_batch", "update_network")
+UPDATES = ("update_mini_batch", "update_network", "gradientDescent")
+
+
+def own_names(net):
+    """Where the network keeps its weights and biases: network.py's names, or a port's ws and bs."""
+    return ("weights", "biases") if hasattr(net, "weights") else ("ws", "bs")
 
 
 def own_layout(net, sizes):
     """(transposed, bias shape of n) as the built network holds its parameters: W as (n_out, n_in)
     or (n_in, n_out), b as a column or flat."""
-    transposed = [w.shape for w in net.weights] == [(k, n) for k, n in zip(sizes[:-1], sizes[1:])] \
+    w_name, b_name = own_names(net)
+    transposed = [w.shape for w in getattr(net, w_name)] == [(k, n) for k, n in zip(sizes[:-1], sizes[1:])] \
         and sizes[:-1] != sizes[1:]
-    flat = all(np.ndim(b) == 1 for b in net.biases)
+    flat = all(np.ndim(b) == 1 for b in getattr(net, b_name))
     return transposed, (lambda n: (n,)) if flat else (lambda n: (n, 1))
+
+
+def in_network_order(pair, net):
+    """(nabla_b, nabla_w) from backprop's pair, which a port may return as (grad_w, grad_b)."""
+    first, second = pair
+    w_name, _ = own_names(net)
+    weight_shapes = [np.shape(w) for w in getattr(net, w_name)]
+    return (second, first) if [np.shape(t) for t in first] == weight_shapes else (first, second)
 
 
 def check_network(factory, options, sizes, rng):
@@ -200,18 +214,20 @@ def check_network(factory, options, sizes, rng):
     net = factory(sizes)
     transposed, bias_shape = own_layout(net, sizes)
 
+    w_name, b_name = own_names(net)
+
     def install(net, ws, bs):
-        net.weights = [w.T.copy() if transposed else w for w in ws]
-        net.biases = [b.reshape(bias_shape(b.shape[0])).copy() for b in bs]
+        setattr(net, w_name, [w.T.copy() if transposed else w for w in ws])
+        setattr(net, b_name, [b.reshape(bias_shape(b.shape[0])).copy() for b in bs])
 
     def held(net):
-        return ([np.asarray(w).T if transposed else np.asarray(w) for w in net.weights]
-                + [np.asarray(b).reshape(-1, 1) for b in net.biases])
+        return ([np.asarray(w).T if transposed else np.asarray(w) for w in getattr(net, w_name)]
+                + [np.asarray(b).reshape(-1, 1) for b in getattr(net, b_name)])
 
     backprop = next((getattr(net, n) for n in BACKPROPS if callable(getattr(net, n, None))), None)
     if backprop is not None:
         install(net, weights, biases)
-        nabla_b, nabla_w = backprop(x, y)
+        nabla_b, nabla_w = in_network_order(backprop(x, y), net)
         nabla_b = [np.reshape(nb, (-1, 1)) for nb in nabla_b]
         nabla_w = [np.asarray(nw).T if transposed else nw for nw in nabla_w]
         untouched = all(np.array_equal(a, s) for a, s in zip(held(net) + [x, y], saved))

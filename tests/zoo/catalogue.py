@@ -77,7 +77,8 @@ CONV = "numpy CNN-from-scratch conventions: direct and im2col/col2im convolution
 STOCHASTIC = "dropout/noise layers holding their own np.random.Generator, RandomState or random.Random"
 ADJOINT = "reverse-mode AD adjoint ('bar') notation, e.g. Giles, matrix derivative results"
 MICROGRAD = "karpathy/micrograd's engine.py (Value: data, grad, _backward closures, topological backward())"
-PORTS = "public ports of network.py: methods renamed, W stored (n_in, n_out), update_mini_batch(mini_batch, eta, n)"
+PORTS = ("public ports of network.py: methods renamed, W stored (n_in, n_out), update_mini_batch(mini_batch, eta, n), "
+         "ws/bs and (grad_w, grad_b)")
 COURSERA = "Coursera machine learning (Ng), the exercises' Python ports: ex2 costFunction, ex3 lrCostFunction, ex4 nnCostFunction, ex5"
 TENSOR_ENGINE = "autograd-from-scratch tutorials in torch's habits (Tensor(data, requires_grad), grad None)"
 
@@ -129,6 +130,7 @@ CORRECT = [
     _net(_S + "nielsen_ports.py:Renamed", source=PORTS),  # backpropagation(x, y), update_network
     _net(_S + "nielsen_ports.py:TransposedWeights", source=PORTS),  # W (n_in, n_out), flat biases
     _net(_S + "nielsen_ports.py:SizedStep", source=PORTS),  # update_mini_batch(mini_batch, eta, n)
+    _net(_S + "nielsen_ports.py:OwnConventions", source=PORTS),  # ws/bs, (grad_w, grad_b), gradientDescent
 
     # -- 2./3. layer objects -----------------------------------------------------------------
     entry(_L + "SigmoidLayer", "layer"),
@@ -342,6 +344,9 @@ MUTANTS = [
          needs="a hidden layer (len(sizes) >= 3)", source=PORTS),
     _net(_M + "nielsen_ports_buggy.py:TransposedBiasSign", bug="hidden biases' gradient has its sign flipped",
          signature="sign_flipped", needs="a hidden layer (len(sizes) >= 3)", source=PORTS),
+    # no diagnosis: the minimal case, [1, 1], cannot tell (grad_w, grad_b) from (nabla_b, nabla_w) by shape
+    _net(_M + "nielsen_ports_buggy.py:OwnConventionsOutputSigmaPrimeMissing", bug="BP1 without sigma'(z^L)",
+         source=PORTS),
     _net(_M + "nielsen_ports_buggy.py:SizedStepDropsWeights", bug="the step sets w to 1 - (eta/m) nabla_w",
          shows_via="update_mini_batch", needs="a mini-batch of m >= 2", source=PORTS),
     _net(_M + "network2_steps.py:DecaysBiases", cost="cross-entropy",

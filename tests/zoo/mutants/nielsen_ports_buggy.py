@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..styles.nielsen_ports import Renamed, SizedStep, TransposedWeights, sigmoid, sigmoid_prime
+from ..styles.nielsen_ports import OwnConventions, Renamed, SizedStep, TransposedWeights, sigmoid, sigmoid_prime
 
 
 class RenamedBP4OffByOne(Renamed):
@@ -41,3 +41,21 @@ class SizedStepDropsWeights(SizedStep):
             nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
         self.biases = [b - (eta / len(mini_batch)) * nb for b, nb in zip(self.biases, nabla_b)]
         self.weights = [1 - (eta / len(mini_batch)) * nw for w, nw in zip(self.weights, nabla_w)]  # BUG: w dropped
+
+
+class OwnConventionsOutputSigmaPrimeMissing(OwnConventions):
+    def backpropagation(self, x, y):
+        grad_w = [np.zeros(w.shape) for w in self.ws]
+        grad_b = [np.zeros(b.shape) for b in self.bs]
+        a, activations, zs = x, [x], []
+        for w, b in zip(self.ws, self.bs):
+            zs.append(np.dot(w, a) + b)
+            a = sigmoid(zs[-1])
+            activations.append(a)
+        delta = activations[-1] - y  # BUG: BP1 without sigma'(z^L)
+        for i in range(self.layer_num - 2, -1, -1):
+            grad_b[i] = delta
+            grad_w[i] = np.dot(delta, activations[i].T)
+            if i:
+                delta = np.dot(self.ws[i].T, delta) * sigmoid_prime(zs[i - 1])
+        return grad_w, grad_b

@@ -5,7 +5,9 @@
 * ``TransposedWeights``: each W stored as (n_in, n_out), used as ``np.dot(w.transpose(), a)``,
   and its gradient returned in that same shape; the biases flat, (n_out,);
 * ``SizedStep``: network2's step without its decay, ``update_mini_batch(mini_batch, eta, n)``,
-  told the training set's size and not using it.
+  told the training set's size and not using it;
+* ``OwnConventions``: weights and biases kept as ``ws`` and ``bs``, ``backpropagation`` returning
+  ``(grad_w, grad_b)`` and the step ``gradientDescent(batch_data, learn_rate)`` reading it so.
 """
 
 import numpy as np
@@ -106,3 +108,38 @@ class SizedStep(Renamed):
 
     def backprop(self, x, y):
         return self.backpropagation(x, y)
+
+
+class OwnConventions:
+    def __init__(self, size):
+        self.layer_num = len(size)
+        self.ws = [np.random.randn(j, k) for j, k in zip(size[1:], size[:-1])]
+        self.bs = [np.random.randn(j, 1) for j in size[1:]]
+
+    def gradientDescent(self, batch_data, learn_rate):
+        grad_w = [np.zeros(w.shape) for w in self.ws]
+        grad_b = [np.zeros(b.shape) for b in self.bs]
+        for x, y in batch_data:
+            once_w, once_b = self.backpropagation(x, y)
+            for i in range(len(grad_w)):
+                grad_w[i] += once_w[i]
+                grad_b[i] += once_b[i]
+        for i in range(len(grad_w)):
+            self.ws[i] = self.ws[i] - learn_rate * grad_w[i] / len(batch_data)
+            self.bs[i] = self.bs[i] - learn_rate * grad_b[i] / len(batch_data)
+
+    def backpropagation(self, x, y):
+        grad_w = [np.zeros(w.shape) for w in self.ws]
+        grad_b = [np.zeros(b.shape) for b in self.bs]
+        a, activations, zs = x, [x], []
+        for w, b in zip(self.ws, self.bs):
+            zs.append(np.dot(w, a) + b)
+            a = sigmoid(zs[-1])
+            activations.append(a)
+        delta = (activations[-1] - y) * sigmoid_prime(zs[-1])
+        for i in range(self.layer_num - 2, -1, -1):
+            grad_b[i] = delta
+            grad_w[i] = np.dot(delta, activations[i].T)
+            if i:
+                delta = np.dot(self.ws[i].T, delta) * sigmoid_prime(zs[i - 1])
+        return grad_w, grad_b
