@@ -184,9 +184,7 @@ class LayerChecker(BlackBox):
         # A loss layer's backward starts the chain: its dout defaults (backward(dout=1)) or it takes
         # none.  A backward that needs its dout belongs to a layer of two inputs (the book's
         # MulLayer.forward(x, y), backward(dout) -> (dx, dy)), whose y is no labels.
-        upstream = [q for q in parameters(methods.get(self.backward)) or []
-                    if q.positional and q.name != "self"]
-        if upstream and upstream[0].required:
+        if self._dout_defaults() is False:
             raise TargetError(
                 f"{self.name}.{self.forward} takes a second input {params[1].name} and "
                 f"{self.name}.{self.backward} needs its upstream gradient: a layer of two inputs, which "
@@ -375,9 +373,13 @@ class LayerChecker(BlackBox):
         return [{"dout": dout, "x": x, "lr": self.lr}[t] for t in self.takes]
 
     def _dout_defaults(self):
+        """Whether backward's upstream gradient may be left out (backward(dout=1), or no argument);
+        None where its signature is unknown."""
         params = parameters((self.interface.description.get("methods") or {}).get(self.backward))
-        params = [p for p in params or [] if p.name != "self"]
-        return params is not None and (not params or params[0].has_default)
+        if params is None:
+            return None
+        params = [p for p in params if p.positional and p.name != "self"]
+        return not params or params[0].has_default
 
     def call_backward(self, layer, x, dout):
         what = f"{self.name}.{self.backward}"

@@ -56,8 +56,8 @@ COST_NAMES = (
 
 
 # Where ports keep network.py's weights and biases (lists of arrays), when not under those names
-WEIGHT_NAMES = ("weights", "ws", "Ws", "W", "weight")
-BIAS_NAMES = ("biases", "bs", "Bs", "b", "bias")
+WEIGHT_NAMES = ("ws", "Ws", "W", "weight")
+BIAS_NAMES = ("bs", "Bs", "b", "bias")
 
 # constructor arguments that are training data, not sizes
 _DATA_ARGUMENTS = ("x", "X", "y", "Y", "inputs", "targets", "data", "labels", "X_train", "y_train")

@@ -112,12 +112,9 @@ def load_failure(spec: TargetSpec, reply: dict) -> Exception:
     if status == "missing":
         names = reply.get("names") or []
         closest = closest_name(spec.attr, names)
-        if closest is not None:
-            module_part = spec.text.rpartition(":")[0]
-            hint = f"; did you mean {module_part}:{closest}?"
+        hint = f"; did you mean {spec.text.rpartition(':')[0]}:{closest}?" if closest is not None else ""
+        if names:
             hint += f" (it defines {', '.join(names[:12])}{', ...' if len(names) > 12 else ''})"
-        else:
-            hint = f" (it defines {', '.join(names[:12])}{', ...' if len(names) > 12 else ''})" * bool(names)
         return TargetError(f"target {spec.text!r}: {where} has no attribute {spec.attr!r}{hint}")
     if status != "raised":
         return TargetError(f"target {spec.text!r}: importing {where} failed: {reply!r}")
