@@ -26,7 +26,7 @@ from gradcert.oracles import finite_diff
 from gradcert.properties.candidates.base import Checker
 from gradcert.properties.candidates.interface import parameters
 from gradcert.properties.candidates.remote import Remote
-from gradcert.properties.candidates.verdicts import CandidateFailure, as_array
+from gradcert.properties.candidates.verdicts import CandidateFailure, NonFinite, as_array
 from gradcert.properties.certify import Disagreement
 from gradcert.properties.compare import Comparison, compare_tensor
 from gradcert.properties.errors import TargetError, UsageError
@@ -78,14 +78,34 @@ def shape_of(letters, dims):
     return tuple(int(p) if p.isdigit() else dims[p] for p in letters)
 
 
-def drawn(case, shape, stream, *, zeros=True, dtype=np.float64):
+def drawn(case, shape, stream, *, zeros=True, dtype=np.float64, positive=False):
     """A Gaussian array of ``shape``, representable in ``dtype`` (the precision the candidate
-    computes in); every fourth seed puts exact zeros in (ReLU's kink at 0)."""
+    computes in); every fourth seed puts exact zeros in (ReLU's kink at 0).  ``positive``: for a
+    function defined on the positive numbers alone (a log, a square root), exp(N(0, 1/4)) entries
+    instead, 0.22 to 4.5 within three standard deviations: far enough from 0 that no difference
+    step reaches it, and never 0."""
     rng = case.rng(stream)
     a = rng.standard_normal(shape)
+    if positive:
+        return np.exp(0.5 * a).astype(dtype).astype(np.float64)
     if zeros and case.seed % 4 == 0:
         a[rng.random(shape) < 0.3] = 0.0
     return a.astype(dtype).astype(np.float64)
+
+
+def mixed_signs(a):
+    """``a`` with its first entry made negative: a probe of a forward's domain meets a number < 0
+    whatever the draw (and on every size, one entry included)."""
+    if a.size:
+        a.flat[0] = -abs(a.flat[0]) or -1.0
+    return a
+
+
+def off_domain(failure, arrays):
+    """Whether a forward's ``failure`` at ``arrays`` may be its domain's, not a bug: it returned a
+    non-finite value or raised, at inputs of which some are <= 0 (a log, a square root)."""
+    return ((isinstance(failure, NonFinite) or failure.verdict == "crashed")
+            and any(np.any(np.asarray(a) <= 0) for a in arrays))
 
 
 class Sampled:
@@ -143,6 +163,21 @@ class BlackBox(Checker):
         self.kwargs = dict(options.kwargs or {})
         self.letters = ()
         self.resolution = 0.0  # the worst error / size of a finite-difference oracle tensor seen
+        self.positive = False  # inputs drawn positive: the forward is defined there alone (``domain``)
+
+    def domain(self, failure, arrays, what):
+        """After a forward's ``failure`` at drawn ``arrays``: whether to draw positive inputs from now
+        on and call it again (``off_domain``), noted once; never twice, so that a forward failing at
+        positive inputs too gets its verdict."""
+        if self.positive or not off_domain(failure, arrays):
+            return False
+        self.positive = True
+        self.note(
+            f"{what} {'is not finite' if isinstance(failure, NonFinite) else 'raises'} at inputs <= 0 "
+            f"({failure.message}): a function of positive inputs (a log, a square root?), so its inputs "
+            "are drawn positive, exp(N(0, 1/4)), and its gradient is checked there alone"
+        )
+        return True
 
     def _callable_with(self, method, count, what):
         """Refuse, before any call, a method that cannot be called with ``count`` positional arguments

@@ -34,6 +34,7 @@ from gradcert.properties.candidates.blackbox import (
     diagonal_of,
     drawn,
     estimate_entries,
+    mixed_signs,
     parse_letters,
     precision,
     shape_of,
@@ -123,6 +124,7 @@ class LayerChecker(BlackBox):
         self._training_flag()
         self.label = self._label_argument()  # a loss layer's forward(x, t): the name of its labels
         self._t = None  # the labels gradcert drew for the case at hand (None: none, or --kwargs gives them)
+        self.one_hot = False  # the drawn labels as one-hot rows: the layer crashed on class indices
         self.loss_layer = False  # forward(x, t) returns the loss: backward is called with dout = 1
         self.guard, self.guard_seen = None, False  # -log(y + delta) in a loss layer (oracles.guards)
         drawn_labels = self.label is not None and self.label not in self.kwargs
@@ -213,7 +215,8 @@ class LayerChecker(BlackBox):
         """Labels gradcert draws for ``x``: an integer class below x's last dimension per example."""
         if self.label is None or self.label in self.kwargs:
             return None
-        return case.rng(1).integers(0, x.shape[-1], size=x.shape[:-1])
+        indices = case.rng(1).integers(0, x.shape[-1], size=x.shape[:-1])
+        return np.eye(x.shape[-1])[indices] if self.one_hot else indices
 
     def _fewest_classes(self):
         """A loss layer's fewest classes: 2, or one more than the largest label --kwargs gives."""
@@ -406,6 +409,49 @@ class LayerChecker(BlackBox):
             )
         return dx, extras
 
+    def _first_forward(self, case, at, letters, constructor):
+        """The probe's first forward: (layer, x, out, the layer's arrays before it).  Where it fails at
+        drawn inputs <= 0, again at positive ones (``BlackBox.domain``); where a loss layer's crashes
+        on integer labels, again on one-hot rows (``one_hot``), its author's other convention."""
+        try:
+            return self._forward_once(case, at, letters, constructor)
+        except CandidateFailure as failure:
+            if self._t is None or self._t.ndim != 1 or failure.verdict != "crashed":
+                raise
+            positive, notes = self.positive, list(self.notes)
+            self.one_hot = True
+            try:
+                found = self._forward_once(case, at, letters, constructor)
+            except CandidateFailure:
+                self.one_hot, self.positive, self.notes[:] = False, positive, notes
+                raise failure from None
+            self.note(f"{self.name}.{self.forward} crashed on integer labels {self.label} and runs on "
+                      "one-hot rows: its labels are drawn one-hot")
+            return found
+
+    def _forward_once(self, case, at, letters, constructor):
+        """One forward at the probe case; where it fails at inputs <= 0, once more at positive ones,
+        kept only if that one runs (else the first failure stands)."""
+        first, positive, notes = None, self.positive, list(self.notes)
+        while True:
+            x = drawn(case, shape_of(letters, at), 0, zeros=False, positive=self.positive)
+            if not self.positive:
+                x = mixed_signs(x)
+            self._t = self._labels(case, x)
+            layer = self.build(at, constructor, letters, case)
+            before = self.remote.snapshot(layer, what=f"reading {self.name}'s arrays")
+            try:
+                return layer, x, self.call_forward(layer, x), before
+            except CandidateFailure as failure:
+                self.remote.release(layer)
+                if first is None and self.domain(failure, [x], f"{self.name}.{self.forward}"):
+                    first = failure
+                    continue
+                if first is not None:
+                    self.positive, self.notes[:] = positive, notes
+                    raise first from None
+                raise
+
     def _probe(self):
         """One probe case (N one more than the widths, so rows and columns cannot be confused)."""
         dims = {"N": 4, "D": 3, "M": 2}
@@ -432,12 +478,8 @@ class LayerChecker(BlackBox):
             at = {**dims, **self._given_dims(layout or "rows")}
             letters = self._input_letters(layout)
             case = ShapeCase(at, 1)
-            x = drawn(case, shape_of(letters, at), 0, zeros=False)
-            self._t = self._labels(case, x)
-            layer = self.build(at, constructor, letters, case)
-            before = self.remote.snapshot(layer, what=f"reading {self.name}'s arrays")
             try:
-                out = self.call_forward(layer, x)
+                layer, x, out, before = self._first_forward(case, at, letters, constructor)
             except CandidateFailure as failure:
                 first_error = first_error or (failure, constructor, at)
                 continue
@@ -554,7 +596,7 @@ class LayerChecker(BlackBox):
         batches = []
         for seed in (0, 1):
             at = ShapeCase(case.dims, seed)
-            x = drawn(at, shape_of(letters, at.dims), 0, zeros=False)
+            x = drawn(at, shape_of(letters, at.dims), 0, zeros=False, positive=self.positive)
             self._t = self._labels(at, x)
             labels = self._label_indices()
             if labels is None or labels.shape != x.shape[:1]:
@@ -597,7 +639,7 @@ class LayerChecker(BlackBox):
     def check(self, case):
         layer = self.build(case.dims, self.found.constructor, self.found.letters, case)
         x_dtype = precision(self.found.dtype)
-        x = drawn(case, shape_of(self.found.letters, case.dims), 0, dtype=x_dtype)
+        x = drawn(case, shape_of(self.found.letters, case.dims), 0, dtype=x_dtype, positive=self.positive)
         self._t = self._labels(case, x)
         out = self.call_forward(layer, x)
         dout = self._dout(case, out)

@@ -15,11 +15,14 @@ from gradcert.properties.candidates import signatures
 from gradcert.properties.candidates.blackbox import (
     SAMPLE_STREAM,
     BlackBox,
+    ShapeCase,
     _declared_inputs,
     _real_output,
     diagonal_of,
     drawn,
     estimate_entries,
+    mixed_signs,
+    off_domain,
     precision,
     shape_of,
 )
@@ -75,13 +78,16 @@ class PairChecker(BlackBox):
         self.letters = tuple(letter for _, shape in self.inputs for letter in shape)
         self.checked(*(f"d{a}" for a, _ in self.inputs))
         self.constancy = Constancy()
+        self.probed = None  # the forward's domain, probed before the first case (``_probe_domain``)
 
     def strategy(self):
         return self.letter_strategy(self.letters, max(len(s) for _, s in self.inputs))
 
     def check(self, case):
-        arrays = [drawn(case, shape_of(shape, case.dims), i) for i, (_, shape) in enumerate(self.inputs)]
         forward = f"{self.name} ({self.forward_name})"
+        if self.probed is None:
+            self.probed = self._probe_domain(case, forward)
+        arrays = self._arrays(case)
         out, cache = self.remote.call(
             TARGET, None, arrays, self.kwargs, keep="pair", what=forward, fresh=True, mutable=True
         )
@@ -130,6 +136,38 @@ class PairChecker(BlackBox):
         for i in range(len(self.inputs)):
             history_agrees(self._outputs(arrays, i), arrays[i], forward, dtype=precision(out.dtype))
         return comparisons
+
+    def _arrays(self, case, positive=None):
+        positive = self.positive if positive is None else positive
+        return [drawn(case, shape_of(shape, case.dims), i, positive=positive)
+                for i, (_, shape) in enumerate(self.inputs)]
+
+    def _probe_domain(self, case, forward):
+        """Before the first case: whether the forward is defined at inputs <= 0.  One forward at inputs
+        of mixed signs (every size 3, or as --dims fixes it); where it is not finite there, or raises,
+        and runs at positive inputs, every input is drawn positive (``BlackBox.domain``).  Any other
+        outcome decides nothing: the cases judge it.  Returns True once asked."""
+        at = ShapeCase({letter: (self.options.dims or {}).get(letter, 3) for letter in case.dims}, 1)
+        mixed = [mixed_signs(drawn(at, shape_of(shape, at.dims), i, zeros=False))
+                 for i, (_, shape) in enumerate(self.inputs)]
+
+        def runs(arrays):
+            out, _ = self.remote.call(TARGET, None, arrays, self.kwargs, keep="pair", what=forward,
+                                      fresh=True, mutable=True)
+            as_array(_real_output(out, forward), f"{forward} output")
+
+        try:
+            runs(mixed)
+            return True
+        except CandidateFailure as failure:
+            if not off_domain(failure, mixed):
+                return True
+            try:
+                runs(self._arrays(at, positive=True))
+            except CandidateFailure:
+                return True
+            self.domain(failure, mixed, forward)
+        return True
 
     def close(self):
         super().close()

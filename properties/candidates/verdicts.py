@@ -39,6 +39,11 @@ class CandidateFailure(Exception):
         self.verdict, self.message, self.detail, self.output = verdict, message, detail, output
 
 
+class NonFinite(CandidateFailure):
+    """An output that is not finite (an "invalid output"): at inputs outside the function's domain
+    -- a log or a square root of a negative number -- a forward's, which a drawn input may explain."""
+
+
 class Declined(Exception):
     """The candidate raised NotImplementedError for this case: skipped and counted, not a verdict."""
 
@@ -70,7 +75,7 @@ def as_array(value, what):
     bad = ~np.isfinite(array)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise CandidateFailure("invalid output", f"{what} has {array[index]} at {index}")
+        raise NonFinite("invalid output", f"{what} has {array[index]} at {index}")
     return array
 
 
