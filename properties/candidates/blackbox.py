@@ -78,9 +78,16 @@ def shape_of(letters, dims):
     return tuple(int(p) if p.isdigit() else dims[p] for p in letters)
 
 
+# One case in WIDE_EVERY draws its Gaussian arrays WIDE_SCALE times wider: N(0, 1) leaves |x| > 3 to
+# one entry in 370, so a backward that is wrong only for large inputs (a clip, a saturated branch
+# handled wrongly) would pass a run; at N(0, 16) almost half the entries are past 3.
+WIDE_EVERY, WIDE_SCALE = 8, 4.0
+
+
 def drawn(case, shape, stream, *, zeros=True, dtype=np.float64, positive=False):
     """A Gaussian array of ``shape``, representable in ``dtype`` (the precision the candidate
-    computes in); every fourth seed puts exact zeros in (ReLU's kink at 0).  ``positive``: for a
+    computes in); every fourth seed puts exact zeros in (ReLU's kink at 0), and one in WIDE_EVERY
+    draws wider.  ``positive``: for a
     function defined on the positive numbers alone (a log, a square root), exp(N(0, 1/4)) entries
     instead, 0.22 to 4.5 within three standard deviations: far enough from 0 that no difference
     step reaches it, and never 0."""
@@ -88,6 +95,8 @@ def drawn(case, shape, stream, *, zeros=True, dtype=np.float64, positive=False):
     a = rng.standard_normal(shape)
     if positive:
         return np.exp(0.5 * a).astype(dtype).astype(np.float64)
+    if case.seed % WIDE_EVERY == WIDE_EVERY - 3:
+        a *= WIDE_SCALE  # exact: a power of two
     if zeros and case.seed % 4 == 0:
         a[rng.random(shape) < 0.3] = 0.0
     return a.astype(dtype).astype(np.float64)

@@ -46,7 +46,11 @@ VECTORS = ("theta", "nn_params", "thetas", "initial_theta", "Theta")
 DATA = ("X", "x", "scores", "inputs", "X_in", "x_in", "X_train")
 STRENGTHS = ("reg", "lam", "lmbda", "lambda_", "l2", "reg_strength", "alpha", "Lambda", "lambd", "lamb",
              "lambda_in", "lambda_reg", "lamda")
-STRENGTH = 0.1  # the regularisation strength passed: non-zero, so that its gradient is checked too
+# The regularisation strengths passed, one per case by its seed: non-zero, so that the penalty's
+# gradient is checked too, and two of them, so that a gradient with the strength written in as a
+# number (0.2 W for 2 reg W at reg = 0.1) is caught on the other one.
+STRENGTHS_DRAWN = (0.1, 0.35)
+STRENGTH = STRENGTHS_DRAWN[0]
 UNROLLED = "P"  # the letter of an unrolled parameter vector's length, H (D + 1) + K (H + 1)
 PROBE_DIMS = {"N": 3, "D": 3, "H": 4, "K": 3, "C": 3}
 
@@ -83,13 +87,16 @@ class LossFunctionChecker(BlackBox):
         super().__init__(options, name, remote, interface)
         params = parameters(interface.description.get("call")) or []
         self.arguments = [p.name for p in params if p.required and p.name not in self.kwargs]
+        self.strength = None  # the regularisation strength's name, where gradcert chooses it
         for p in params:
             # a strength with a default of 0 (lambda_=0.0) too: at 0 its gradient would go unchecked
             if p.name in STRENGTHS and p.name not in self.kwargs and p.kind != "POSITIONAL_ONLY":
                 self.kwargs[p.name] = STRENGTH
+                self.strength = p.name
                 if p.name in self.arguments:
                     self.arguments.remove(p.name)
-                self.note(f"{name} is called with {p.name}={STRENGTH} (--kwargs sets it)")
+                self.note(f"{name} is called with {p.name}={' or '.join(map(str, STRENGTHS_DRAWN))}, one per "
+                          "case (--kwargs sets it)")
         declared = _declared_inputs(options.inputs) or {}
         weights = next((a for a in self.arguments if a in WEIGHTS), None)
         vector = next((a for a in self.arguments if a in VECTORS and a not in declared), None)
@@ -190,6 +197,8 @@ class LossFunctionChecker(BlackBox):
         return args
 
     def check(self, case):
+        if self.strength is not None:
+            self.kwargs[self.strength] = STRENGTHS_DRAWN[case.seed % len(STRENGTHS_DRAWN)]
         arrays, labels, sizes = self._draw(case)
         n = len(labels)
         loss, grad = self._call(arrays, labels, sizes)

@@ -99,3 +99,15 @@ class Clip:
 
     def backward(self, dout):
         return dout * 2 * np.sqrt(self.x) ** 2
+
+
+class ClippedGradient:
+    """A hostile candidate: tanh's backward right for |x| <= 3 alone (its gradient clipped there)."""
+
+    def forward(self, x):
+        self.x = x
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, dout):
+        return np.where(np.abs(self.x) <= 3, dout * (1 - self.out**2), 0.0)
