@@ -87,10 +87,9 @@ WIDE_EVERY, WIDE_SCALE = 8, 4.0
 def drawn(case, shape, stream, *, zeros=True, dtype=np.float64, positive=False):
     """A Gaussian array of ``shape``, representable in ``dtype`` (the precision the candidate
     computes in); every fourth seed puts exact zeros in (ReLU's kink at 0), and one in WIDE_EVERY
-    draws wider.  ``positive``: for a
-    function defined on the positive numbers alone (a log, a square root), exp(N(0, 1/4)) entries
-    instead, 0.22 to 4.5 within three standard deviations: far enough from 0 that no difference
-    step reaches it, and never 0."""
+    draws wider.  ``positive``: for a function defined on the positive numbers alone (a log, a
+    square root), exp(N(0, 1/4)) entries instead, 0.22 to 4.5 within three standard deviations: far
+    enough from 0 that no difference step reaches it, and never 0."""
     rng = case.rng(stream)
     a = rng.standard_normal(shape)
     if positive:

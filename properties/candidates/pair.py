@@ -78,15 +78,16 @@ class PairChecker(BlackBox):
         self.letters = tuple(letter for _, shape in self.inputs for letter in shape)
         self.checked(*(f"d{a}" for a, _ in self.inputs))
         self.constancy = Constancy()
-        self.probed = None  # the forward's domain, probed before the first case (``_probe_domain``)
+        self.probed = False  # the forward's domain, probed before the first case (``_probe_domain``)
 
     def strategy(self):
         return self.letter_strategy(self.letters, max(len(s) for _, s in self.inputs))
 
     def check(self, case):
         forward = f"{self.name} ({self.forward_name})"
-        if self.probed is None:
-            self.probed = self._probe_domain(case, forward)
+        if not self.probed:
+            self._probe_domain(case, forward)
+            self.probed = True
         arrays = self._arrays(case)
         out, cache = self.remote.call(
             TARGET, None, arrays, self.kwargs, keep="pair", what=forward, fresh=True, mutable=True
@@ -146,7 +147,7 @@ class PairChecker(BlackBox):
         """Before the first case: whether the forward is defined at inputs <= 0.  One forward at inputs
         of mixed signs (every size 3, or as --dims fixes it); where it is not finite there, or raises,
         and runs at positive inputs, every input is drawn positive (``BlackBox.domain``).  Any other
-        outcome decides nothing: the cases judge it.  Returns True once asked."""
+        outcome decides nothing: the cases judge it."""
         at = ShapeCase({letter: (self.options.dims or {}).get(letter, 3) for letter in case.dims}, 1)
         mixed = [mixed_signs(drawn(at, shape_of(shape, at.dims), i, zeros=False))
                  for i, (_, shape) in enumerate(self.inputs)]
@@ -158,16 +159,14 @@ class PairChecker(BlackBox):
 
         try:
             runs(mixed)
-            return True
         except CandidateFailure as failure:
             if not off_domain(failure, mixed):
-                return True
+                return
             try:
                 runs(self._arrays(at, positive=True))
             except CandidateFailure:
-                return True
+                return
             self.domain(failure, mixed, forward)
-        return True
 
     def close(self):
         super().close()
