@@ -32,7 +32,17 @@ EXPLANATIONS = {
     "scaled it (a ReLU's, dropout's or max-pool's mask, a drawn scale)",
     "sigma_prime_at_a": "the derivative is taken at the layer's output instead of its input (sigma'(a) for "
     "sigma'(z))",
+    "constant_factor": "it is {factor:.6g} times the true gradient in every entry: a constant factor is "
+    "missing or extra (the 1/2 of a square root or of a square, a 2 written in, a scale applied twice)",
+    "constant_function": "the true gradient is zero in every entry, and this one is not: what is "
+    "differentiated (the forward's output, or the loss returned) does not change with this input (a loss "
+    "never accumulated or never returned, a forward that ignores the input, every entry masked in forward "
+    "and not in backward)",
 }
+
+# A factor this close to a simple fraction p / q (p, q <= SIMPLE_TERMS) is named even on a tensor of
+# one entry, where any ratio would fit: a missing 1/2 shrinks a case to a single entry.
+SIMPLE_TERMS = 4
 
 
 @dataclass(frozen=True)
@@ -41,10 +51,11 @@ class Diagnosis:
     signature: str | None
     equation: str | None = None
     suggestion: str | None = None
+    factor: float | None = None  # constant_factor's: candidate = factor * true gradient
 
     @property
     def explanation(self):
-        return EXPLANATIONS.get(self.signature, "")
+        return EXPLANATIONS.get(self.signature, "").format(factor=self.factor)
 
 
 def close(a, b):
@@ -74,15 +85,10 @@ def diagnose(
         return Diagnosis(name, None)
     if not np.any(c):
         return Diagnosis(name, "gradient_missing")
-    if not np.any(o):  # the true gradient is zero (one example normalised, every unit dropped)
-        if _mask_left_out(c, o):
-            return Diagnosis(
-                name,
-                "mask_not_applied"
-                if dout is None or not _scaled_per_slice(c, dout)
-                else "mean_terms_missing",
-            )
-        return Diagnosis(name, None)
+    if not np.any(o):  # the true gradient is zero (one example normalised, every unit dropped, a constant)
+        if dout is not None and _scaled_per_slice(c, dout):
+            return Diagnosis(name, "mean_terms_missing")
+        return Diagnosis(name, "constant_function")
     if close(-c, o):
         return Diagnosis(name, "sign_flipped")
     if c.ndim == 2 and c.shape[0] == c.shape[1] and close(c.T, o):
@@ -91,6 +97,9 @@ def diagnose(
         return Diagnosis(name, "factor_m")
     if batch and batch > 1 and close(c * batch, o):
         return Diagnosis(name, "factor_1_over_m")
+    factor = _constant_factor(c, o)
+    if factor is not None:
+        return Diagnosis(name, "constant_factor", factor=factor)
     if _mask_left_out(c, o):
         return Diagnosis(name, "mask_not_applied")
     if dout is not None and name == "dx":
@@ -116,10 +125,27 @@ def _mask_left_out(c, o):
     return bool(leaked.any()) and bool(np.all(np.abs(c - o)[~masked] <= CLOSE * scale))
 
 
+def _constant_factor(c, o):
+    """k where c = k o for one number k other than 1 (the caller has tried -1, m and 1 / m); None if no k
+    fits, or if o has a single nonzero entry and k is no simple fraction (see SIMPLE_TERMS)."""
+    peak = int(np.argmax(np.abs(o)))
+    if o.flat[peak] == 0:
+        return None
+    k = float(c.flat[peak] / o.flat[peak])
+    if not np.isfinite(k) or abs(k - 1.0) <= CLOSE or not close(c, k * o):
+        return None
+    if np.count_nonzero(o) >= 2:
+        return k
+    simple = any(abs(k - sign * p / q) <= CLOSE * abs(k) for p in range(1, SIMPLE_TERMS + 1)
+                 for q in range(1, SIMPLE_TERMS + 1) for sign in (1, -1))
+    return k if simple else None
+
+
 def _one_scale(c, dout):
-    """Whether c = s dout for one number s (1, or an inverted dropout's 1 / (1 - p))."""
+    """Whether c = s dout for one number s (1, or an inverted dropout's 1 / (1 - p)); never on a
+    single entry, where every c is a multiple of dout."""
     peak = int(np.argmax(np.abs(dout)))
-    if dout.flat[peak] == 0:
+    if dout.flat[peak] == 0 or np.count_nonzero(dout) < 2:
         return False
     return close(c, dout * (c.flat[peak] / dout.flat[peak]))
 
