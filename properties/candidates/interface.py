@@ -8,7 +8,8 @@ it found and what it expected -- never a crash verdict from calling it the wrong
 =========  ==========================================================================
 network    network.py / network2.py: ``Name(sizes)`` with ``backprop(x, y)`` (or its ports'
            ``backpropagation``, ``back_propagation``, ...: ``BACKPROPS``); or a one-argument
-           factory (a function, a ``functools.partial``) returning one
+           factory (a function, a ``functools.partial``) returning one; or its backprop as a
+           free function of the weights, biases, x and y (``backprop_function``)
 step       a network with ``update_mini_batch`` (or ``update_network``, ...: ``UPDATES``) but no
            ``backprop``
 layer      ``forward``/``backward``, ``forward_pass``/``backward_pass``, ``__call__`` +
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gradcert.properties.candidates import backprop_function
 from gradcert.properties.errors import TargetError
 
 FORWARDS = ("forward", "forward_pass", "fprop", "__call__")
@@ -119,6 +121,7 @@ class Interface:
     pair: tuple | None = None  # pair: (forward name, backward name)
     partner: dict | None = None  # pair: the backward function's description
     loss: bool = False  # pair: a loss function returning (loss, grad), forward and backward in one
+    roles: tuple | None = None  # network: a free backprop function's arguments (``backprop_function``)
     notes: tuple = field(default_factory=tuple)
 
     @property
@@ -203,6 +206,10 @@ def _detect(d):
             return None
         names = [p.name for p in call if p.positional]
         needed = [p for p in call if p.required]
+        if names[:5] != list(GRAD_FUNCTION):
+            found = backprop_function.roles(call)
+            if found is not None:
+                return Interface("network", d, roles=found)
         if len(needed) == 5 or names[:5] == list(GRAD_FUNCTION):
             return Interface("function", d)
         from gradcert.properties.candidates.loss_function import is_loss_function
@@ -313,7 +320,8 @@ _WHAT = {
 }
 
 _EXPECTED = (
-    "a network class Name(sizes) with backprop(x, y) (network.py), or a one-argument factory of one; "
+    "a network class Name(sizes) with backprop(x, y) (network.py), or a one-argument factory of one, or "
+    "its backprop as a function of the weights, biases, x and y; "
     "a layer class with forward/backward (or forward_pass/backward_pass, __call__ + backward); "
     "a cs231n pair module:NAME with NAME_forward and NAME_backward; a model with loss(X, y) -> (loss, grads) "
     "and a params dict; a function grad(arch, weights, biases, x, y); or an autodiff engine's value class "

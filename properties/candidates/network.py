@@ -71,7 +71,10 @@ class NetworkChecker(NetworkCases):
         self.style = "step" if step_only else "network"
         super().__init__(options, name)
         self.remote, self.interface, self.step_only = remote, interface, step_only
-        self._check_constructor(interface.description)
+        if interface.roles:
+            self._around_function(interface)
+        else:
+            self._check_constructor(interface.description)
         probe = self._probe()  # the built object's description: its methods, its cost
         methods = probe.get("methods") or {}
         # the names this network gives network.py's two methods (a port's backpropagation, ...)
@@ -114,6 +117,18 @@ class NetworkChecker(NetworkCases):
         self.swapped = False
 
     # -- set-up, before any case: signatures first, then one object built to look at
+    def _around_function(self, interface):
+        """A free backprop function: gradcert's network around it takes its place (``backprop_function``)."""
+        if self.options.init:
+            raise TargetError(f"--init: {self.name} is a function, which gradcert builds no network of; "
+                              "leave --init out")
+        order = self.remote.network_around(TARGET, interface.roles, what=f"reading {self.name}")
+        shown = ", ".join(p.name for p in parameters(interface.description.get("call")) or () if p.required)
+        self.note(f"{self.name}({shown}) is driven as network.py's backprop(x, y): gradcert builds the "
+                  "network and passes its weights, biases and layer count by name")
+        if order == "wb":
+            self.note(f"{self.name}'s return statements name its pair (nabla_w, nabla_b): read in that order")
+
     def _check_constructor(self, description):
         call = description.get("call")
         given = set(self.options.init or {})

@@ -179,6 +179,12 @@ class Remote:
         )
         return self._value(reply, what)
 
+    def network_around(self, target, roles, *, what):
+        """Put a network.py-style class around a free backprop function (``backprop_function``), in
+        the target's place; returns the pair's order its return statements name ("wb", "bw", None)."""
+        request = {"op": "network_around", "target": target, "roles": list(roles)}
+        return self._value(self.worker.request(request, what=what), what)
+
     def release(self, target):
         """Let the worker drop an object of a finished case (a big network's arrays add up)."""
         worker = self.worker

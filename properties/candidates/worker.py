@@ -406,6 +406,15 @@ class Server:
             return self.outputs(message)
         if op == "program":
             return self.program(message)
+        if op == "network_around":  # a free backprop function, driven as network.py's class
+            from gradcert.properties.candidates import backprop_function
+
+            function = self._resolve(message["target"])
+            order = backprop_function.pair_order(function)
+            self.objects[message["target"].id] = backprop_function.network_around(
+                function, tuple(message["roles"]), order
+            )
+            return {"status": "ok", "value": order}
         raise ValueError(f"unknown request {op!r}")
 
     def _reply(self, produce):

@@ -1,0 +1,62 @@
+"""network.py's backprop as a free function of the weights, biases, x and y
+(``properties.candidates.backprop_function``): driven as written, judged as network.py's backprop.
+
+Before, a function of five arguments was taken for grad(arch, weights, biases, x, y) and crashed on
+gradcert's Architecture (exit 1 on correct code), and one of four or three was refused (exit 2)."""
+
+import pytest
+from gradcert.properties.candidates import backprop_function
+from gradcert.properties.candidates.interface import Parameter
+
+import gradcert
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+FILE = f"{ROOT}/tests/candidates/free_backprops.py"
+FAST = {"examples": 15}
+
+
+@pytest.mark.parametrize("name", ["backpropagate", "backprop", "backprop_net", "backprop_transposed",
+                                  "backprop_weights_first"])
+def test_a_correct_free_backprop_is_certified_as_written(name):
+    cert = gradcert.check(f"{FILE}:{name}", **FAST)
+    assert cert.certified, cert.failure
+    assert any("driven as network.py's backprop(x, y)" in note for note in cert.notes), cert.notes
+
+
+def test_the_pair_is_read_in_the_order_its_return_statement_names():
+    cert = gradcert.check(f"{FILE}:backpropagate", **FAST)
+    assert any("(nabla_w, nabla_b): read in that order" in note for note in cert.notes), cert.notes
+
+
+@pytest.mark.parametrize("name, signature", [("backpropagate_no_sigma_prime", "sigma_prime_missing"),
+                                             ("backprop_net_bp4_off", None), ("backprop_swapped", None)])
+def test_a_wrong_free_backprop_is_caught(name, signature):
+    cert = gradcert.check(f"{FILE}:{name}", **FAST)
+    assert cert.exit_code == 1 and cert.verdict == "gradient bug", (cert.verdict, cert.failure)
+    if signature:
+        assert cert.failure.signature == signature, cert.failure
+
+
+def _params(*names, defaults=()):
+    return [Parameter(n, "POSITIONAL_OR_KEYWORD", n in defaults) for n in names]
+
+
+@pytest.mark.parametrize("names, expected", [
+    (("weights", "biases", "x", "y"), ("weights", "biases", "x", "y")),
+    (("nLayers", "weights", "biases", "inValues", "outValues"), ("layers", "weights", "biases", "x", "y")),
+    (("net", "x", "y"), ("net", "x", "y")),
+    (("weightsT", "biases", "x", "y"), ("weightsT", "biases", "x", "y")),
+    (("wt", "biases", "x", "y"), ("weights", "biases", "x", "y")),  # wt: a weight, not transposed
+    (("weights", "biases", "x_T", "y"), None),  # x_T: no role
+    (("arch", "weights", "biases", "x", "y"), None),  # gradcert's own grad function style
+    (("weights", "biases", "x", "y", "cost"), None),  # a cost object gradcert cannot give
+    (("weights", "x", "y"), None),  # no biases
+    (("w", "weights", "biases", "x", "y"), None),  # the weights twice
+])
+def test_the_roles_are_read_from_the_names(names, expected):
+    assert backprop_function.roles(_params(*names)) == expected
+
+
+def test_a_parameter_with_a_default_is_left_to_it():
+    found = backprop_function.roles(_params("weights", "biases", "x", "y", "eta", defaults=("eta",)))
+    assert found == ("weights", "biases", "x", "y")
