@@ -37,6 +37,9 @@ network, their only way to take a network.
   forward mode (``torch.func.jvp``, vmapped over the directions) as the oracle;
 * gradcert directional-fd -- the defaults with ``oracle="finite-diff"``: central
   differences of the NumPy cost along each direction;
+* gradcert floor -- the default directional check's arithmetic with no error bound, as tightly as
+  NumPy allows (``_floor.py``): the least time any implementation of that check can take, and so
+  the least ratio to gradcheck's fast mode it can reach (the rest is the bounds' and the records');
 * gradcheck slow / fast -- ``torch.autograd.gradcheck(f, params)``, with ``fast_mode=True``;
 * check_grads -- ``jax.test_util.check_grads(f, (params,), order=1, modes=["rev"])``.
 
@@ -55,7 +58,8 @@ import tracemalloc
 
 from _common import NETWORKS, case, clock, median, peak_rss_mib, print_header, run_worker, table
 
-METHODS = ("gradcert-exhaustive", "gradcert-directional", "gradcert-directional-1", "gradcert-directional-5",
+METHODS = ("gradcert-exhaustive", "gradcert-directional", "gradcert-floor", "gradcert-directional-1",
+           "gradcert-directional-5",
            "gradcert-directional-torch", "gradcert-directional-fd", "gradcheck-slow", "gradcheck-fast",
            "check_grads")
 DIRECTIONAL = {"gradcert-directional": {}, "gradcert-directional-fd": {"oracle": "finite-diff"},
@@ -99,6 +103,10 @@ def _prepare(method, network, torch_threads):
             return compare(gradient, finite_diff.gradient(*args), rounding_bound(*args)).agrees
 
         return check
+    if method == "gradcert-floor":
+        from _floor import floor_check
+
+        return floor_check(the_case, net)
     if method in DIRECTIONAL:
         from gradcert.properties.directional.check import directional_check
 
@@ -196,6 +204,7 @@ RATIOS = (("gradcert-exhaustive", "gradcheck-slow", 0.25),
           ("gradcert-directional-5", "gradcheck-fast", 0.5),
           ("gradcert-directional-1", "check_grads", 0.5),
           ("gradcert-directional", "gradcheck-fast", 0.25, ("nielsen",)),  # issue 13's target
+          ("gradcert-floor", "gradcheck-fast", 0.25, ("nielsen",)),  # the least the target's check can cost
           ("gradcert-directional", "gradcheck-fast", 0.5, ("mlp1m",)),
           ("gradcert-directional", "check_grads", 0.5),
           ("gradcert-directional-torch", "gradcheck-fast", 0.5),
