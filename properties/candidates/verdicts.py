@@ -89,7 +89,9 @@ def gradient_arrays(result, arch, what):
             "invalid output", f"{what} returned {shown}; expected a pair (nabla_b, nabla_w)"
         )
     shapes = arch.shapes
-    first, second = result
+    # A part held as one array, a layer per entry of its first axis (np.array of a list of equal
+    # shapes, as ports that keep their lists as arrays build it), is that list.
+    first, second = (list(p) if isinstance(p, np.ndarray) and p.ndim >= 1 else p for p in result)
     for part, name in ((first, "nabla_b"), (second, "nabla_w")):
         if not isinstance(part, (tuple, list)):
             shown = part.type_name if isinstance(part, Opaque) else type(part).__name__

@@ -219,10 +219,36 @@ def get_path(obj, path):
 def set_path(obj, path, value):
     *head, (step, key) = path
     holder = get_path(obj, head)
+    value = _like(_current(holder, step, key), value)
     if step == "a":
         setattr(holder, key, value)
     else:
         holder[key] = value
+
+
+def _current(holder, step, key):
+    """What the candidate holds there now, or None (nothing yet, or a getter that raises: its reading
+    back is a verdict of its own)."""
+    try:
+        return getattr(holder, key) if step == "a" else holder[key]
+    except Exception:  # noqa: BLE001 - the candidate's own getter
+        return None
+
+
+def _like(current, value):
+    """A list of arrays in the container the candidate keeps its own in: a tuple, or a 1-D object array
+    (``np.array([...], dtype=object)``, a habit of network.py's ports, whose arithmetic on the whole
+    list -- ``self.weights - eta * nabla_w`` -- a Python list would break)."""
+    if not isinstance(value, list):
+        return value
+    if isinstance(current, tuple):
+        return tuple(value)
+    if isinstance(current, np.ndarray) and current.dtype == object and current.ndim == 1:
+        held = np.empty(len(value), dtype=object)
+        for i, item in enumerate(value):
+            held[i] = item
+        return held
+    return value
 
 
 def float_arrays(obj, depth=2, values=False):
