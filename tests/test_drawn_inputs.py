@@ -5,6 +5,8 @@
   and a backward that is not finite where the forward is stays a verdict (exit 1).
 * Wide draws: one case in eight is N(0, 16), so a gradient clipped at |x| > 3 is caught.
 * Two regularisation strengths: a strength written in as a number is caught.
+* A mask over a sequence's labels (cs231n's temporal_softmax_loss): drawn with about a quarter of it
+  False, so that a gradient that leaves it out is caught.
 """
 
 import pytest
@@ -14,6 +16,7 @@ import gradcert
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 FILE = f"{ROOT}/tests/candidates/domains.py"
 STRENGTHS = f"{ROOT}/tests/candidates/strengths.py"
+SEQUENCES = f"{ROOT}/tests/candidates/sequences.py"
 FAST = {"examples": 30, "oracles": ["finite-diff"]}
 
 
@@ -55,3 +58,14 @@ def test_a_correct_regularised_loss_is_certified_at_both_strengths():
 def test_a_strength_written_in_as_a_number_is_caught():
     cert = gradcert.check(f"{STRENGTHS}:softmax_loss_fixed_reg", examples=20)
     assert cert.exit_code == 1 and cert.verdict == "gradient bug", (cert.verdict, cert.failure)
+
+
+def test_a_masked_sequence_loss_is_driven_with_its_mask():
+    # Before: exit 2, "cannot tell what mask is".
+    cert = gradcert.check(f"{SEQUENCES}:temporal_softmax_loss", examples=20)
+    assert cert.certified, cert.failure
+
+
+def test_a_sequence_loss_whose_gradient_leaves_the_mask_out_is_caught():
+    cert = gradcert.check(f"{SEQUENCES}:temporal_softmax_loss_unmasked_grad", examples=20)
+    assert cert.exit_code == 1 and cert.failure.signature == "mask_not_applied", cert.failure

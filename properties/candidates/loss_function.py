@@ -1,8 +1,10 @@
 """Functions that return a loss and its gradient in one: ``NAME(...) -> (loss, grad)``.
 
 * cs231n's ``softmax_loss(x, y)`` and ``svm_loss(x, y)`` (layers.py: x the scores (N, C), y the
-  labels, grad = dloss/dx) and assignment 1's linear classifiers ``svm_loss_naive(W, X, y, reg)``,
-  ``softmax_loss_vectorized(W, X, y, reg)`` (W (D, C), X (N, D): grad = dloss/dW);
+  labels, grad = dloss/dx), assignment 3's ``temporal_softmax_loss(x, y, mask)`` (x (N, T, C), y
+  and a boolean mask (N, T), about a quarter of it False) and assignment 1's linear classifiers
+  ``svm_loss_naive(W, X, y, reg)``, ``softmax_loss_vectorized(W, X, y, reg)`` (W (D, C), X (N, D):
+  grad = dloss/dW);
 * the Coursera machine-learning exercises' cost functions over an unrolled parameter vector, as
   scipy.optimize takes them: ``costFunction(theta, X, y)``, ``lrCostFunction(theta, X, y,
   lambda_)``, ``linearRegCostFunction(X, y, theta, lambda_)`` (theta (D,), X (N, D), labels 0 or
@@ -40,6 +42,7 @@ from gradcert.properties.compare import unit_roundoff
 from gradcert.properties.errors import TargetError, UsageError
 
 LABELS = ("y", "labels", "targets", "Y", "y_in", "y_train")
+MASKS = ("mask", "masks")  # cs231n's temporal_softmax_loss(x, y, mask): which labels count
 WEIGHTS = ("W", "w", "weights")
 # an unrolled parameter vector ("params" is often a dict, "t" Deep Learning from Scratch's labels: neither)
 VECTORS = ("theta", "nn_params", "thetas", "initial_theta", "Theta")
@@ -103,12 +106,14 @@ class LossFunctionChecker(BlackBox):
         sized = [a for a in self.arguments if vector and a not in declared and _size_letter(a)]
         self.sizes = {a: _size_letter(a) for a in sized}  # nnCostFunction's layer sizes, passed as ints
         self.unrolled = vector is not None and set(self.sizes.values()) >= {"D", "H", "K"}
-        self.inputs, self.labels = [], None
+        self.inputs, self.labels, self.mask = [], None, None
         for a in self.arguments:
             if a in declared:
                 self.inputs.append((a, declared[a]))
             elif a in LABELS:
                 self.labels = a
+            elif a in MASKS:
+                self.mask = a
             elif a in self.sizes:
                 continue
             elif a == vector:
@@ -116,7 +121,10 @@ class LossFunctionChecker(BlackBox):
             elif a in WEIGHTS:
                 self.inputs.append((a, ("D", "C")))
             elif a in DATA:
-                self.inputs.append((a, ("N", "D") if weights or vector else ("N", "C")))
+                # scores (N, C); with a mask over the labels, a sequence's, (N, T, C)
+                masked = any(m in self.arguments for m in MASKS)
+                self.inputs.append((a, ("N", "D") if weights or vector else ("N", "T", "C") if masked
+                                    else ("N", "C")))
             else:
                 raise UsageError(
                     f"{name}({', '.join(p.name for p in params)}): gradcert cannot tell what {a} is; "
@@ -131,6 +139,10 @@ class LossFunctionChecker(BlackBox):
         # the number of classes: the layer size K, the last letter of W or of the scores, or two (0 or 1)
         self.classes = "K" if self.unrolled else "2" if vector else self.inputs[0][1][-1]
         self.batch = next((s[0] for a, s in self.inputs if a in DATA), "N")
+        # the labels' shape: the batch's, or the scores' but their last axis where there are no weights
+        # (temporal_softmax_loss's x (N, T, V) has labels (N, T))
+        scores = self.inputs[0][1] if not (weights or vector) else None
+        self.label_shape = tuple(scores[:-1]) if scores is not None and len(scores) > 2 else (self.batch,)
         letters = [c for _, shape in self.inputs for c in shape if c != UNROLLED] + list(self.sizes.values())
         self.letters = tuple(dict.fromkeys(letters))
         self.checked(f"d{self.inputs[self.judged][0]}")
@@ -162,11 +174,15 @@ class LossFunctionChecker(BlackBox):
             d, h, k = (dims[c] for c in ("D", "H", "K"))
             dims[UNROLLED] = h * (d + 1) + k * (h + 1)
         arrays = [drawn(case, shape_of(shape, dims), i) for i, (_, shape) in enumerate(self.inputs)]
-        n = dims.get(self.batch, 1) if not self.batch.isdigit() else int(self.batch)
+        shape = tuple(dims.get(c, 1) if not c.isdigit() else int(c) for c in self.label_shape)
         classes = dims[self.classes] if not self.classes.isdigit() else int(self.classes)
         low = 1 if self.unrolled else 0  # classes counted from 0 or from 1: labels valid either way
-        labels = case.rng(len(arrays)).integers(low, max(low + 1, classes), size=n)
-        sizes = {a: dims[letter] for a, letter in self.sizes.items()}
+        labels = case.rng(len(arrays)).integers(low, max(low + 1, classes), size=shape)
+        sizes = {a: dims[letter] for a, letter in self.sizes.items()}  # passed as they are, as a mask:
+        if self.mask is not None:  # about one label in four left out, and never all of them
+            mask = case.rng(len(arrays) + 1).random(shape) < 0.75
+            mask.flat[0] = True
+            sizes[self.mask] = mask
         return arrays, labels, sizes
 
     def _call(self, arrays, labels, sizes):
