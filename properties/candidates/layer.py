@@ -121,6 +121,8 @@ class LayerChecker(BlackBox):
         self.lr = options.lr if options.lr is not None else (STEP_LR if "lr" in self.takes else None)
         self.instance = interface.description.get("what") == "instance"
         self.output_attr = self.dx_attr = self._found_attr = None  # nnfs: self.output, self.dinputs
+        self.dx_index = None  # where dx sits among the arrays a backward returns as a tuple (the probe's)
+        self.returned = 0  # how many arrays that tuple holds
         self._training_flag()
         self.label = self._label_argument()  # a loss layer's forward(x, t): the name of its labels
         self._t = None  # the labels gradcert drew for the case at hand (None: none, or --kwargs gives them)
@@ -389,7 +391,7 @@ class LayerChecker(BlackBox):
         result = self.remote.call(layer, self.backward, self._backward_args(x, dout), what=what, mutable=True)
         extras = []
         if isinstance(result, (tuple, list)) and result and not isinstance(result[0], (float, int)):
-            result, extras = result[0], list(result[1:])
+            result, extras = self._split(list(result), x, what)
         if result is None:  # nnfs' convention: backward stores self.dinputs and returns nothing
             names = (self.dx_attr,) if self.dx_attr else self._dx_names()
             result = self._stored(
@@ -408,6 +410,37 @@ class LayerChecker(BlackBox):
                 f"the shape of the layer's input{hint}",
             )
         return dx, extras
+
+    def _split(self, entries, x, what):
+        """(dx, the other arrays) of a tuple backward returns: dx is the one entry of x's shape, found
+        at the probe (whose sizes differ from one another) and kept at that place for every case;
+        (dx, dW, db) and (dgamma, dbeta, dx) alike.  Two entries of x's shape: exit 2, never a guess."""
+        if self.dx_index is None:
+            shaped = [i for i, e in enumerate(entries) if _shape(e) == np.shape(x)]
+            if len(shaped) > 1:
+                raise TargetError(
+                    f"{what} returns {len(entries)} arrays, {len(shaped)} of them (entries "
+                    f"{', '.join(map(str, shaped))}, counted from 0) of the input's shape {np.shape(x)}: "
+                    "gradcert cannot tell which one is dx; give sizes that tell the input from the "
+                    "parameters apart (--dims, --shape, --init)"
+                )
+            self.dx_index, self.returned = (shaped[0] if shaped else 0), len(entries)
+            if self.dx_index:
+                self.note(
+                    f"{what} returns {len(entries)} arrays: dx is entry {self.dx_index} (counted from 0), "
+                    "the one of the input's shape"
+                )
+        if len(entries) != self.returned:
+            raise CandidateFailure(
+                "invalid output",
+                f"{what} returned {len(entries)} arrays; on gradcert's first case, {self.returned}",
+            )
+        dx = entries[self.dx_index]
+        return dx, entries[: self.dx_index] + entries[self.dx_index + 1 :]
+
+    def _entry(self, index):
+        """The place among ``extras`` (backward's tuple without dx) of entry ``index`` of that tuple."""
+        return index if index < self.dx_index else index - 1
 
     def _first_forward(self, case, at, letters, constructor):
         """The probe's first forward: (layer, x, out, the layer's arrays before it).  Where it fails at
@@ -510,7 +543,7 @@ class LayerChecker(BlackBox):
         dx, extras = self.call_backward(layer, x, dout)
         later = self.remote.snapshot(layer, what=f"reading {self.name}'s arrays after {self.backward}")
         if self.options.params:
-            params, gradients = self._explicit(self.options.params, after, later)
+            params, gradients = self._explicit(self.options.params, after, later, extras)
             return Found(layout, letters, constructor, params, gradients, buffers, False, out.dtype)
         partners = {path: _partner(path, later, before) for path in stable + created}
         taken = {partner for partner in partners.values() if partner is not None}
@@ -529,14 +562,7 @@ class LayerChecker(BlackBox):
             params.append(path)
             if partner is not None:
                 gradients[path] = partner
-        # gradients returned by backward beside dx, matched to the parameters by shape, in order
-        unmatched = [p for p in params if p not in gradients]
-        for index, extra in enumerate(extras):
-            for path in unmatched:
-                if after[path].shape == np.shape(extra):
-                    gradients[path] = index
-                    unmatched.remove(path)
-                    break
+        ambiguous = self._match_returned(params, gradients, extras, after)
         self._refuse_unrecognised(layer, params)
         if any(p in later and not np.array_equal(after[p], later[p]) for p in params):
             return Found(layout, letters, constructor, params, {}, buffers, True, out.dtype)
@@ -548,6 +574,20 @@ class LayerChecker(BlackBox):
             if containers and path[0][1] in PARAM_DICTS and len(path) == 2:
                 gradients[path] = ("absent", (next(iter(containers)), path[1]))
                 missing.remove(path)
+        if missing and ambiguous:
+            shown = "; ".join(
+                f"entries {', '.join(map(str, entries))} of shape {shape} and "
+                f"{', '.join(map(path_text, paths))}"
+                for shape, entries, paths in ambiguous
+            )
+            example = ",".join(
+                f"{path_text(p)}:{e}" for _, entries, paths in ambiguous for p, e in zip(paths, entries)
+            )
+            raise TargetError(
+                f"{self.name}.{self.backward} returns gradients beside dx that gradcert cannot match to "
+                f"the parameters by shape alone ({shown}): say which entry of the tuple it returns "
+                f"(counted from 0) is which parameter's gradient with --params, e.g. --params {example}"
+            )
         if missing:
             names = ", ".join(path_text(p) for p in missing)
             raise TargetError(
@@ -563,6 +603,33 @@ class LayerChecker(BlackBox):
         if self.loss_layer and not params and len(letters) == 2:
             self.guard = self._find_guard(case, letters, constructor, out)
         return Found(layout, letters, constructor, params, gradients, buffers, False, out.dtype)
+
+    def _match_returned(self, params, gradients, extras, after):
+        """Match the arrays backward returns beside dx to the parameters whose gradient is not found
+        elsewhere, by shape, where a shape is that of one returned array and one such parameter;
+        arrays matching none are ignored with a note.  Returns the shapes shared by more than one
+        (shape, tuple entries, parameters): which is which, the order alone would say -- a guess."""
+        unmatched = [p for p in params if p not in gradients]
+        entry = {i: i if i < self.dx_index else i + 1 for i in range(len(extras))} if extras else {}
+        by_shape = {}
+        for index, extra in enumerate(extras):
+            by_shape.setdefault(_shape(extra), ([], []))[0].append(index)
+        for path in unmatched:
+            by_shape.setdefault(after[path].shape, ([], []))[1].append(path)
+        ambiguous, ignored = [], []
+        for shape, (indices, paths) in by_shape.items():
+            if len(indices) == 1 and len(paths) == 1:
+                gradients[paths[0]] = indices[0]
+            elif indices and paths:
+                ambiguous.append((shape, [entry[i] for i in indices], paths))
+            else:
+                ignored += [entry[i] for i in indices]
+        if ignored:
+            self.note(
+                f"{self.name}.{self.backward} returns arrays beside dx that are no parameter's gradient "
+                f"by shape (entries {', '.join(map(str, sorted(ignored)))}, counted from 0): not judged"
+            )
+        return ambiguous
 
     def _dout(self, case, out):
         """The upstream gradient: drawn, or 1 for the loss a loss layer returns (its gradient)."""
@@ -611,11 +678,22 @@ class LayerChecker(BlackBox):
             batches.append((loss, x, labels))
         return guards.find(batches, unit_roundoff(out.dtype), 0)
 
-    def _explicit(self, mapping, after, later):
+    def _explicit(self, mapping, after, later, extras):
         params, gradients = [], {}
         for name, grad in mapping:
             path = _find_path(name, after)
             partner = _find_path(grad, later)
+            if grad.isdigit() and partner is None and path is not None:  # an entry of backward's tuple
+                index = int(grad)
+                if not extras or index == self.dx_index or index > len(extras):
+                    returned = f"{len(extras) + 1} arrays, dx entry {self.dx_index}" if extras else "no tuple"
+                    raise UsageError(
+                        f"--params {name}:{grad}: {self.name}.{self.backward} returns {returned}; "
+                        "name an entry of its tuple other than dx, counted from 0"
+                    )
+                params.append(path)
+                gradients[path] = self._entry(index)
+                continue
             if path is None:
                 raise UsageError(
                     f"--params {name}:{grad}: {self.name} holds no float array {name!r} after "
@@ -878,6 +956,14 @@ def _as_array(key, value):
         raise UsageError(
             f"--init {key}: an array is given as a list of numbers (rows of one length); got {value!r}"
         ) from None
+
+
+def _shape(value):
+    """The shape of something a backward returns (None where it has none: a ragged list)."""
+    try:
+        return np.shape(value)
+    except (ValueError, TypeError):
+        return None
 
 
 def _is_cache(value, x, out):
