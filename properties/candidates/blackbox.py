@@ -47,6 +47,7 @@ DIAGNOSIS_SIZE = 3  # letters of the case a small failure is diagnosed on
 ENTRIES_PER_CASE = 48
 SAMPLE_STREAM = 9  # the random stream of a case that picks the entries
 PARAMS_STREAM = 3  # ... that draws the parameters gradcert sets (0: the first input, 1: labels)
+DECOY_STREAM = 5  # ... that draws the input of a layer's decoy forward, before the one judged
 
 
 @dataclass(frozen=True, eq=False)

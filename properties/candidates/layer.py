@@ -26,6 +26,7 @@ from gradcert.oracles import finite_diff, guards
 from gradcert.properties.candidates import signatures
 from gradcert.properties.candidates.blackbox import (
     BATCH,
+    DECOY_STREAM,
     PARAMS_STREAM,
     SAMPLE_STREAM,
     BlackBox,
@@ -717,8 +718,12 @@ class LayerChecker(BlackBox):
     def check(self, case):
         layer = self.build(case.dims, self.found.constructor, self.found.letters, case)
         x_dtype = precision(self.found.dtype)
-        x = drawn(case, shape_of(self.found.letters, case.dims), 0, dtype=x_dtype, positive=self.positive)
+        shape = shape_of(self.found.letters, case.dims)
+        x = drawn(case, shape, 0, dtype=x_dtype, positive=self.positive)
         self._t = self._labels(case, x)
+        # A forward at another input first: a backward that reads what the layer's first forward
+        # ever cached, not its last one's, then differs from the forward at x it is judged against.
+        self.call_forward(layer, drawn(case, shape, DECOY_STREAM, dtype=x_dtype, positive=self.positive))
         out = self.call_forward(layer, x)
         dout = self._dout(case, out)
         outputs = self._outputs(layer, x)
@@ -788,6 +793,8 @@ class LayerChecker(BlackBox):
             tensors.append(self.judge(name, grad, fd[path], roundoff))
 
         def diagnose(name):
+            if self._stale(case, x, dout, fd_x, fd, roundoff):
+                return signatures.Diagnosis(name, "stale_cache")
             if name != "dx":
                 estimate = fd[names[name]]
                 return signatures.diagnose(
@@ -821,6 +828,26 @@ class LayerChecker(BlackBox):
                            dtype=precision(out.dtype, holds[path].dtype))
         self.remote.release(layer)
         return result
+
+    def _stale(self, case, x, dout, fd_x, fd, roundoff):
+        """Whether the layer's backward is right after a single forward, at x, in a layer built
+        afresh: its failure then came from the decoy forward before, whose cache it read."""
+        layer = self.build(case.dims, self.found.constructor, self.found.letters, case)
+        try:
+            self.call_forward(layer, x)
+            dx, extras = self.call_backward(layer, x, dout)
+            later = self.remote.snapshot(layer, what=f"reading {self.name}'s gradients")
+            tensors = [self.judge("dx", dx, fd_x, roundoff)]
+            for path in self.found.parameters:
+                grad = _gradient(self.found.gradients[path], later, extras, self.name, fd[path].value.shape)
+                if grad.shape != fd[path].value.shape:
+                    return False
+                tensors.append(self.judge(path_text(path), grad, fd[path], roundoff))
+        except CandidateFailure:
+            return False
+        finally:
+            self.remote.release(layer)
+        return Comparison("finite-diff", tensors).agrees
 
     def _dx_estimate(self, outputs, x, dout, out, sample, guard):
         """Finite differences of forward in x (with ``guard``, of the loss without the guard)."""

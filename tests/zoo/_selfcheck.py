@@ -11,7 +11,8 @@ derivatives this script computes itself, in float64:
   weights or biases were changed;
 * layers, pairs, models and step-only code: central finite differences of the
   implementation's OWN forward (or loss), sum(forward(x) * dout), with respect
-  to the input and to every parameter; randomness held fixed by re-seeding
+  to the input and to every parameter (a layer's first forward at another input,
+  so that its backward must read the last forward's cache); randomness held fixed by re-seeding
   np.random and random and restoring any generator the object holds before
   every forward call; step-only code by (before - after) / learning rate.  A layer's size
   arguments are given by name (nnfs's Layer_Dense(n_inputs, n_neurons)), a layer that asks for
@@ -452,6 +453,8 @@ def check_layer(cls, options, step, rng):
     x = away_from_zero(rng, draw_shape(options.get("shape"), options.get("layout") != "columns"))
     x_saved = x.copy()
 
+    held()  # a forward at another input first: a backward must read the last forward's cache
+    forward(away_from_zero(np.random.default_rng(SEED + 1), x.shape), **kwargs)
     held()
     out = np.asarray(forward(x.copy(), **kwargs))
     dout = rng.standard_normal(out.shape)

@@ -31,7 +31,7 @@ Each entry is a dict:
                    mutated_inputs, mutated_weights.  Layers, pairs and models:
                    elementwise_jacobian, mean_terms_missing, transposed,
                    gradient_missing, factor_m, factor_1_over_m, sign_flipped,
-                   mask_not_applied;
+                   mask_not_applied, stale_cache;
 * ``shows_via`` -- what exposes the bug: ``backprop`` (a gradient gradcert reads:
                    backprop, backward, a pair's backward, a model's grads, a
                    function's return), ``update_mini_batch`` (the SGD step of a
@@ -391,6 +391,9 @@ MUTANTS = [
           signature="factor_1_over_m", needs="N >= 2", source=DLFS),
     entry(_M + "dlfs_book_buggy.py:BatchNormDGammaSignFlipped", "layer", bug="dgamma has the wrong sign",
           signature="sign_flipped", source=DLFS),
+    entry(_M + "dlfs_book_buggy.py:AffineFirstBatchCached", "layer",
+          bug="forward caches only the first batch it sees: backward reads that one, not the last",
+          signature="stale_cache", source=DLFS),
     entry(_M + "dlfs_book_buggy.py:SoftmaxWithLossNotAveraged", "layer",
           bug="SoftmaxWithLoss backward returns y - t, not (y - t) / N", signature="factor_m",
           needs="N >= 2", source=DLFS),
