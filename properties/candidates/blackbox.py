@@ -102,6 +102,14 @@ def drawn(case, shape, stream, *, zeros=True, dtype=np.float64, positive=False):
     return a.astype(dtype).astype(np.float64)
 
 
+def returned_shape(value):
+    """The shape of something a backward returns (None where it has none: a ragged list)."""
+    try:
+        return np.shape(value)
+    except (ValueError, TypeError):
+        return None
+
+
 def mixed_signs(a):
     """``a`` with its first entry made negative: a probe of a forward's domain meets a number < 0
     whatever the draw (and on every size, one entry included)."""

@@ -38,6 +38,7 @@ from gradcert.properties.candidates.blackbox import (
     mixed_signs,
     parse_letters,
     precision,
+    returned_shape,
     shape_of,
 )
 from gradcert.properties.candidates.history import history_agrees
@@ -417,7 +418,7 @@ class LayerChecker(BlackBox):
         at the probe (whose sizes differ from one another) and kept at that place for every case;
         (dx, dW, db) and (dgamma, dbeta, dx) alike.  Two entries of x's shape: exit 2, never a guess."""
         if self.dx_index is None:
-            shaped = [i for i, e in enumerate(entries) if _shape(e) == np.shape(x)]
+            shaped = [i for i, e in enumerate(entries) if returned_shape(e) == np.shape(x)]
             if len(shaped) > 1:
                 raise TargetError(
                     f"{what} returns {len(entries)} arrays, {len(shaped)} of them (entries "
@@ -614,7 +615,7 @@ class LayerChecker(BlackBox):
         entry = {i: i if i < self.dx_index else i + 1 for i in range(len(extras))} if extras else {}
         by_shape = {}
         for index, extra in enumerate(extras):
-            by_shape.setdefault(_shape(extra), ([], []))[0].append(index)
+            by_shape.setdefault(returned_shape(extra), ([], []))[0].append(index)
         for path in unmatched:
             by_shape.setdefault(after[path].shape, ([], []))[1].append(path)
         ambiguous, ignored = [], []
@@ -983,14 +984,6 @@ def _as_array(key, value):
         raise UsageError(
             f"--init {key}: an array is given as a list of numbers (rows of one length); got {value!r}"
         ) from None
-
-
-def _shape(value):
-    """The shape of something a backward returns (None where it has none: a ragged list)."""
-    try:
-        return np.shape(value)
-    except (ValueError, TypeError):
-        return None
 
 
 def _is_cache(value, x, out):

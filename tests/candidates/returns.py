@@ -4,6 +4,8 @@
   Learning from Scratch batch-norm study does, (dgamma, dbeta, dx): dx is the entry of the
   input's shape, the others are matched to the parameters by shape; two of one shape (dgamma,
   dbeta) are which-is-which only by their order: exit 2 unless --params names them.
+* A function pair whose backward returns more values than inputs: the first ones, of the inputs'
+  shapes, are judged; where they do not have them, exit 2.
 """
 
 import numpy as np
@@ -51,3 +53,37 @@ class BatchNormGradsFirstNoMean(BatchNormGradsFirst):  # mutant: dx without its 
     def backward(self, dout):
         dgamma, dbeta, _ = super().backward(dout)
         return dgamma, dbeta, dout * self.gamma * self.ivar
+
+
+# A cs231n function pair whose backward returns one value more than its forward has inputs
+# (batchnorm_backward's dx, dgamma, dbeta and an intermediate dx beside them): judged on the first
+# three, which have the inputs' shapes; (dgamma, dbeta, dx, ...) does not say which is whose: exit 2.
+def bnextra_forward(x, gamma, beta):
+    xmu = x - x.mean(axis=0)
+    ivar = 1.0 / np.sqrt((xmu**2).mean(axis=0) + 1e-5)
+    xhat = xmu * ivar
+    return gamma * xhat + beta, (xhat, gamma, ivar)
+
+
+def bnextra_backward(dout, cache):
+    xhat, gamma, ivar = cache
+    n = dout.shape[0]
+    dxhat = dout * gamma
+    dx = (n * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0)) * ivar / n
+    return dx, np.sum(dout * xhat, axis=0), dout.sum(axis=0), dxhat * ivar
+
+
+bnextranomean_forward = bnextra_forward
+
+
+def bnextranomean_backward(dout, cache):  # mutant: dx without its mean terms
+    dx, dgamma, dbeta, dx1 = bnextra_backward(dout, cache)
+    return dx1, dgamma, dbeta, dx
+
+
+bnreordered_forward = bnextra_forward
+
+
+def bnreordered_backward(dout, cache):
+    dx, dgamma, dbeta, dx1 = bnextra_backward(dout, cache)
+    return dgamma, dbeta, dx, dx1
