@@ -5,7 +5,9 @@ Built with no argument, with the input width (``Layer(D)``) or with the input an
 them by name (Deep Learning from Scratch's ``Affine(W, b)``, ``ARRAY_NAMES``), plus ``--init``
 (lists of numbers under an array's name become float64 arrays, whose shapes fix D and M).  A loss
 layer, ``forward(x, t)`` returning the loss, gets integer labels and ``backward()`` its default
-dout.  Before the search one probe case finds out what can be found:
+dout; an nnfs loss, ``forward(y_pred, y_true)`` with ``backward(dvalues, y_true)``, rows of
+probabilities and labels, its dinputs judged as the gradient of the mean of its losses.
+Before the search one probe case finds out what can be found:
 the batch layout (rows are tried first, then columns), the parameters (float arrays the layer
 holds after construction that forward does not change, and arrays forward creates in a
 params-like dict or that get a gradient after backward: lazy initialisation), buffers (arrays
@@ -123,6 +125,11 @@ class LayerChecker(BlackBox):
         self.lr = options.lr if options.lr is not None else (STEP_LR if "lr" in self.takes else None)
         self.instance = interface.description.get("what") == "instance"
         self.output_attr = self.dx_attr = self._found_attr = None  # nnfs: self.output, self.dinputs
+        # A loss whose backward takes its labels (nnfs' backward(dvalues, y_true)): given its input,
+        # the predictions (drawn as rows of probabilities), or the softmax outputs a combined
+        # classifier stores (dvalues_attr), and judged as the gradient of the mean of forward's losses.
+        self.mean_loss = "t" in self.takes
+        self.dvalues_attr, self._backward_layer = None, None
         self.dx_index = None  # where dx sits among the arrays a backward returns as a tuple (the probe's)
         self.returned = 0  # how many arrays that tuple holds
         self._training_flag()
@@ -190,7 +197,7 @@ class LayerChecker(BlackBox):
         # A loss layer's backward starts the chain: its dout defaults (backward(dout=1)) or it takes
         # none.  A backward that needs its dout belongs to a layer of two inputs (the book's
         # MulLayer.forward(x, y), backward(dout) -> (dx, dy)), whose y is no labels.
-        if self._dout_defaults() is False:
+        if self._dout_defaults() is False and not self.mean_loss:
             raise TargetError(
                 f"{self.name}.{self.forward} takes a second input {params[1].name} and "
                 f"{self.name}.{self.backward} needs its upstream gradient: a layer of two inputs, which "
@@ -346,6 +353,15 @@ class LayerChecker(BlackBox):
                 f"{self.name}.initialize is given a plain SGD step (w - {self.lr:g} grad) as its optimizer"
             )
 
+    def _input(self, case, shape, stream, dtype=np.float64, zeros=True):
+        """The layer's input for ``case``: drawn (``blackbox.drawn``), or for a loss of predictions
+        (``mean_loss``) rows of probabilities, the softmax of N(0, 1) rows, positive and summing to 1."""
+        if not self.mean_loss:
+            return drawn(case, shape, stream, zeros=zeros, dtype=dtype, positive=self.positive)
+        z = case.rng(stream).standard_normal(shape)
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return (e / e.sum(axis=-1, keepdims=True)).astype(dtype).astype(np.float64)
+
     def _forward_args(self, x):
         return [x] if self._t is None else [x, self._t]
 
@@ -377,7 +393,17 @@ class LayerChecker(BlackBox):
     def _backward_args(self, x, dout):
         if self.loss_layer and self.takes == ("dout",) and self._dout_defaults():
             return []  # backward(dout=1): called as its author calls it
-        return [{"dout": dout, "x": x, "lr": self.lr}[t] for t in self.takes]
+        if self.mean_loss and self.dvalues_attr is not None:  # the combined softmax classifier's
+            given = self._held_output(self._backward_layer)
+            if given is None or given.shape != np.shape(x):
+                raise CandidateFailure(
+                    "invalid output",
+                    f"{self.name} holds no self.{self.dvalues_attr} of the input's shape {np.shape(x)} "
+                    f"after {self.forward}",
+                )
+            x = given
+        labels = self._t if self._t is not None else self.kwargs.get(self.label)
+        return [{"dout": dout, "x": x, "lr": self.lr, "t": labels}[t] for t in self.takes]
 
     def _dout_defaults(self):
         """Whether backward's upstream gradient may be left out (backward(dout=1), or no argument);
@@ -390,6 +416,7 @@ class LayerChecker(BlackBox):
 
     def call_backward(self, layer, x, dout):
         what = f"{self.name}.{self.backward}"
+        self._backward_layer = layer
         result = self.remote.call(layer, self.backward, self._backward_args(x, dout), what=what, mutable=True)
         extras = []
         if isinstance(result, (tuple, list)) and result and not isinstance(result[0], (float, int)):
@@ -469,8 +496,8 @@ class LayerChecker(BlackBox):
         kept only if that one runs (else the first failure stands)."""
         first, positive, notes = None, self.positive, list(self.notes)
         while True:
-            x = drawn(case, shape_of(letters, at), 0, zeros=False, positive=self.positive)
-            if not self.positive:
+            x = self._input(case, shape_of(letters, at), 0, zeros=False)
+            if not self.positive and not self.mean_loss:
                 x = mixed_signs(x)
             self._t = self._labels(case, x)
             layer = self.build(at, constructor, letters, case)
@@ -537,11 +564,13 @@ class LayerChecker(BlackBox):
 
     def _discover(self, layer, x, out, before, layout, letters, constructor, case):
         after = self.remote.snapshot(layer, what=f"reading {self.name}'s arrays after {self.forward}")
-        self.loss_layer = self.label is not None and out.size == 1
+        self.loss_layer = self.label is not None and (out.size == 1 or self.mean_loss)
         dout = self._dout(case, out)
         buffers = [p for p in before if p in after and not np.array_equal(before[p], after[p])]
         stable = [p for p in before if p in after and np.array_equal(before[p], after[p])]
         created = [p for p in after if p not in before and not _is_cache(after[p], x, out)]
+        if self.mean_loss:
+            self._loss_notes(layer, x, out)
         dx, extras = self.call_backward(layer, x, dout)
         later = self.remote.snapshot(layer, what=f"reading {self.name}'s arrays after {self.backward}")
         if self.options.params:
@@ -602,7 +631,7 @@ class LayerChecker(BlackBox):
             self.note(
                 f"not parameters (changed by {self.forward}): {', '.join(path_text(p) for p in buffers)}"
             )
-        if self.loss_layer and not params and len(letters) == 2:
+        if self.loss_layer and not self.mean_loss and not params and len(letters) == 2:
             self.guard = self._find_guard(case, letters, constructor, out)
         return Found(layout, letters, constructor, params, gradients, buffers, False, out.dtype)
 
@@ -634,8 +663,32 @@ class LayerChecker(BlackBox):
         return ambiguous
 
     def _dout(self, case, out):
-        """The upstream gradient: drawn, or 1 for the loss a loss layer returns (its gradient)."""
+        """The upstream gradient: drawn, or 1 for the loss a loss layer returns (its gradient), 1/N
+        for each of the N per-sample losses of a loss judged by their mean (``mean_loss``)."""
+        if self.mean_loss:
+            return np.full(out.shape, 1.0 / max(out.size, 1))
         return np.ones(out.shape) if self.loss_layer else drawn(case, out.shape, 1, zeros=False)
+
+    def _held_output(self, layer):
+        """The array a layer keeps in self.output (None where it holds none)."""
+        try:
+            value = self.remote.get(layer, [("a", "output")], what=f"reading {self.name}.output")
+        except CandidateFailure:
+            return None
+        return value if isinstance(value, np.ndarray) else None
+
+    def _loss_notes(self, layer, x, out):
+        """A loss judged by the mean of its losses: what it is given, said once, and where a combined
+        softmax classifier keeps the outputs its backward takes (nnfs' self.output)."""
+        held = self._held_output(layer)
+        if held is not None and held.shape == np.shape(x) and out.size != held.size:
+            self.dvalues_attr = "output"
+        given = "the softmax outputs it stores in self.output" if self.dvalues_attr else "the inputs"
+        self.note(
+            f"{self.name}.{self.backward} is judged as the gradient of the mean of the losses "
+            f"{self.forward} returns (what nnfs' Loss.calculate returns), given {given} and "
+            f"{self.label}; the inputs are drawn as rows of probabilities (positive, summing to 1)"
+        )
 
     def _refuse_unrecognised(self, layer, params):
         """A gradient the layer keeps (dgamma) beside a parameter it holds in a form gradcert cannot
@@ -720,11 +773,11 @@ class LayerChecker(BlackBox):
         layer = self.build(case.dims, self.found.constructor, self.found.letters, case)
         x_dtype = precision(self.found.dtype)
         shape = shape_of(self.found.letters, case.dims)
-        x = drawn(case, shape, 0, dtype=x_dtype, positive=self.positive)
+        x = self._input(case, shape, 0, dtype=x_dtype)
         self._t = self._labels(case, x)
         # A forward at another input first: a backward that reads what the layer's first forward
         # ever cached, not its last one's, then differs from the forward at x it is judged against.
-        self.call_forward(layer, drawn(case, shape, DECOY_STREAM, dtype=x_dtype, positive=self.positive))
+        self.call_forward(layer, self._input(case, shape, DECOY_STREAM, dtype=x_dtype))
         out = self.call_forward(layer, x)
         dout = self._dout(case, out)
         outputs = self._outputs(layer, x)

@@ -186,6 +186,9 @@ CORRECT = [
     entry(_S + "nnfs_layers.py:Activation_ReLU", "layer", source=NNFS),
     entry(_S + "nnfs_layers.py:Activation_Softmax", "layer", source=NNFS),
     entry(_S + "nnfs_layers.py:Layer_Dropout", "layer", {"init": {"rate": 0.3}}, source=NNFS),
+    entry(_S + "nnfs_losses.py:Loss_CategoricalCrossentropy", "layer", source=NNFS),  # the mean's gradient
+    entry(_S + "nnfs_losses.py:Loss_BinaryCrossentropy", "layer", source=NNFS),
+    entry(_S + "nnfs_losses.py:Activation_Softmax_Loss_CategoricalCrossentropy", "layer", source=NNFS),
     entry(_S + "softmax_layers.py:SoftmaxJacobian", "layer"),
     entry(_S + "softmax_layers.py:SoftmaxShortcut", "layer"),
     # randomness from generators the layer holds
@@ -362,6 +365,12 @@ MUTANTS = [
     # -- 2./3. layers ----------------------------------------------------------------------------
     entry(_M + "nnfs_buggy.py:DenseBiasMean", "layer", bug="dbiases is a mean over the batch",
           signature="factor_1_over_m", needs="a batch of N >= 2", source=NNFS),
+    entry(_M + "nnfs_buggy.py:CrossentropyNotAveraged", "layer",
+          bug="the loss's dinputs is the gradient of the sum of its losses, not of their mean (no / samples)",
+          signature="factor_m", needs="N >= 2", source=NNFS),
+    entry(_M + "nnfs_buggy.py:SoftmaxCrossentropyNotAveraged", "layer",
+          bug="the softmax classifier's dinputs lacks its / samples", signature="factor_m", needs="N >= 2",
+          source=NNFS),
     entry(_M + "nnfs_buggy.py:ReluMaskIgnored", "layer", bug="ReLU's dinputs ignores the mask",
           signature="mask_not_applied", source=NNFS),
     entry(_M + "nnfs_buggy.py:SoftmaxDiagonalOnly", "layer", bug="softmax's dinputs is the Jacobian's diagonal",
