@@ -393,7 +393,8 @@ SPECS = (
         "params",
         _params,
         ("layer", "step"),
-        "where a layer's parameters and their gradients are, when gradcert cannot find them: W:dW,b:db",
+        "where a layer's parameters and their gradients are, when gradcert cannot find them: W:dW,b:db "
+        "(or gamma:0,beta:1, entries of the tuple backward returns, counted from 0)",
         "P:G,...",
     ),
     Spec(

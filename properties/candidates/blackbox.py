@@ -47,6 +47,7 @@ DIAGNOSIS_SIZE = 3  # letters of the case a small failure is diagnosed on
 ENTRIES_PER_CASE = 48
 SAMPLE_STREAM = 9  # the random stream of a case that picks the entries
 PARAMS_STREAM = 3  # ... that draws the parameters gradcert sets (0: the first input, 1: labels)
+DECOY_STREAM = 5  # ... that draws the input of a layer's decoy forward, before the one judged
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,6 +100,14 @@ def drawn(case, shape, stream, *, zeros=True, dtype=np.float64, positive=False):
     if zeros and case.seed % 4 == 0:
         a[rng.random(shape) < 0.3] = 0.0
     return a.astype(dtype).astype(np.float64)
+
+
+def returned_shape(value):
+    """The shape of something a backward returns (None where it has none: a ragged list)."""
+    try:
+        return np.shape(value)
+    except (ValueError, TypeError):
+        return None
 
 
 def mixed_signs(a):

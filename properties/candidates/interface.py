@@ -36,6 +36,8 @@ FORWARDS = ("forward", "forward_pass", "fprop", "__call__")
 BACKWARDS = ("backward", "backward_pass", "bprop")
 LEARNING_RATES = ("lr", "learning_rate", "eta", "alpha", "step_size", "rate")
 INPUT_NAMES = ("x", "X", "input", "inputs", "input_", "a", "a_prev", "x_in", "inp", "bottom", "data")
+# A loss's labels, taken second by its forward and its backward (nnfs' y_true)
+LOSS_LABELS = ("y_true", "t", "y", "label", "labels", "target", "targets", "y_train")
 UPSTREAM_NAMES = (
     "dout",
     "grad",
@@ -254,8 +256,22 @@ def _layer(d, methods):
         backward = "backprop"  # forward + backprop(dout): a layer, not network.py's backprop(x, y)
     if forward is None or backward is None:
         return None
-    takes = _backward_arguments(methods.get(backward), d["name"], backward)
+    takes = _loss_backward(methods.get(forward), methods.get(backward)) or _backward_arguments(
+        methods.get(backward), d["name"], backward
+    )
     return Interface("layer", d, forward, backward, takes)
+
+
+def _loss_backward(forward, backward):
+    """("x", "t") for a loss whose forward and backward both take labels second, Neural Networks from
+    Scratch's forward(y_pred, y_true) and backward(dvalues, y_true): backward is given the loss's
+    input (its predictions) and the labels; else None."""
+    takes = [p for p in parameters(forward) or [] if p.name != "self" and p.required]
+    gives = [p for p in parameters(backward) or [] if p.name != "self" and p.required]
+    labelled = len(takes) == 2 and len(gives) == 2
+    if labelled and takes[1].name in LOSS_LABELS and gives[1].name in LOSS_LABELS:
+        return ("x", "t")
+    return None
 
 
 def _backward_arguments(signature, name, method):

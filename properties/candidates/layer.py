@@ -5,7 +5,9 @@ Built with no argument, with the input width (``Layer(D)``) or with the input an
 them by name (Deep Learning from Scratch's ``Affine(W, b)``, ``ARRAY_NAMES``), plus ``--init``
 (lists of numbers under an array's name become float64 arrays, whose shapes fix D and M).  A loss
 layer, ``forward(x, t)`` returning the loss, gets integer labels and ``backward()`` its default
-dout.  Before the search one probe case finds out what can be found:
+dout; an nnfs loss, ``forward(y_pred, y_true)`` with ``backward(dvalues, y_true)``, rows of
+probabilities and labels, its dinputs judged as the gradient of the mean of its losses.
+Before the search one probe case finds out what can be found:
 the batch layout (rows are tried first, then columns), the parameters (float arrays the layer
 holds after construction that forward does not change, and arrays forward creates in a
 params-like dict or that get a gradient after backward: lazy initialisation), buffers (arrays
@@ -26,6 +28,7 @@ from gradcert.oracles import finite_diff, guards
 from gradcert.properties.candidates import signatures
 from gradcert.properties.candidates.blackbox import (
     BATCH,
+    DECOY_STREAM,
     PARAMS_STREAM,
     SAMPLE_STREAM,
     BlackBox,
@@ -37,6 +40,7 @@ from gradcert.properties.candidates.blackbox import (
     mixed_signs,
     parse_letters,
     precision,
+    returned_shape,
     shape_of,
 )
 from gradcert.properties.candidates.history import history_agrees
@@ -121,6 +125,13 @@ class LayerChecker(BlackBox):
         self.lr = options.lr if options.lr is not None else (STEP_LR if "lr" in self.takes else None)
         self.instance = interface.description.get("what") == "instance"
         self.output_attr = self.dx_attr = self._found_attr = None  # nnfs: self.output, self.dinputs
+        # A loss whose backward takes its labels (nnfs' backward(dvalues, y_true)): given its input,
+        # the predictions (drawn as rows of probabilities), or the softmax outputs a combined
+        # classifier stores (dvalues_attr), and judged as the gradient of the mean of forward's losses.
+        self.mean_loss = "t" in self.takes
+        self.dvalues_attr, self._backward_layer = None, None
+        self.dx_index = None  # where dx sits among the arrays a backward returns as a tuple (the probe's)
+        self.returned = 0  # how many arrays that tuple holds
         self._training_flag()
         self.label = self._label_argument()  # a loss layer's forward(x, t): the name of its labels
         self._t = None  # the labels gradcert drew for the case at hand (None: none, or --kwargs gives them)
@@ -186,7 +197,7 @@ class LayerChecker(BlackBox):
         # A loss layer's backward starts the chain: its dout defaults (backward(dout=1)) or it takes
         # none.  A backward that needs its dout belongs to a layer of two inputs (the book's
         # MulLayer.forward(x, y), backward(dout) -> (dx, dy)), whose y is no labels.
-        if self._dout_defaults() is False:
+        if self._dout_defaults() is False and not self.mean_loss:
             raise TargetError(
                 f"{self.name}.{self.forward} takes a second input {params[1].name} and "
                 f"{self.name}.{self.backward} needs its upstream gradient: a layer of two inputs, which "
@@ -342,6 +353,15 @@ class LayerChecker(BlackBox):
                 f"{self.name}.initialize is given a plain SGD step (w - {self.lr:g} grad) as its optimizer"
             )
 
+    def _input(self, case, shape, stream, dtype=np.float64, zeros=True):
+        """The layer's input for ``case``: drawn (``blackbox.drawn``), or for a loss of predictions
+        (``mean_loss``) rows of probabilities, the softmax of N(0, 1) rows, positive and summing to 1."""
+        if not self.mean_loss:
+            return drawn(case, shape, stream, zeros=zeros, dtype=dtype, positive=self.positive)
+        z = case.rng(stream).standard_normal(shape)
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return (e / e.sum(axis=-1, keepdims=True)).astype(dtype).astype(np.float64)
+
     def _forward_args(self, x):
         return [x] if self._t is None else [x, self._t]
 
@@ -373,7 +393,17 @@ class LayerChecker(BlackBox):
     def _backward_args(self, x, dout):
         if self.loss_layer and self.takes == ("dout",) and self._dout_defaults():
             return []  # backward(dout=1): called as its author calls it
-        return [{"dout": dout, "x": x, "lr": self.lr}[t] for t in self.takes]
+        if self.mean_loss and self.dvalues_attr is not None:  # the combined softmax classifier's
+            given = self._held_output(self._backward_layer)
+            if given is None or given.shape != np.shape(x):
+                raise CandidateFailure(
+                    "invalid output",
+                    f"{self.name} holds no self.{self.dvalues_attr} of the input's shape {np.shape(x)} "
+                    f"after {self.forward}",
+                )
+            x = given
+        labels = self._t if self._t is not None else self.kwargs.get(self.label)
+        return [{"dout": dout, "x": x, "lr": self.lr, "t": labels}[t] for t in self.takes]
 
     def _dout_defaults(self):
         """Whether backward's upstream gradient may be left out (backward(dout=1), or no argument);
@@ -386,10 +416,11 @@ class LayerChecker(BlackBox):
 
     def call_backward(self, layer, x, dout):
         what = f"{self.name}.{self.backward}"
+        self._backward_layer = layer
         result = self.remote.call(layer, self.backward, self._backward_args(x, dout), what=what, mutable=True)
         extras = []
         if isinstance(result, (tuple, list)) and result and not isinstance(result[0], (float, int)):
-            result, extras = result[0], list(result[1:])
+            result, extras = self._split(list(result), x, what)
         if result is None:  # nnfs' convention: backward stores self.dinputs and returns nothing
             names = (self.dx_attr,) if self.dx_attr else self._dx_names()
             result = self._stored(
@@ -408,6 +439,37 @@ class LayerChecker(BlackBox):
                 f"the shape of the layer's input{hint}",
             )
         return dx, extras
+
+    def _split(self, entries, x, what):
+        """(dx, the other arrays) of a tuple backward returns: dx is the one entry of x's shape, found
+        at the probe (whose sizes differ from one another) and kept at that place for every case;
+        (dx, dW, db) and (dgamma, dbeta, dx) alike.  Two entries of x's shape: exit 2, never a guess."""
+        if self.dx_index is None:
+            shaped = [i for i, e in enumerate(entries) if returned_shape(e) == np.shape(x)]
+            if len(shaped) > 1:
+                raise TargetError(
+                    f"{what} returns {len(entries)} arrays, {len(shaped)} of them (entries "
+                    f"{', '.join(map(str, shaped))}, counted from 0) of the input's shape {np.shape(x)}: "
+                    "gradcert cannot tell which one is dx; give sizes that tell the input from the "
+                    "parameters apart (--dims, --shape, --init)"
+                )
+            self.dx_index, self.returned = (shaped[0] if shaped else 0), len(entries)
+            if self.dx_index:
+                self.note(
+                    f"{what} returns {len(entries)} arrays: dx is entry {self.dx_index} (counted from 0), "
+                    "the one of the input's shape"
+                )
+        if len(entries) != self.returned:
+            raise CandidateFailure(
+                "invalid output",
+                f"{what} returned {len(entries)} arrays; on gradcert's first case, {self.returned}",
+            )
+        dx = entries[self.dx_index]
+        return dx, entries[: self.dx_index] + entries[self.dx_index + 1 :]
+
+    def _entry(self, index):
+        """The place among ``extras`` (backward's tuple without dx) of entry ``index`` of that tuple."""
+        return index if index < self.dx_index else index - 1
 
     def _first_forward(self, case, at, letters, constructor):
         """The probe's first forward: (layer, x, out, the layer's arrays before it).  Where it fails at
@@ -434,8 +496,8 @@ class LayerChecker(BlackBox):
         kept only if that one runs (else the first failure stands)."""
         first, positive, notes = None, self.positive, list(self.notes)
         while True:
-            x = drawn(case, shape_of(letters, at), 0, zeros=False, positive=self.positive)
-            if not self.positive:
+            x = self._input(case, shape_of(letters, at), 0, zeros=False)
+            if not self.positive and not self.mean_loss:
                 x = mixed_signs(x)
             self._t = self._labels(case, x)
             layer = self.build(at, constructor, letters, case)
@@ -502,15 +564,17 @@ class LayerChecker(BlackBox):
 
     def _discover(self, layer, x, out, before, layout, letters, constructor, case):
         after = self.remote.snapshot(layer, what=f"reading {self.name}'s arrays after {self.forward}")
-        self.loss_layer = self.label is not None and out.size == 1
+        self.loss_layer = self.label is not None and (out.size == 1 or self.mean_loss)
         dout = self._dout(case, out)
         buffers = [p for p in before if p in after and not np.array_equal(before[p], after[p])]
         stable = [p for p in before if p in after and np.array_equal(before[p], after[p])]
         created = [p for p in after if p not in before and not _is_cache(after[p], x, out)]
+        if self.mean_loss:
+            self._loss_notes(layer, x, out)
         dx, extras = self.call_backward(layer, x, dout)
         later = self.remote.snapshot(layer, what=f"reading {self.name}'s arrays after {self.backward}")
         if self.options.params:
-            params, gradients = self._explicit(self.options.params, after, later)
+            params, gradients = self._explicit(self.options.params, after, later, extras)
             return Found(layout, letters, constructor, params, gradients, buffers, False, out.dtype)
         partners = {path: _partner(path, later, before) for path in stable + created}
         taken = {partner for partner in partners.values() if partner is not None}
@@ -529,14 +593,7 @@ class LayerChecker(BlackBox):
             params.append(path)
             if partner is not None:
                 gradients[path] = partner
-        # gradients returned by backward beside dx, matched to the parameters by shape, in order
-        unmatched = [p for p in params if p not in gradients]
-        for index, extra in enumerate(extras):
-            for path in unmatched:
-                if after[path].shape == np.shape(extra):
-                    gradients[path] = index
-                    unmatched.remove(path)
-                    break
+        ambiguous = self._match_returned(params, gradients, extras, after)
         self._refuse_unrecognised(layer, params)
         if any(p in later and not np.array_equal(after[p], later[p]) for p in params):
             return Found(layout, letters, constructor, params, {}, buffers, True, out.dtype)
@@ -548,6 +605,20 @@ class LayerChecker(BlackBox):
             if containers and path[0][1] in PARAM_DICTS and len(path) == 2:
                 gradients[path] = ("absent", (next(iter(containers)), path[1]))
                 missing.remove(path)
+        if missing and ambiguous:
+            shown = "; ".join(
+                f"entries {', '.join(map(str, entries))} of shape {shape} and "
+                f"{', '.join(map(path_text, paths))}"
+                for shape, entries, paths in ambiguous
+            )
+            example = ",".join(
+                f"{path_text(p)}:{e}" for _, entries, paths in ambiguous for p, e in zip(paths, entries)
+            )
+            raise TargetError(
+                f"{self.name}.{self.backward} returns gradients beside dx that gradcert cannot match to "
+                f"the parameters by shape alone ({shown}): say which entry of the tuple it returns "
+                f"(counted from 0) is which parameter's gradient with --params, e.g. --params {example}"
+            )
         if missing:
             names = ", ".join(path_text(p) for p in missing)
             raise TargetError(
@@ -560,13 +631,64 @@ class LayerChecker(BlackBox):
             self.note(
                 f"not parameters (changed by {self.forward}): {', '.join(path_text(p) for p in buffers)}"
             )
-        if self.loss_layer and not params and len(letters) == 2:
+        if self.loss_layer and not self.mean_loss and not params and len(letters) == 2:
             self.guard = self._find_guard(case, letters, constructor, out)
         return Found(layout, letters, constructor, params, gradients, buffers, False, out.dtype)
 
+    def _match_returned(self, params, gradients, extras, after):
+        """Match the arrays backward returns beside dx to the parameters whose gradient is not found
+        elsewhere, by shape, where a shape is that of one returned array and one such parameter;
+        arrays matching none are ignored with a note.  Returns the shapes shared by more than one
+        (shape, tuple entries, parameters): which is which, the order alone would say -- a guess."""
+        unmatched = [p for p in params if p not in gradients]
+        entry = {i: i if i < self.dx_index else i + 1 for i in range(len(extras))} if extras else {}
+        by_shape = {}
+        for index, extra in enumerate(extras):
+            by_shape.setdefault(returned_shape(extra), ([], []))[0].append(index)
+        for path in unmatched:
+            by_shape.setdefault(after[path].shape, ([], []))[1].append(path)
+        ambiguous, ignored = [], []
+        for shape, (indices, paths) in by_shape.items():
+            if len(indices) == 1 and len(paths) == 1:
+                gradients[paths[0]] = indices[0]
+            elif indices and paths:
+                ambiguous.append((shape, [entry[i] for i in indices], paths))
+            else:
+                ignored += [entry[i] for i in indices]
+        if ignored:
+            self.note(
+                f"{self.name}.{self.backward} returns arrays beside dx that are no parameter's gradient "
+                f"by shape (entries {', '.join(map(str, sorted(ignored)))}, counted from 0): not judged"
+            )
+        return ambiguous
+
     def _dout(self, case, out):
-        """The upstream gradient: drawn, or 1 for the loss a loss layer returns (its gradient)."""
+        """The upstream gradient: drawn, or 1 for the loss a loss layer returns (its gradient), 1/N
+        for each of the N per-sample losses of a loss judged by their mean (``mean_loss``)."""
+        if self.mean_loss:
+            return np.full(out.shape, 1.0 / max(out.size, 1))
         return np.ones(out.shape) if self.loss_layer else drawn(case, out.shape, 1, zeros=False)
+
+    def _held_output(self, layer):
+        """The array a layer keeps in self.output (None where it holds none)."""
+        try:
+            value = self.remote.get(layer, [("a", "output")], what=f"reading {self.name}.output")
+        except CandidateFailure:
+            return None
+        return value if isinstance(value, np.ndarray) else None
+
+    def _loss_notes(self, layer, x, out):
+        """A loss judged by the mean of its losses: what it is given, said once, and where a combined
+        softmax classifier keeps the outputs its backward takes (nnfs' self.output)."""
+        held = self._held_output(layer)
+        if held is not None and held.shape == np.shape(x) and out.size != held.size:
+            self.dvalues_attr = "output"
+        given = "the softmax outputs it stores in self.output" if self.dvalues_attr else "the inputs"
+        self.note(
+            f"{self.name}.{self.backward} is judged as the gradient of the mean of the losses "
+            f"{self.forward} returns (what nnfs' Loss.calculate returns), given {given} and "
+            f"{self.label}; the inputs are drawn as rows of probabilities (positive, summing to 1)"
+        )
 
     def _refuse_unrecognised(self, layer, params):
         """A gradient the layer keeps (dgamma) beside a parameter it holds in a form gradcert cannot
@@ -611,11 +733,22 @@ class LayerChecker(BlackBox):
             batches.append((loss, x, labels))
         return guards.find(batches, unit_roundoff(out.dtype), 0)
 
-    def _explicit(self, mapping, after, later):
+    def _explicit(self, mapping, after, later, extras):
         params, gradients = [], {}
         for name, grad in mapping:
             path = _find_path(name, after)
             partner = _find_path(grad, later)
+            if grad.isdigit() and partner is None and path is not None:  # an entry of backward's tuple
+                index = int(grad)
+                if not extras or index == self.dx_index or index > len(extras):
+                    returned = f"{len(extras) + 1} arrays, dx entry {self.dx_index}" if extras else "no tuple"
+                    raise UsageError(
+                        f"--params {name}:{grad}: {self.name}.{self.backward} returns {returned}; "
+                        "name an entry of its tuple other than dx, counted from 0"
+                    )
+                params.append(path)
+                gradients[path] = self._entry(index)
+                continue
             if path is None:
                 raise UsageError(
                     f"--params {name}:{grad}: {self.name} holds no float array {name!r} after "
@@ -639,8 +772,12 @@ class LayerChecker(BlackBox):
     def check(self, case):
         layer = self.build(case.dims, self.found.constructor, self.found.letters, case)
         x_dtype = precision(self.found.dtype)
-        x = drawn(case, shape_of(self.found.letters, case.dims), 0, dtype=x_dtype, positive=self.positive)
+        shape = shape_of(self.found.letters, case.dims)
+        x = self._input(case, shape, 0, dtype=x_dtype)
         self._t = self._labels(case, x)
+        # A forward at another input first: a backward that reads what the layer's first forward
+        # ever cached, not its last one's, then differs from the forward at x it is judged against.
+        self.call_forward(layer, self._input(case, shape, DECOY_STREAM, dtype=x_dtype))
         out = self.call_forward(layer, x)
         dout = self._dout(case, out)
         outputs = self._outputs(layer, x)
@@ -710,6 +847,8 @@ class LayerChecker(BlackBox):
             tensors.append(self.judge(name, grad, fd[path], roundoff))
 
         def diagnose(name):
+            if self._stale(case, x, dout, fd_x, fd, roundoff):
+                return signatures.Diagnosis(name, "stale_cache")
             if name != "dx":
                 estimate = fd[names[name]]
                 return signatures.diagnose(
@@ -743,6 +882,26 @@ class LayerChecker(BlackBox):
                            dtype=precision(out.dtype, holds[path].dtype))
         self.remote.release(layer)
         return result
+
+    def _stale(self, case, x, dout, fd_x, fd, roundoff):
+        """Whether the layer's backward is right after a single forward, at x, in a layer built
+        afresh: its failure then came from the decoy forward before, whose cache it read."""
+        layer = self.build(case.dims, self.found.constructor, self.found.letters, case)
+        try:
+            self.call_forward(layer, x)
+            dx, extras = self.call_backward(layer, x, dout)
+            later = self.remote.snapshot(layer, what=f"reading {self.name}'s gradients")
+            tensors = [self.judge("dx", dx, fd_x, roundoff)]
+            for path in self.found.parameters:
+                grad = _gradient(self.found.gradients[path], later, extras, self.name, fd[path].value.shape)
+                if grad.shape != fd[path].value.shape:
+                    return False
+                tensors.append(self.judge(path_text(path), grad, fd[path], roundoff))
+        except CandidateFailure:
+            return False
+        finally:
+            self.remote.release(layer)
+        return Comparison("finite-diff", tensors).agrees
 
     def _dx_estimate(self, outputs, x, dout, out, sample, guard):
         """Finite differences of forward in x (with ``guard``, of the loss without the guard)."""

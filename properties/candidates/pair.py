@@ -24,6 +24,7 @@ from gradcert.properties.candidates.blackbox import (
     mixed_signs,
     off_domain,
     precision,
+    returned_shape,
     shape_of,
 )
 from gradcert.properties.candidates.history import Constancy, history_agrees
@@ -31,7 +32,7 @@ from gradcert.properties.candidates.interface import INPUT_NAMES, parameters
 from gradcert.properties.candidates.remote import PARTNER, TARGET
 from gradcert.properties.candidates.verdicts import CandidateFailure, as_array
 from gradcert.properties.compare import unit_roundoff
-from gradcert.properties.errors import UsageError
+from gradcert.properties.errors import TargetError, UsageError
 
 
 class PairChecker(BlackBox):
@@ -79,6 +80,7 @@ class PairChecker(BlackBox):
         self.checked(*(f"d{a}" for a, _ in self.inputs))
         self.constancy = Constancy()
         self.probed = False  # the forward's domain, probed before the first case (``_probe_domain``)
+        self.returned = None  # how many values backward returns, where more than one per input
 
     def strategy(self):
         return self.letter_strategy(self.letters, max(len(s) for _, s in self.inputs))
@@ -87,6 +89,7 @@ class PairChecker(BlackBox):
         forward = f"{self.name} ({self.forward_name})"
         if not self.probed:
             self._probe_domain(case, forward)
+            self._probe_returns(case, forward)
             self.probed = True
         arrays = self._arrays(case)
         out, cache = self.remote.call(
@@ -168,6 +171,49 @@ class PairChecker(BlackBox):
                 return
             self.domain(failure, mixed, forward)
 
+    def _probe_returns(self, case, forward):
+        """Before the first case: what backward returns, at sizes that tell the inputs apart (each
+        letter its own size).  More values than inputs (batchnorm_backward's dx, dgamma, dbeta and
+        one more): judged on the first ones, one per input, where they have the inputs' shapes, with
+        a note; exit 2 where they do not, since which is whose gradient would be a guess.  A forward
+        or backward that fails here decides nothing: the cases judge it."""
+        fixed = self.options.dims or {}
+        sizes, free = {}, (n for n in range(2, 100) if n not in fixed.values())
+        for letter in case.dims:
+            sizes[letter] = fixed[letter] if letter in fixed else next(free)
+        at = ShapeCase(sizes, 1)
+        arrays = self._arrays(at)
+        backward = f"{self.name} ({self.backward_name})"
+        try:
+            out, cache = self.remote.call(
+                TARGET, None, arrays, self.kwargs, keep="pair", what=forward, fresh=True, mutable=True
+            )
+            dout = drawn(at, _real_output(out, forward).shape, len(arrays), zeros=False)
+            result = self.remote.call(
+                PARTNER, None, [dout, cache], self.backward_kwargs, what=backward, mutable=True
+            )
+        except CandidateFailure:
+            return
+        count = len(self.inputs)
+        if not isinstance(result, (tuple, list)) or len(result) <= count:
+            return
+        names = ", ".join(a for a, _ in self.inputs)
+        shapes = [returned_shape(r) for r in result]
+        if any(shapes[i] != a.shape for i, a in enumerate(arrays)):
+            shown = ", ".join(str(s) if s is not None else "?" for s in shapes)
+            raise TargetError(
+                f"{backward} returns {len(result)} values for {count} array inputs ({names}), and its "
+                f"first {count} do not have the inputs' shapes ({', '.join(str(a.shape) for a in arrays)}; "
+                f"it returns {shown}): gradcert cannot tell which is whose gradient; return one per "
+                "input, in the forward's order"
+            )
+        self.returned = len(result)
+        self.note(
+            f"{backward} returns {len(result)} values for {count} array inputs ({names}): the first "
+            f"{count}, of the inputs' shapes, are judged as d{', d'.join(a for a, _ in self.inputs)}; "
+            f"the other {len(result) - count} not"
+        )
+
     def close(self):
         super().close()
         still = self.constancy.still()
@@ -188,6 +234,8 @@ class PairChecker(BlackBox):
         result = self.remote.call(PARTNER, None, [dout, cache], self.backward_kwargs, what=what, mutable=True)
         if count == 1 and not isinstance(result, (tuple, list)):
             result = [result]
+        if self.returned is not None and isinstance(result, (tuple, list)) and len(result) == self.returned:
+            result = result[:count]  # the values beyond one per input, as the probe found them
         if not isinstance(result, (tuple, list)) or len(result) != count:
             shown = len(result) if isinstance(result, (tuple, list)) else type(result).__name__
             raise CandidateFailure(

@@ -30,6 +30,9 @@ EXPLANATIONS = {
     "mean and variance did not depend on x",
     "mask_not_applied": "the mask is not applied: backward passes dout through where forward blocked or "
     "scaled it (a ReLU's, dropout's or max-pool's mask, a drawn scale)",
+    "stale_cache": "backward reads what an earlier forward cached, not the last forward's: right after "
+    "one forward, wrong after a forward at another input first (a cache set once, if self.x is None: "
+    "self.x = x?)",
     "sigma_prime_at_a": "the derivative is taken at the layer's output instead of its input (sigma'(a) for "
     "sigma'(z))",
     "constant_factor": "it is {factor:.6g} times the true gradient in every entry: a constant factor is "

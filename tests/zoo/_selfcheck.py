@@ -11,7 +11,8 @@ derivatives this script computes itself, in float64:
   weights or biases were changed;
 * layers, pairs, models and step-only code: central finite differences of the
   implementation's OWN forward (or loss), sum(forward(x) * dout), with respect
-  to the input and to every parameter; randomness held fixed by re-seeding
+  to the input and to every parameter (a layer's first forward at another input,
+  so that its backward must read the last forward's cache); randomness held fixed by re-seeding
   np.random and random and restoring any generator the object holds before
   every forward call; step-only code by (before - after) / learning rate.  A layer's size
   arguments are given by name (nnfs's Layer_Dense(n_inputs, n_neurons)), a layer that asks for
@@ -19,7 +20,9 @@ derivatives this script computes itself, in float64:
   or input gradient kept on the layer (nnfs's self.output, self.dinputs) is read from there;
   parameter arrays a constructor asks for by name (Affine(W, b), BatchNormalization(gamma,
   beta)) are drawn; a loss layer, forward(x, t) with backward(dout=1), is judged against this
-  script's own softmax cross-entropy, without the book's log(y + 1e-7) guard;
+  script's own softmax cross-entropy, without the book's log(y + 1e-7) guard; an nnfs loss,
+  forward(y_pred, y_true) with backward(dvalues, y_true), against FD of the mean of its losses
+  at rows of probabilities;
 * Deep Learning from Scratch's models, perturbed in place (their layers hold the parameter
   arrays) against this script's own softmax cross-entropy of predict(x), without the book's
   log(y + 1e-7) guard; deeplearning.ai's L_model_forward / L_model_backward against this
@@ -440,6 +443,33 @@ def check_loss_layer(cls, rng):
     return [("loss", abs(got - loss(x)) <= 1e-5 * abs(loss(x)) + 1e-7 / 0.01), ("dx", close_fd(dx, fd))]
 
 
+def check_nnfs_loss(cls, rng):
+    """An nnfs loss, forward(y_pred, y_true) -> per-sample losses, backward(dvalues, y_true) ->
+    self.dinputs: dinputs against FD of the MEAN of forward's losses (what calculate returns) in the
+    predictions, probability rows; backward given the predictions, or the softmax outputs a combined
+    classifier stores in self.output; labels as class indices, one-hot rows where those fail."""
+    p = softmax(rng.standard_normal((SIZES["N"], SIZES["D"])).T).T  # rows of probabilities
+    indices = rng.integers(0, SIZES["D"], SIZES["N"])
+    for t in (indices, np.eye(SIZES["D"])[indices]):
+        layer = cls()
+        try:
+            layer.forward(p.copy(), t.copy())
+        except Exception:
+            continue
+        box = {"p": p.copy()}
+
+        def mean_loss(box=box, t=t):
+            return float(np.mean(cls().forward(box["p"].copy(), t.copy())))
+
+        fd = fd_gradient(mean_loss, lambda box=box: box["p"], lambda v, box=box: box.__setitem__("p", v))
+        layer.forward(p.copy(), t.copy())
+        given = getattr(layer, "output", None)
+        given = given if isinstance(given, np.ndarray) and given.shape == p.shape else p
+        layer.backward(given.copy(), t.copy())
+        return [("dinputs", close_fd(layer.dinputs, fd))]
+    return [("forward runs on neither labels", False)]
+
+
 def check_layer(cls, options, step, rng):
     """[(label, ok)]: dx and every parameter gradient against FD of the layer's own forward."""
     np.random.seed(SEED)
@@ -452,6 +482,8 @@ def check_layer(cls, options, step, rng):
     x = away_from_zero(rng, draw_shape(options.get("shape"), options.get("layout") != "columns"))
     x_saved = x.copy()
 
+    held()  # a forward at another input first: a backward must read the last forward's cache
+    forward(away_from_zero(np.random.default_rng(SEED + 1), x.shape), **kwargs)
     held()
     out = np.asarray(forward(x.copy(), **kwargs))
     dout = rng.standard_normal(out.shape)
@@ -796,6 +828,9 @@ def run(entry):
         return [(f"{s} {label}", ok) for s in ([3, 4, 4, 2], [2, 3, 1], [2, 3, 3, 3])
                 for label, ok in check_network(obj, options, s, rng)]
     forward = [n for n in required_positional(obj.forward) if n != "self"] if hasattr(obj, "forward") else []
+    backward = [n for n in required_positional(obj.backward) if n != "self"] if hasattr(obj, "backward") else []
+    if style == "layer" and len(forward) == 2 and len(backward) == 2 and backward[1] == forward[1] == "y_true":
+        return check_nnfs_loss(obj, rng)
     if style == "layer" and len(forward) == 2 and forward[1] in LABEL_NAMES:
         return check_loss_layer(obj, rng)
     if style in ("layer", "step"):

@@ -31,7 +31,7 @@ Each entry is a dict:
                    mutated_inputs, mutated_weights.  Layers, pairs and models:
                    elementwise_jacobian, mean_terms_missing, transposed,
                    gradient_missing, factor_m, factor_1_over_m, sign_flipped,
-                   mask_not_applied;
+                   mask_not_applied, stale_cache;
 * ``shows_via`` -- what exposes the bug: ``backprop`` (a gradient gradcert reads:
                    backprop, backward, a pair's backward, a model's grads, a
                    function's return), ``update_mini_batch`` (the SGD step of a
@@ -186,6 +186,9 @@ CORRECT = [
     entry(_S + "nnfs_layers.py:Activation_ReLU", "layer", source=NNFS),
     entry(_S + "nnfs_layers.py:Activation_Softmax", "layer", source=NNFS),
     entry(_S + "nnfs_layers.py:Layer_Dropout", "layer", {"init": {"rate": 0.3}}, source=NNFS),
+    entry(_S + "nnfs_losses.py:Loss_CategoricalCrossentropy", "layer", source=NNFS),  # the mean's gradient
+    entry(_S + "nnfs_losses.py:Loss_BinaryCrossentropy", "layer", source=NNFS),
+    entry(_S + "nnfs_losses.py:Activation_Softmax_Loss_CategoricalCrossentropy", "layer", source=NNFS),
     entry(_S + "softmax_layers.py:SoftmaxJacobian", "layer"),
     entry(_S + "softmax_layers.py:SoftmaxShortcut", "layer"),
     # randomness from generators the layer holds
@@ -362,6 +365,12 @@ MUTANTS = [
     # -- 2./3. layers ----------------------------------------------------------------------------
     entry(_M + "nnfs_buggy.py:DenseBiasMean", "layer", bug="dbiases is a mean over the batch",
           signature="factor_1_over_m", needs="a batch of N >= 2", source=NNFS),
+    entry(_M + "nnfs_buggy.py:CrossentropyNotAveraged", "layer",
+          bug="the loss's dinputs is the gradient of the sum of its losses, not of their mean (no / samples)",
+          signature="factor_m", needs="N >= 2", source=NNFS),
+    entry(_M + "nnfs_buggy.py:SoftmaxCrossentropyNotAveraged", "layer",
+          bug="the softmax classifier's dinputs lacks its / samples", signature="factor_m", needs="N >= 2",
+          source=NNFS),
     entry(_M + "nnfs_buggy.py:ReluMaskIgnored", "layer", bug="ReLU's dinputs ignores the mask",
           signature="mask_not_applied", source=NNFS),
     entry(_M + "nnfs_buggy.py:SoftmaxDiagonalOnly", "layer", bug="softmax's dinputs is the Jacobian's diagonal",
@@ -391,6 +400,9 @@ MUTANTS = [
           signature="factor_1_over_m", needs="N >= 2", source=DLFS),
     entry(_M + "dlfs_book_buggy.py:BatchNormDGammaSignFlipped", "layer", bug="dgamma has the wrong sign",
           signature="sign_flipped", source=DLFS),
+    entry(_M + "dlfs_book_buggy.py:AffineFirstBatchCached", "layer",
+          bug="forward caches only the first batch it sees: backward reads that one, not the last",
+          signature="stale_cache", source=DLFS),
     entry(_M + "dlfs_book_buggy.py:SoftmaxWithLossNotAveraged", "layer",
           bug="SoftmaxWithLoss backward returns y - t, not (y - t) / N", signature="factor_m",
           needs="N >= 2", source=DLFS),
