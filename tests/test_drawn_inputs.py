@@ -7,6 +7,8 @@
 * Two regularisation strengths: a strength written in as a number is caught.
 * A mask over a sequence's labels (cs231n's temporal_softmax_loss): drawn with about a quarter of it
   False, so that a gradient that leaves it out is caught.
+* A pair of two outputs (an LSTM step's next_h and next_c): a dout drawn for each, so that a
+  backward that drops one of them is caught.
 """
 
 import pytest
@@ -69,3 +71,18 @@ def test_a_masked_sequence_loss_is_driven_with_its_mask():
 def test_a_sequence_loss_whose_gradient_leaves_the_mask_out_is_caught():
     cert = gradcert.check(f"{SEQUENCES}:temporal_softmax_loss_unmasked_grad", examples=20)
     assert cert.exit_code == 1 and cert.failure.signature == "mask_not_applied", cert.failure
+
+
+LSTM = {"inputs": "x=N,D prev_h=N,H prev_c=N,H Wx=D,G Wh=H,G b=G", "dims": {"H": 2, "G": 8}, "examples": 20,
+        "oracles": ["finite-diff"]}
+
+
+def test_a_pair_of_two_outputs_is_judged_on_both():
+    # Before: exit 1, "INVALID OUTPUT ... returned (next_h, next_c, cache); expected (out, cache)".
+    cert = gradcert.check(f"{SEQUENCES}:lstm_step", **LSTM)
+    assert cert.certified, cert.failure
+
+
+def test_a_backward_that_drops_one_outputs_gradient_is_caught():
+    cert = gradcert.check(f"{SEQUENCES}:lstmnocarry_step", **LSTM)
+    assert cert.exit_code == 1 and cert.verdict == "gradient bug", (cert.verdict, cert.failure)

@@ -3,7 +3,11 @@
 Each array input is declared with letters (``--inputs "x=N,D w=D,M b=M"``; a single-input forward
 defaults to ``x=N,D``), every other argument given as JSON (``--kwargs``); the cache stays in the
 worker, passed back to backward as it was.  Every input's gradient is judged against differences
-of the forward's output.
+of the forward's output.  A forward of several outputs, assignment 3's ``lstm_step_forward(x,
+prev_h, prev_c, Wx, Wh, b) -> (next_h, next_c, cache)``, is told by its backward's upstream
+gradients (``lstm_step_backward(dnext_h, dnext_c, cache)``: two): each output gets a drawn dout, and
+every input's gradient is judged as the vector-Jacobian product of all of them, the gradient of
+sum_k <dout_k, out_k>.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ class PairChecker(BlackBox):
         # to linear_activation_forward and linear_activation_backward alike)
         accepted = {p.name for p in parameters((interface.partner or {}).get("call")) or []}
         self.backward_kwargs = {k: v for k, v in self.kwargs.items() if k in accepted}
+        self.outputs = _upstream_count(interface.partner, self.backward_kwargs)
         params = parameters(interface.description.get("call")) or []
         self.arguments = [p.name for p in params if p.required and p.name not in self.kwargs]
         declared = _declared_inputs(options.inputs)
@@ -92,17 +97,15 @@ class PairChecker(BlackBox):
             self._probe_returns(case, forward)
             self.probed = True
         arrays = self._arrays(case)
-        out, cache = self.remote.call(
-            TARGET, None, arrays, self.kwargs, keep="pair", what=forward, fresh=True, mutable=True
-        )
-        out = _real_output(out, forward)
-        dout = drawn(case, out.shape, len(arrays), zeros=False)
+        outs, cache = self._forward(arrays, forward)
+        douts = [drawn(case, o.shape, len(arrays) + j, zeros=False) for j, o in enumerate(outs)]
+        # one output: its dout; several: all of them as one vector, against the outputs laid end to end
+        dout = douts[0] if len(outs) == 1 else np.concatenate([d.reshape(-1) for d in douts])
+        out_dtype = np.result_type(*outs)
         backward = f"{self.name} ({self.backward_name})"
-        grads = self._backward(dout, cache, len(arrays), backward)
-        _, cache_again = self.remote.call(
-            TARGET, None, arrays, self.kwargs, keep="pair", what=forward, fresh=True, mutable=True
-        )
-        again = self._backward(dout, cache_again, len(arrays), backward)
+        grads = self._backward(douts, cache, len(arrays), backward)
+        _, cache_again = self._forward(arrays, forward)
+        again = self._backward(douts, cache_again, len(arrays), backward)
         roundoff = unit_roundoff(np.result_type(*grads))
         self.repeat_agrees(grads, again, backward, roundoff)
         tensors, estimates, sample = [], {}, case.rng(SAMPLE_STREAM)
@@ -117,7 +120,7 @@ class PairChecker(BlackBox):
                 i,
                 estimate_entries(
                     "vjp", self.constancy.watch(f"d{name}", self._outputs(arrays, i)), arrays[i], dout,
-                    dtype=precision(out.dtype), rng=sample,
+                    dtype=precision(out_dtype), rng=sample,
                 ),
             )
             tensors.append(self.judge(f"d{name}", grad, estimates[f"d{name}"][1], roundoff))
@@ -128,7 +131,7 @@ class PairChecker(BlackBox):
                 "dx" if self.inputs[i][0] in INPUT_NAMES else tensor,
                 grads[i],
                 estimate.value,
-                dout=dout,
+                dout=dout if len(outs) == 1 else None,
                 x=arrays[i],
                 diagonal=diagonal_of(estimate),
                 batch=case.m,
@@ -138,8 +141,15 @@ class PairChecker(BlackBox):
 
         comparisons = self.verdict(case, tensors, grads, np.result_type(*grads), diagnose)
         for i in range(len(self.inputs)):
-            history_agrees(self._outputs(arrays, i), arrays[i], forward, dtype=precision(out.dtype))
+            history_agrees(self._outputs(arrays, i), arrays[i], forward, dtype=precision(out_dtype))
         return comparisons
+
+    def _forward(self, arrays, forward):
+        """The forward's outputs (a list: one, or an LSTM step's two) as real arrays, and its cache."""
+        out, cache = self.remote.call(TARGET, None, arrays, self.kwargs, keep="pair", what=forward,
+                                      fresh=True, mutable=True, outputs=self.outputs)
+        outs = [out] if self.outputs == 1 else list(out)
+        return [_real_output(o, forward) for o in outs], cache
 
     def _arrays(self, case, positive=None):
         positive = self.positive if positive is None else positive
@@ -156,9 +166,8 @@ class PairChecker(BlackBox):
                  for i, (_, shape) in enumerate(self.inputs)]
 
         def runs(arrays):
-            out, _ = self.remote.call(TARGET, None, arrays, self.kwargs, keep="pair", what=forward,
-                                      fresh=True, mutable=True)
-            as_array(_real_output(out, forward), f"{forward} output")
+            for out in self._forward(arrays, forward)[0]:
+                as_array(out, f"{forward} output")
 
         try:
             runs(mixed)
@@ -185,12 +194,10 @@ class PairChecker(BlackBox):
         arrays = self._arrays(at)
         backward = f"{self.name} ({self.backward_name})"
         try:
-            out, cache = self.remote.call(
-                TARGET, None, arrays, self.kwargs, keep="pair", what=forward, fresh=True, mutable=True
-            )
-            dout = drawn(at, _real_output(out, forward).shape, len(arrays), zeros=False)
+            outs, cache = self._forward(arrays, forward)
+            douts = [drawn(at, o.shape, len(arrays) + j, zeros=False) for j, o in enumerate(outs)]
             result = self.remote.call(
-                PARTNER, None, [dout, cache], self.backward_kwargs, what=backward, mutable=True
+                PARTNER, None, [*douts, cache], self.backward_kwargs, what=backward, mutable=True
             )
         except CandidateFailure:
             return
@@ -230,8 +237,9 @@ class PairChecker(BlackBox):
                 f"{', '.join(still)} {'was' if len(still) == 1 else 'were'} checked only to be zero"
             )
 
-    def _backward(self, dout, cache, count, what):
-        result = self.remote.call(PARTNER, None, [dout, cache], self.backward_kwargs, what=what, mutable=True)
+    def _backward(self, douts, cache, count, what):
+        result = self.remote.call(PARTNER, None, [*douts, cache], self.backward_kwargs, what=what,
+                                  mutable=True)
         if count == 1 and not isinstance(result, (tuple, list)):
             result = [result]
         if self.returned is not None and isinstance(result, (tuple, list)) and len(result) == self.returned:
@@ -254,9 +262,20 @@ class PairChecker(BlackBox):
                 self.kwargs,
                 ("arg", index),
                 points,
-                select=0,
+                select=0 if self.outputs == 1 else list(range(self.outputs)),
                 what=f"{self.name} ({self.forward_name}, finite differences)",
             )
-            return np.stack([_real_output(v, self.forward_name) for v in values])
+            if self.outputs == 1:
+                return np.stack([_real_output(v, self.forward_name) for v in values])
+            return np.stack([np.concatenate([_real_output(o, self.forward_name).reshape(-1) for o in v])
+                             for v in values])
 
         return outputs
+
+
+def _upstream_count(backward, given):
+    """How many outputs the forward has before its cache, told by the backward's required parameters
+    (those not given by --kwargs): each but the last (the cache) an upstream gradient -- dout alone
+    (cs231n's layers), or an LSTM step's dnext_h and dnext_c.  One where the signature is unknown."""
+    params = [p for p in parameters((backward or {}).get("call")) or [] if p.required and p.name not in given]
+    return max(1, len(params) - 1)

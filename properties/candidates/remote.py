@@ -82,9 +82,11 @@ class Remote:
         names=None,
         fresh=False,
         mutable=False,
+        outputs=1,
     ):
         """``names``: what to call each array among the arguments (in order), for a mutation verdict;
-        ``mutable``: writing into them is allowed (noted); ``fresh``: randomness held fixed for this call."""
+        ``mutable``: writing into them is allowed (noted); ``fresh``: randomness held fixed for this call;
+        ``outputs``: with keep="pair", how many outputs come before the cache."""
         reply = self.worker.request(
             {
                 "op": "call",
@@ -94,6 +96,7 @@ class Remote:
                 "kwargs": kwargs or {},
                 "keep": keep,
                 "fresh": fresh,
+                "outputs": outputs,
             },
             what=what,
         )

@@ -522,13 +522,16 @@ class Server:
         if keep == "handle":
             value = self._store(result)
         elif keep == "pair":  # cs231n's forward: (out, cache), the cache kept here for backward
-            if not isinstance(result, (tuple, list)) or len(result) != 2:
+            outputs = message.get("outputs", 1)  # an LSTM step's (next_h, next_c, cache): 2
+            if not isinstance(result, (tuple, list)) or len(result) != outputs + 1:
+                expected = "(out, cache)" if outputs == 1 else f"{outputs} outputs and a cache"
                 return {
                     "status": "invalid",
-                    "message": f"returned {_short(result)}; expected (out, cache)",
+                    "message": f"returned {_short(result)}; expected {expected}",
                     "mutated": mutated,
                 }
-            value = (plain(result[0]), self._store(result[1]))
+            outs = [plain(r) for r in result[:-1]]
+            value = (outs[0] if outputs == 1 else outs, self._store(result[-1]))
         else:
             value = plain(result)
         return {"status": "ok", "value": value, "mutated": mutated}
@@ -561,6 +564,8 @@ class Server:
                 result = function(*copy.deepcopy(args), **copy.deepcopy(kwargs))
                 if isinstance(select, (tuple, list)) and select[0] == "attr":
                     result = getattr(target, select[1])  # a forward that stores its output (nnfs)
+                elif isinstance(select, (tuple, list)):  # several outputs: (next_h, next_c)
+                    result = [result[i] for i in select]
                 elif select is not None:
                     result = result[select]
                 results.append(plain(result))
