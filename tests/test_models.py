@@ -202,3 +202,27 @@ def test_a_coarse_resolution_is_said_with_its_digits(resolution, shown):
     box.interface, box.resolution = SimpleNamespace(description={}), resolution
     box.close()
     assert any(f"resolved its gradients only to {shown} of their size" in n for n in box.notes), box.notes
+
+
+# A strength the model takes with a default of 0 (cs231n's reg=0.0, DLFS's weight_decay_lambda=0) is
+# drawn, 0.1 or 0.35 by the case: before, the penalty's gradient was never checked, and these mutants,
+# caught with --init giving the strength, passed without it.
+STRENGTH_MUTANTS = [
+    (f"{ZOO / 'mutants' / 'cs231n_models_buggy.py'}:TwoLayerNetNoRegGradient",
+     {"init": {"input_dim": 5, "hidden_dim": 4, "num_classes": 3}, "shape": "N,5"}),
+    (f"{ZOO / 'mutants' / 'dlfs_models_buggy.py'}:MultiLayerNetDecayForgotten", {}),
+]
+
+
+@pytest.mark.parametrize("target, options", STRENGTH_MUTANTS, ids=["reg", "weight_decay_lambda"])
+def test_a_penalty_left_out_of_the_gradient_is_caught_at_the_default_strength(target, options):
+    cert = gradcert.check(target, examples=20, **options)
+    assert cert.exit_code == 1 and cert.verdict == "gradient bug", (cert.verdict, cert.failure)
+    assert any("one per case, so that its penalty is checked too" in note for note in cert.notes), cert.notes
+
+
+def test_a_correct_model_is_certified_at_the_drawn_strengths():
+    cert = gradcert.check(f"{ZOO / 'styles' / 'cs231n_models.py'}:TwoLayerNet", examples=20,
+                          init={"input_dim": 5, "hidden_dim": 4, "num_classes": 3}, shape="N,5")
+    assert cert.certified, cert.failure
+    assert any("reg=0.1 or 0.35" in note for note in cert.notes), cert.notes

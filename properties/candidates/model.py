@@ -12,6 +12,12 @@ or ``--inputs X=N,5``), is (N, D) when the constructor takes D, or is read off t
 matrix; labels are integers below the number of classes (C, or from ``loss(X)``'s scores, or the
 last bias).  Each ``grads[k]`` is judged against differences of the model's own loss with respect
 to ``params[k]``.
+
+A regularisation strength the model takes with a default -- cs231n's ``loss(X, y=None, reg=0.0)``
+and ``FullyConnectedNet(..., reg=0.0)``, Deep Learning from Scratch's ``MultiLayerNet(...,
+weight_decay_lambda=0)`` -- is passed as 0.1 or 0.35, by the case (``loss_function.STRENGTHS_DRAWN``),
+unless ``--kwargs`` or ``--init`` gives it: at its default of 0 the penalty's gradient would never be
+checked, and with one value a strength written into the gradient as a number would pass.
 """
 
 from __future__ import annotations
@@ -34,8 +40,10 @@ from gradcert.properties.candidates.blackbox import (
 from gradcert.properties.candidates.history import Constancy, history_agrees
 from gradcert.properties.candidates.interface import parameters
 from gradcert.properties.candidates.layer import TRAINING_NAMES
+from gradcert.properties.candidates.loss_function import STRENGTHS, STRENGTHS_DRAWN
 from gradcert.properties.candidates.remote import TARGET, path_text
 from gradcert.properties.candidates.verdicts import CandidateFailure, as_array
+from gradcert.properties.certify import Disagreement
 from gradcert.properties.compare import Comparison, unit_roundoff
 from gradcert.properties.errors import TargetError, UsageError
 
@@ -61,6 +69,10 @@ def _constructor_letter(name):
     return None
 
 
+# A model's strength names: the loss functions' and Deep Learning from Scratch's
+MODEL_STRENGTHS = STRENGTHS + ("weight_decay_lambda", "weight_decay", "decay")
+
+
 class ModelChecker(BlackBox):
     """Models with self.params: cs231n's loss(X, y) -> (loss, grads), or Deep Learning from
     Scratch's loss(x, t) -> loss with gradient(x, t) -> grads; labels are integers."""
@@ -80,6 +92,8 @@ class ModelChecker(BlackBox):
         self._callable_with("loss", 2, "X and y")
         self._training_flags(methods)
         self.constructor = self._constructor()
+        self.strengths = self._strengths(methods)  # [(where, name)]: "init" or a method, drawn per case
+        self.unregularised = False  # diagnosing a failure at strength 0 (``_larger_diagnosis``)
         model = self._build(PROBE_DIMS)
         held = self.remote.snapshot(model, what=f"reading {name}'s arrays")
         self.params = [p for p in held if p[0] == ("a", "params")]
@@ -169,6 +183,50 @@ class ModelChecker(BlackBox):
             self.remote.release(model)
         return guards.find(batches, roundoff, sum(held[p].size for p in self.params))
 
+    def _strengths(self, methods):
+        """The regularisation strengths gradcert passes, drawn per case (the module docstring): a
+        constructor's or a method's parameter of a strength's name with a default, which neither
+        --init nor --kwargs gives."""
+        found = []
+        if self.interface.description.get("what") != "instance":
+            for p in parameters(self.interface.description.get("call")) or []:
+                if p.name in MODEL_STRENGTHS and p.has_default and p.name not in (self.options.init or {}):
+                    found.append(("init", p.name))
+        for method in ("loss", "gradient"):
+            for p in parameters(methods.get(method)) or []:
+                if p.name in MODEL_STRENGTHS and p.has_default and p.name not in self.kwargs:
+                    found.append((method, p.name))
+        for where, name in found:
+            shown = f"{self.name} is built" if where == "init" else f"{self.name}.{where}() is called"
+            self.note(f"{shown} with {name}={' or '.join(map(str, STRENGTHS_DRAWN))}, one per case, so that "
+                      f"its penalty is checked too ({'--init' if where == 'init' else '--kwargs'} sets it)")
+        return found
+
+    def _strength(self, case):
+        if self.unregularised:
+            return 0.0
+        return STRENGTHS_DRAWN[case.seed % len(STRENGTHS_DRAWN)] if case is not None else STRENGTHS_DRAWN[0]
+
+    def _larger_diagnosis(self, case, tensor):
+        """A bug of the data term (a sum where the mean belongs, a mask left out) has its signature in
+        the gradient at strength 0 only: the penalty's term hides it.  Where the failing case names
+        none, the same case at strength 0 is diagnosed, when it fails there too."""
+        found = super()._larger_diagnosis(case, tensor)
+        if (found is not None and found.signature) or not self.strengths or self.unregularised:
+            return found
+        self.unregularised = True
+        try:
+            self.check(case)
+        except Disagreement as failure:
+            plain = failure.diagnosis
+            first = failure.comparisons[0].first_disagreement.name
+            return plain if plain is not None and plain.signature and first == tensor else found
+        except Exception:  # noqa: BLE001 - the case at strength 0 is only a help to the diagnosis
+            return found
+        finally:
+            self.unregularised = False
+        return found
+
     def _call(self, model, method, args):
         what = f"{self.name}.{method}"
         return self.remote.call(
@@ -203,8 +261,13 @@ class ModelChecker(BlackBox):
             dict.fromkeys(c for v in self.constructor.values() for c in (v if isinstance(v, tuple) else (v,)))
         )
 
-    def _build(self, dims):
+    def _build(self, dims, case=None):
         init = dict(self.options.init or {})
+        for where, name in self.strengths:
+            if where == "init":
+                init[name] = self._strength(case)
+            else:
+                self.method_kwargs[where][name] = self._strength(case)
         for argument, letter in self.constructor.items():
             init[argument] = [dims[c] for c in letter] if isinstance(letter, tuple) else dims[letter]
         shown = ", ".join(f"{k}={v!r}" for k, v in init.items())
@@ -268,7 +331,7 @@ class ModelChecker(BlackBox):
             self.remote.assign(model, path, value, what=f"setting {self.name}.{path_text(path)}")
 
     def check(self, case):
-        model = self._build(case.dims)
+        model = self._build(case.dims, case)
         self._draw_params(model, case)
         X = drawn(case, shape_of(self.x_letters, case.dims), 0)
         classes = case.dims["C"] if self.classes is None else self.classes
