@@ -326,15 +326,21 @@ class BlackBox(Checker):
         )
         self._diagnosing = True
         try:
-            self.check(larger)
+            return self.signature_on(larger, tensor)
+        finally:
+            self._diagnosing = False
+
+    def signature_on(self, case, tensor):
+        """The diagnosis of ``case`` when it fails first on ``tensor`` with a signature, else None: another
+        case, checked only as a help to a failure's diagnosis."""
+        try:
+            self.check(case)
         except Disagreement as failure:
             found = failure.diagnosis
             first = failure.comparisons[0].first_disagreement.name
             return found if found is not None and found.signature and first == tensor else None
-        except Exception:  # noqa: BLE001 - the larger case is only a help to the diagnosis
+        except Exception:  # noqa: BLE001 - only a help to the diagnosis
             return None
-        finally:
-            self._diagnosing = False
         return None
 
     def repeat_agrees(self, first, second, what, roundoff):

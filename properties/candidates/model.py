@@ -43,7 +43,6 @@ from gradcert.properties.candidates.layer import TRAINING_NAMES
 from gradcert.properties.candidates.loss_function import STRENGTHS, STRENGTHS_DRAWN
 from gradcert.properties.candidates.remote import TARGET, path_text
 from gradcert.properties.candidates.verdicts import CandidateFailure, as_array
-from gradcert.properties.certify import Disagreement
 from gradcert.properties.compare import Comparison, unit_roundoff
 from gradcert.properties.errors import TargetError, UsageError
 
@@ -216,16 +215,9 @@ class ModelChecker(BlackBox):
             return found
         self.unregularised = True
         try:
-            self.check(case)
-        except Disagreement as failure:
-            plain = failure.diagnosis
-            first = failure.comparisons[0].first_disagreement.name
-            return plain if plain is not None and plain.signature and first == tensor else found
-        except Exception:  # noqa: BLE001 - the case at strength 0 is only a help to the diagnosis
-            return found
+            return self.signature_on(case, tensor) or found
         finally:
             self.unregularised = False
-        return found
 
     def _call(self, model, method, args):
         what = f"{self.name}.{method}"
