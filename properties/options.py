@@ -349,8 +349,9 @@ SPECS = (
     Spec(
         "layout",
         _layout,
-        ("layer", "step"),
-        "a layer's batches: rows (N, D) or columns (D, N) (default: inferred)",
+        ("layer", "step", "network"),
+        "a layer's batches: rows (N, D) or columns (D, N); a network's examples: rows (1, n) or "
+        "columns (n, 1) (default: inferred)",
         "rows|columns",
     ),
     Spec(

@@ -109,9 +109,24 @@ class NetworkChecker(NetworkCases):
                 )
         self.backprop_roundoff = None
         # A port whose backprop returns (nabla_w, nabla_b), its own update step reading them so: taken
-        # in that order, but only where that step is checked too (network.py's own order otherwise:
-        # in its SGD a swapped pair is the bug).
+        # in that order, but only where that step is checked too, or where the network's own code
+        # unpacks the pair so (nb_w, nb_b = self.backprop(x, y), in a training loop gradcert cannot
+        # call); network.py's own order otherwise: in its SGD a swapped pair is the bug.
         self.swapped = False
+        if not self.variants and not step_only:
+            unpacked = _unpacked_order((probe.get("unpacks") or {}).get(self.backprop))
+            if unpacked is not None:
+                self.swapped = True
+                self.note(f"{name}'s own code unpacks {self.backprop}(x, y) as {', '.join(unpacked)}: "
+                          "its pair is taken as (nabla_w, nabla_b), in that order (network.py's is "
+                          "(nabla_b, nabla_w))")
+        # Examples as rows, x of shape (1, n_in), where the network holds its biases as rows (1, n):
+        # z = a W + b, with W (n_in, n_out), is the only product a row bias fits (a column a would
+        # broadcast W a + b to a square).  --rows / --columns says so where the layout cannot.
+        self.rows = options.layout == "rows" or (options.layout is None and self.layout.bias == "row")
+        if self.rows and options.layout is None:
+            self.note(f"{name} holds its biases as rows (1, n): its examples are taken as rows, "
+                      "x of shape (1, n_in) and y (1, n_out) (give --columns otherwise)")
 
     # -- set-up, before any case: signatures first, then one object built to look at
     def _check_constructor(self, description):
@@ -290,13 +305,15 @@ class NetworkChecker(NetworkCases):
 
     def _backprop(self, net, single, held):
         what = f"{self.name}.{self.backprop}"
-        result = self.remote.call(net, self.backprop, [single.x, single.y], what=what, names=("x", "y"))
+        args = [single.x.T, single.y.T] if self.rows else [single.x, single.y]
+        result = self.remote.call(net, self.backprop, args, what=what, names=("x", "y"))
         self._unchanged(net, held, self.backprop)
-        result = self._gradient_from_own(result)
-        if self.variants and not self.swapped and _in_weight_bias_order(result, single.arch):
+        if self.variants and not self.swapped and _in_weight_bias_order(result, single.arch,
+                                                                         self.layout.transposed):
             self._take_swapped()
         if self.swapped and isinstance(result, (tuple, list)) and len(result) == 2:
             result = (result[1], result[0])
+        result = self._gradient_from_own(result)
         nabla_b, nabla_w, dtype = gradient_arrays(result, single.arch, what)
         return (nabla_b, nabla_w), dtype
 
@@ -335,7 +352,7 @@ class NetworkChecker(NetworkCases):
 
     def _check_update(self, case, variant):
         net, judged, held = self._build(case)
-        batch = [(x, y) for x, y in judged.columns()]
+        batch = [(x.T, y.T) if self.rows else (x, y) for x, y in judged.columns()]
         sized = variant is not None and variant[0] is None  # (mini_batch, eta, n): no decay
         args = [batch, ETA] + ([] if variant is None else [variant[1]] if sized else list(variant))
         what = f"{self.name}.{self.update}" + (
@@ -419,16 +436,37 @@ class NetworkChecker(NetworkCases):
         return found
 
 
-def _in_weight_bias_order(result, arch):
-    """Whether a returned pair has nabla_w's shapes first and nabla_b's second (and they differ)."""
+def _in_weight_bias_order(result, arch, transposed=False):
+    """Whether a returned pair has nabla_w's shapes first (as the network holds its W: transposed or
+    not) and nabla_b's second (columns, flat or rows), and they differ."""
     try:
         first, second = result
         first_shapes, second_shapes = [np.shape(t) for t in first], [np.shape(t) for t in second]
     except (TypeError, ValueError):
         return False
-    weights, biases = [w for w, _ in arch.shapes], [b for _, b in arch.shapes]
-    flat = [(n,) for n, _ in biases]
-    return weights != biases and first_shapes == weights and second_shapes in (biases, flat)
+    weights, biases = [w[::-1] if transposed else w for w, _ in arch.shapes], [b for _, b in arch.shapes]
+    flat, rows = [(n,) for n, _ in biases], [(1, n) for n, _ in biases]
+    return weights != biases and first_shapes == weights and second_shapes in (biases, flat, rows)
+
+
+def _unpacked_order(unpackings):
+    """The names of the unpacking that says a pair is (nabla_w, nabla_b) -- a weights-like name, then a
+    biases-like one (nb_w, nb_b; grad_w, grad_b; dW, db) -- when every unpacking of two names that
+    tells says so; None otherwise (network.py's order is the contract)."""
+    orders = {tuple(_tensor_kind(n) for n in names): names for names in unpackings or () if len(names) == 2}
+    orders = {order: names for order, names in orders.items() if set(order) == {"w", "b"}}
+    return orders.get(("w", "b")) if len(orders) == 1 else None
+
+
+def _tensor_kind(name):
+    """"w" for a weights-like name (nabla_w, nb_w, dW, grad_ws, weights_grad), "b" for a biases-like
+    one, None otherwise."""
+    stem = re.sub(r"_?(grads?|gradients?)$", "", name.lower())
+    if re.search(r"(w|ws|weights?)$", stem):
+        return "w"
+    if re.search(r"(b|bs|bias|biases)$", stem):
+        return "b"
+    return None
 
 
 def _parameter_names(description):

@@ -183,13 +183,15 @@ def own_names(net):
 
 
 def own_layout(net, sizes):
-    """(transposed, bias shape of n) as the built network holds its parameters: W as (n_out, n_in)
-    or (n_in, n_out), b as a column or flat."""
+    """(transposed, bias shape of n, rows) as the built network holds its parameters: W as (n_out,
+    n_in) or (n_in, n_out), b as a column, flat or a row (1, n) -- a network of rows, x (1, n_in)."""
     w_name, b_name = own_names(net)
     transposed = [w.shape for w in getattr(net, w_name)] == [(k, n) for k, n in zip(sizes[:-1], sizes[1:])] \
         and sizes[:-1] != sizes[1:]
     flat = all(np.ndim(b) == 1 for b in getattr(net, b_name))
-    return transposed, (lambda n: (n,)) if flat else (lambda n: (n, 1))
+    rows = [np.shape(b) for b in getattr(net, b_name)] == [(1, n) for n in sizes[1:]] and max(sizes[1:]) > 1
+    shape = (lambda n: (n,)) if flat else (lambda n: (1, n)) if rows else (lambda n: (n, 1))
+    return transposed, shape, rows
 
 
 def in_network_order(pair, net):
@@ -212,7 +214,7 @@ def check_network(factory, options, sizes, rng):
 
     np.random.seed(SEED)
     net = factory(sizes)
-    transposed, bias_shape = own_layout(net, sizes)
+    transposed, bias_shape, rows = own_layout(net, sizes)
 
     w_name, b_name = own_names(net)
 
@@ -227,7 +229,7 @@ def check_network(factory, options, sizes, rng):
     backprop = next((getattr(net, n) for n in BACKPROPS if callable(getattr(net, n, None))), None)
     if backprop is not None:
         install(net, weights, biases)
-        nabla_b, nabla_w = in_network_order(backprop(x, y), net)
+        nabla_b, nabla_w = in_network_order(backprop(x.T, y.T) if rows else backprop(x, y), net)
         nabla_b = [np.reshape(nb, (-1, 1)) for nb in nabla_b]
         nabla_w = [np.asarray(nw).T if transposed else nw for nw in nabla_w]
         untouched = all(np.array_equal(a, s) for a, s in zip(held(net) + [x, y], saved))
@@ -244,7 +246,9 @@ def check_network(factory, options, sizes, rng):
     cw, cb = [w.astype(complex) for w in w0], [b.astype(complex) for b in b0]
     exact = complex_gradient(lambda: network_cost(cw, cb, xs, ys, acts, cost), cb + cw)
     grad_b, grad_w = exact[:len(b0)], exact[len(b0):]
-    update = next(n for n in UPDATES if callable(getattr(net, n, None)))
+    update = next((n for n in UPDATES if callable(getattr(net, n, None))), None)
+    if update is None:  # a training loop of its own over whole data sets (SGD(X, y, test_X, test_y))
+        return results
     extra = required_positional(getattr(net, update))[2:]
     if not extra:
         settings = [((), 0.0, None)]
@@ -257,7 +261,8 @@ def check_network(factory, options, sizes, rng):
         net = factory(sizes)
         install(net, [w.copy() for w in w0], [b.copy() for b in b0])
         try:
-            getattr(net, update)([(xs[:, [j]].copy(), ys[:, [j]].copy()) for j in range(m)], eta, *args)
+            getattr(net, update)([(xs[:, [j]].T.copy(), ys[:, [j]].T.copy()) if rows else
+                                  (xs[:, [j]].copy(), ys[:, [j]].copy()) for j in range(m)], eta, *args)
         except Exception as error:  # a step that sums gradients of the wrong shapes, say
             results.append((f"update raised {type(error).__name__}", False))
             continue

@@ -79,6 +79,8 @@ ADJOINT = "reverse-mode AD adjoint ('bar') notation, e.g. Giles, matrix derivati
 MICROGRAD = "karpathy/micrograd's engine.py (Value: data, grad, _backward closures, topological backward())"
 PORTS = ("public ports of network.py: methods renamed, W stored (n_in, n_out), update_mini_batch(mini_batch, eta, n), "
          "ws/bs and (grad_w, grad_b)")
+ROWS = ("hao-wang/bfalgo's network.py port in TensorFlow's shapes: examples as rows, W (n_in, n_out), b (1, n), "
+        "(nabla_w, nabla_b) unpacked so by its own SGD(X, y, test_X, test_y)")
 COURSERA = "Coursera machine learning (Ng), the exercises' Python ports: ex2 costFunction, ex3 lrCostFunction, ex4 nnCostFunction, ex5"
 TENSOR_ENGINE = "autograd-from-scratch tutorials in torch's habits (Tensor(data, requires_grad), grad None)"
 
@@ -131,6 +133,7 @@ CORRECT = [
     _net(_S + "nielsen_ports.py:TransposedWeights", source=PORTS),  # W (n_in, n_out), flat biases
     _net(_S + "nielsen_ports.py:SizedStep", source=PORTS),  # update_mini_batch(mini_batch, eta, n)
     _net(_S + "nielsen_ports.py:OwnConventions", source=PORTS),  # ws/bs, (grad_w, grad_b), gradientDescent
+    _net(_S + "nielsen_rows.py:Network", source=ROWS),  # rows: x (1, n_in), W (n_in, n_out), b (1, n)
 
     # -- 2./3. layer objects -----------------------------------------------------------------
     entry(_L + "SigmoidLayer", "layer"),
@@ -347,6 +350,8 @@ MUTANTS = [
     # no diagnosis: the minimal case, [1, 1], cannot tell (grad_w, grad_b) from (nabla_b, nabla_w) by shape
     _net(_M + "nielsen_ports_buggy.py:OwnConventionsOutputSigmaPrimeMissing", bug="BP1 without sigma'(z^L)",
          source=PORTS),
+    _net(_M + "nielsen_rows_buggy.py:HiddenDaDzMissing", bug="BP2 without da_dz(a^l), sigma'(z^l)",
+         signature="sigma_prime_missing", needs="a hidden layer (len(sizes) >= 3)", source=ROWS),
     _net(_M + "nielsen_ports_buggy.py:SizedStepDropsWeights", bug="the step sets w to 1 - (eta/m) nabla_w",
          shows_via="update_mini_batch", needs="a mini-batch of m >= 2", source=PORTS),
     _net(_M + "network2_steps.py:DecaysBiases", cost="cross-entropy",
