@@ -5,6 +5,9 @@
   and a backward that is not finite where the forward is stays a verdict (exit 1).
 * Wide draws: one case in eight is N(0, 16), so a gradient clipped at |x| > 3 is caught.
 * Two regularisation strengths: a strength written in as a number is caught.
+* Inputs of integers (cs231n's word_embedding_forward(x, W): x indices below V), declared or found
+  where a forward raises at float indices: no gradient of their own, and an index repeated in every
+  draw, so a backward that assigns where np.add.at adds is caught.
 """
 
 import pytest
@@ -15,6 +18,8 @@ ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 FILE = f"{ROOT}/tests/candidates/domains.py"
 STRENGTHS = f"{ROOT}/tests/candidates/strengths.py"
 FAST = {"examples": 30, "oracles": ["finite-diff"]}
+EMBEDDING = f"{ROOT}/tests/zoo/styles/cs231n_rnn_layers.py:word_embedding"
+EMBEDDING_BUGGY = f"{ROOT}/tests/zoo/mutants/cs231n_rnn_layers_buggy.py:word_embedding"
 
 
 @pytest.mark.parametrize("name", ["Log", "Sqrt", "NegLogLoss", "MathLog", "log"])
@@ -55,3 +60,34 @@ def test_a_correct_regularised_loss_is_certified_at_both_strengths():
 def test_a_strength_written_in_as_a_number_is_caught():
     cert = gradcert.check(f"{STRENGTHS}:softmax_loss_fixed_reg", examples=20)
     assert cert.exit_code == 1 and cert.verdict == "gradient bug", (cert.verdict, cert.failure)
+
+
+@pytest.mark.parametrize("target, code", [(EMBEDDING, 0), (EMBEDDING_BUGGY, 1)])
+def test_an_input_used_as_indices_is_found_and_drawn_as_integers(target, code):
+    # Declared as floats ("x=N,T"), x crashes W[x]; taken as integers below W's V rows, with a note.
+    # The zoo checks the declared form ("x=N,T:int<V W=V,D") on the same pair.
+    cert = gradcert.check(target, inputs="x=N,T W=V,D", **FAST)
+    assert cert.exit_code == code, (cert.verdict, cert.failure)
+    assert cert.tensors == ["dW"] and any("x of integers below W's first size" in n for n in cert.notes)
+
+
+def test_drawn_indices_repeat_and_stay_below_their_bound():
+    from gradcert.properties.candidates.blackbox import ShapeCase, drawn_indices
+
+    for seed in range(20):
+        x = drawn_indices(ShapeCase({}, seed), (2, 3), 0, 4)
+        assert x.dtype.kind == "i" and 0 <= x.min() and x.max() < 4 and len(set(x.flat)) < x.size
+
+
+def test_an_integer_input_is_declared_as_letters_below_a_bound():
+    from gradcert.properties.errors import UsageError
+
+    assert gradcert.check(EMBEDDING, inputs="x=N,T:int<V W=V,D", examples=3).certified
+    for bad in ("x=N,T:int< W=V,D", "x=N,T:int<0 W=V,D", "x=N,T:int W=V,D"):
+        with pytest.raises(UsageError, match="LETTERS:int<BOUND"):
+            gradcert.check(EMBEDDING, inputs=bad, examples=3)
+    with pytest.raises(UsageError, match="every input"):
+        gradcert.check(EMBEDDING, inputs="x=N,T:int<V W=V,D:int<3", examples=3)
+    with pytest.raises(UsageError, match="a function pair's"):  # a model's X: its labels are drawn
+        gradcert.check(f"{ROOT}/tests/zoo/styles/cs231n_models.py:TwoLayerNet", inputs="X=N,5:int<3",
+                       init={"input_dim": 5, "hidden_dim": 4, "num_classes": 3})

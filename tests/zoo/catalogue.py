@@ -63,6 +63,7 @@ CS231N = "Stanford cs231n assignment 2, cs231n/layers.py conventions"
 DLAI = "deeplearning.ai's course assignments: relu(Z) -> (A, cache), relu_backward(dA, cache), columns"
 NNFS = "Neural Networks from Scratch (nnfs): forward stores self.output, backward self.dinputs"
 MLFS = "ML-From-Scratch (eriklindernoren), mlfromscratch/deep_learning/layers.py conventions"
+CS231N_RNN = "Stanford cs231n assignment 3, cs231n/rnn_layers.py conventions (word_embedding_forward(x, W))"
 CS231N_CLASSIFIERS = "Stanford cs231n assignment 1, cs231n/classifiers/linear_svm.py and softmax.py conventions"
 CS231N_MODELS = "Stanford cs231n assignment 2, cs231n/classifiers/fc_net.py conventions"
 DLFS_MODELS = "Saito, Deep Learning from Scratch, ch05/two_layer_net.py and common/multi_layer_net.py conventions"
@@ -110,6 +111,7 @@ _L = _C + "layers_correct.py:"
 _CS = _S + "cs231n_layers.py:"
 _CSB = _M + "cs231n_layers_buggy.py:"
 _BN_PARAM = {"bn_param": {"mode": "train"}}
+_EMBEDDING = {"inputs": "x=N,T:int<V W=V,D"}  # x: word indices below V, no gradient of its own
 _CONV = {"inputs": "x=N,C,H,W w=F,C,3,3 b=F", "kwargs": {"conv_param": {"stride": 1, "pad": 1}}}
 _POOL = {"inputs": "x=N,C,H,W", "kwargs": {"pool_param": {"pool_height": 2, "pool_width": 2, "stride": 2}}}
 _DROPOUT = {"inputs": "x=N,D", "kwargs": {"dropout_param": {"p": 0.6, "mode": "train"}}}
@@ -230,6 +232,7 @@ CORRECT = [
         "p": 0.5, "mode": "train", "seed": 123}}}, source=CS231N + ", seeded mask"),
     entry(_CS + "conv_forward_naive", "pair", _CONV, source=CS231N),
     entry(_CS + "max_pool_forward_naive", "pair", _POOL, source=CS231N),
+    entry(_S + "cs231n_rnn_layers.py:word_embedding", "pair", _EMBEDDING, source=CS231N_RNN),  # x integers
     # cs231n's loss functions, (loss, grad) in one: assignment 1's classifiers and layers.py's losses
     *(entry(_S + f"cs231n_classifiers.py:{f}", "pair", source=CS231N_CLASSIFIERS)
       for f in ("svm_loss_naive", "svm_loss_vectorized", "softmax_loss_naive", "softmax_loss_vectorized",
@@ -468,6 +471,9 @@ MUTANTS = [
     entry(_CSB + "affine", "pair", {"inputs": "x=N,D w=D,D b=D"},
           bug="dw = dout.T @ x, the transpose, for a square w", signature="transposed",
           needs="a square w (D == M)", source=CS231N),
+    entry(_M + "cs231n_rnn_layers_buggy.py:word_embedding", "pair", _EMBEDDING,
+          bug="dW[x] += dout, buffered: a word twice in x gets one row of dout, not their sum",
+          needs="an index repeated in x", source=CS231N_RNN),
     entry(_M + "cs231n_affine_db_mean.py:affine", "pair", {"inputs": "x=N,D w=D,M b=M"},
           bug="db = mean of dout over N, not the sum", signature="factor_1_over_m", needs="N >= 2",
           source=CS231N),
