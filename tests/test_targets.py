@@ -593,3 +593,43 @@ def test_a_pair_in_the_other_order_is_taken_where_the_networks_own_loop_unpacks_
     found, record, err = check(capsys, "net.py:Swapped")
     assert found == code, record["failure"]
     assert ("unpacks backprop(x, y) as delta_w, delta_b" in " ".join(record["notes"])) == (code == 0)
+
+
+FLAT_ROWS = textwrap.dedent("""\
+    import numpy as np
+
+
+    def sigmoid(z):
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+    class FlatRows:
+        def __init__(self, sizes):
+            self.weights = [np.random.randn(n_in, n_out) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+            self.biases = [np.zeros(n) for n in sizes[1:]]
+
+        def backprop(self, x, y):
+            acts = [x]
+            for w, b in zip(self.weights, self.biases):
+                acts.append(sigmoid(acts[-1] @ w + b))
+            delta = (acts[-1] - y) * acts[-1] * (1 - acts[-1])
+            nabla_b, nabla_w = [None] * len(self.weights), [None] * len(self.weights)
+            for i in reversed(range(len(self.weights))):
+                nabla_b[i], nabla_w[i] = delta.sum(axis=0), acts[i].T @ delta
+                delta = (delta @ self.weights[i].T) * {factor}
+            return nabla_b, nabla_w
+    """)
+
+
+@pytest.mark.parametrize("factor, code", [("acts[i] * (1 - acts[i])", 0), ("1", 1)])
+def test_a_network_of_flat_biases_that_raises_on_a_column_is_called_on_rows(
+        tmp_path, capsys, monkeypatch, factor, code):
+    # W (n_in, n_out), b (n,): a W + b takes a row alone (a column raises in its matmul); b's shape
+    # cannot tell, one backprop on a column does. Its hidden layers without sigma': exit 1.
+    (tmp_path / "net.py").write_text(FLAT_ROWS.format(factor=factor))
+    monkeypatch.chdir(tmp_path)
+    found, record, err = check(capsys, "net.py:FlatRows")
+    assert found == code, record["failure"]
+    assert any("raises on a column x" in n for n in record["notes"]), record["notes"]
+    if code:
+        assert record["verdict"] == "gradient bug", record["failure"]

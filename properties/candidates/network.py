@@ -123,10 +123,18 @@ class NetworkChecker(NetworkCases):
         # Examples as rows, x of shape (1, n_in), where the network holds its biases as rows (1, n):
         # z = a W + b, with W (n_in, n_out), is the only product a row bias fits (a column a would
         # broadcast W a + b to a square).  --rows / --columns says so where the layout cannot.
+        # Flat biases (n,) fit both (W a + b.reshape(-1, 1), a W + b): one backprop decides.
         self.rows = options.layout == "rows" or (options.layout is None and self.layout.bias == "row")
         if self.rows and options.layout is None:
             self.note(f"{name} holds its biases as rows (1, n): its examples are taken as rows, "
                       "x of shape (1, n_in) and y (1, n_out) (give --columns otherwise)")
+        elif options.layout is None and self.layout.bias == "flat" and not step_only:
+            crash = self._crashes_on_columns_alone()
+            if crash:
+                self.rows = True
+                self.note(f"{name}.{self.backprop} raises on a column x ({crash}) and runs on a row: its "
+                          "examples are taken as rows, x of shape (1, n_in) and y (1, n_out) (give "
+                          "--rows or --columns to say so)")
 
     # -- set-up, before any case: signatures first, then one object built to look at
     def _check_constructor(self, description):
@@ -182,6 +190,29 @@ class NetworkChecker(NetworkCases):
             )
         self.remote.release(net)
         return description
+
+    def _crashes_on_columns_alone(self):
+        """What backprop raised on a column x, (2, 1), of the probe's sizes, where a row x, (1, 2), then
+        runs; None where the column runs, or the row raises too (the cases judge it)."""
+        sizes = [2, 3, 2]
+        net = self.remote.call(
+            TARGET, None, [sizes], self.options.init, keep="handle", what=f"{self.name}({sizes})"
+        )
+        x, y = np.full((sizes[0], 1), 0.5), np.full((sizes[-1], 1), 0.5)
+        what = f"{self.name}.{self.backprop}"
+        try:
+            self.remote.call(net, self.backprop, [x, y], what=what, names=("x", "y"))
+            return None
+        except CandidateFailure as failure:
+            if failure.verdict != "crashed":
+                return None
+            try:
+                self.remote.call(net, self.backprop, [x.T, y.T], what=what, names=("x", "y"))
+            except CandidateFailure:
+                return None
+            return failure.message.partition(" raised ")[2] or failure.message
+        finally:
+            self.remote.release(net)
 
     def _own_shapes(self, net, sizes):
         """{attribute: [shape per layer]} as the built network holds its weights and biases, or None
@@ -459,8 +490,8 @@ def _unpacked_order(unpackings):
 
 
 def _tensor_kind(name):
-    """"w" for a weights-like name (nabla_w, nb_w, dW, grad_ws, weights_grad), "b" for a biases-like
-    one, None otherwise."""
+    """Which of a pair a name means: "w" for a weights-like one (nabla_w, nb_w, dW, grad_ws,
+    weights_grad), "b" for a biases-like one, None otherwise."""
     stem = re.sub(r"_?(grads?|gradients?)$", "", name.lower())
     if re.search(r"(w|ws|weights?)$", stem):
         return "w"

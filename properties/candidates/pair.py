@@ -3,7 +3,7 @@
 Each array input is declared with letters (``--inputs "x=N,D w=D,M b=M"``; a single-input forward
 defaults to ``x=N,D``), every other argument given as JSON (``--kwargs``); the cache stays in the
 worker, passed back to backward as it was.  Every input's gradient is judged against differences
-of the forward's output, but an input of integers' (``x=N,T:int<V``: word indices), which has none.
+of the forward's output; an input of integers (``x=N,T:int<V``: word indices) has none.
 """
 
 from __future__ import annotations
