@@ -91,3 +91,15 @@ def test_an_integer_input_is_declared_as_letters_below_a_bound():
     with pytest.raises(UsageError, match="a function pair's"):  # a model's X: its labels are drawn
         gradcert.check(f"{ROOT}/tests/zoo/styles/cs231n_models.py:TwoLayerNet", inputs="X=N,5:int<3",
                        init={"input_dim": 5, "hidden_dim": 4, "num_classes": 3})
+
+
+def test_rows_assigned_at_repeated_indices_are_told_from_rows_added_up():
+    import numpy as np
+    from gradcert.properties.candidates.signatures import assigned_at
+
+    x, dout = np.array([[2, 0, 2]]), np.arange(1.0, 7.0).reshape(1, 3, 2)
+    added, assigned = np.zeros((3, 2)), np.zeros((3, 2))
+    np.add.at(added, x, dout)
+    assigned[x] += dout  # buffered: the last occurrence of 2 is kept
+    assert assigned_at(assigned, x, dout) and not assigned_at(added, x, dout)
+    assert not assigned_at(2 * added, x, dout) and not assigned_at(added, np.array([[2, 0, 1]]), dout)

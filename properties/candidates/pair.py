@@ -150,6 +150,10 @@ class PairChecker(BlackBox):
                 batch=case.m,
                 kink=estimate.kink,
             )
+            if found.signature is None and any(  # an embedding's dW: rows of repeated indices
+                    signatures.assigned_at(grads[self.differentiable.index(i)], arrays[j], dout)
+                    for j, (a, _) in enumerate(self.inputs) if a in self.integers):
+                found = dataclasses.replace(found, signature="repeated_index_assigned")
             return dataclasses.replace(found, tensor=tensor)
 
         comparisons = self.verdict(case, tensors, grads, np.result_type(*grads), diagnose)

@@ -32,6 +32,8 @@ EXPLANATIONS = {
     "scaled it (a ReLU's, dropout's or max-pool's mask, a drawn scale)",
     "sigma_prime_at_a": "the derivative is taken at the layer's output instead of its input (sigma'(a) for "
     "sigma'(z))",
+    "repeated_index_assigned": "the rows of a repeated index are assigned, not added up: dW[x] = dout (or a "
+    "buffered dW[x] += dout) keeps one occurrence's row where np.add.at(dW, x, dout) adds them all",
 }
 
 
@@ -102,6 +104,17 @@ def diagnose(
         if dout.shape == c.shape and _scaled_per_slice(c, dout):
             return Diagnosis(name, "mean_terms_missing")
     return Diagnosis(name, None)
+
+
+def assigned_at(candidate, indices, dout):
+    """Whether ``candidate`` is ``dout`` assigned at ``indices`` (a table's rows, last write kept),
+    ``dW[x] = dout``, where ``np.add.at`` adds up the rows of an index that repeats."""
+    c, x, dout = np.asarray(candidate, float), np.asarray(indices), np.asarray(dout, float)
+    if dout.shape != x.shape + c.shape[1:] or x.size == np.unique(x).size or np.any(x >= len(c)):
+        return False
+    assigned = np.zeros_like(c)
+    assigned[x] = dout
+    return close(c, assigned)
 
 
 def _mask_left_out(c, o):

@@ -31,7 +31,7 @@ Each entry is a dict:
                    mutated_inputs, mutated_weights.  Layers, pairs and models:
                    elementwise_jacobian, mean_terms_missing, transposed,
                    gradient_missing, factor_m, factor_1_over_m, sign_flipped,
-                   mask_not_applied;
+                   mask_not_applied, repeated_index_assigned;
 * ``shows_via`` -- what exposes the bug: ``backprop`` (a gradient gradcert reads:
                    backprop, backward, a pair's backward, a model's grads, a
                    function's return), ``update_mini_batch`` (the SGD step of a
@@ -473,7 +473,7 @@ MUTANTS = [
           needs="a square w (D == M)", source=CS231N),
     entry(_M + "cs231n_rnn_layers_buggy.py:word_embedding", "pair", _EMBEDDING,
           bug="dW[x] += dout, buffered: a word twice in x gets one row of dout, not their sum",
-          needs="an index repeated in x", source=CS231N_RNN),
+          signature="repeated_index_assigned", needs="an index repeated in x", source=CS231N_RNN),
     entry(_M + "cs231n_affine_db_mean.py:affine", "pair", {"inputs": "x=N,D w=D,M b=M"},
           bug="db = mean of dout over N, not the sum", signature="factor_1_over_m", needs="N >= 2",
           source=CS231N),
