@@ -198,8 +198,27 @@ def _shape(value, what):
     return ",".join(_letters(value, what))
 
 
+INTEGERS = ":int<"  # x=N,T:int<V: an input of integers from 0 to V - 1 (indices into a V-row table)
+
+
+def _input_shape(shape, what):
+    """'N,T:int<V' -> 'N,T:int<V', 'N, D' -> 'N,D': an input's letters, and for an input of
+    integers (indices, labels) the letter or number its entries stay below."""
+    letters, integers, bound = str(shape).partition(INTEGERS)
+    if not integers and ":" not in str(shape):
+        return ",".join(_letters(shape, what))
+    bound = bound.strip()
+    if not integers or not (bound.isidentifier() or (bound.isdigit() and int(bound) > 0)):
+        raise UsageError(
+            f"{what}: {shape!r}: write an input of integers as LETTERS:int<BOUND, its entries drawn "
+            'from 0 to BOUND - 1, BOUND a letter or a number, e.g. "x=N,T:int<V W=V,D"'
+        )
+    return f"{','.join(_letters(letters, what))}{INTEGERS}{bound}"
+
+
 def _inputs(value, what):
-    """'x=N,D w=D,M b=M' -> (('x', ('N', 'D')), ('w', ('D', 'M')), ('b', ('M',)))."""
+    """'x=N,D w=D,M b=M' (or a mapping of names to shapes) -> the same, normalised: 'x=N,D w=D,M b=M';
+    an input of integers keeps its bound, 'x=N,T:int<V'."""
     if isinstance(value, Mapping):
         items = list(value.items())
     elif isinstance(value, str):
@@ -215,7 +234,7 @@ def _inputs(value, what):
         raise UsageError(f'{what}: give a string such as "x=N,D w=D,M b=M"')
     if not items:
         raise UsageError(f'{what}: declare at least one input, e.g. "x=N,D"')
-    return " ".join(f"{name}={','.join(_letters(shape, what))}" for name, shape in items)
+    return " ".join(f"{name}={_input_shape(shape, what)}" for name, shape in items)
 
 
 def _dims(value, what):
@@ -349,8 +368,9 @@ SPECS = (
     Spec(
         "layout",
         _layout,
-        ("layer", "step"),
-        "a layer's batches: rows (N, D) or columns (D, N) (default: inferred)",
+        ("layer", "step", "network"),
+        "a layer's batches: rows (N, D) or columns (D, N); a network's examples: rows (1, n) or "
+        "columns (n, 1) (default: inferred)",
         "rows|columns",
     ),
     Spec(
@@ -364,7 +384,8 @@ SPECS = (
         "inputs",
         _inputs,
         ("pair", "model"),
-        'the inputs of a function pair (or a model\'s X), each as name=LETTERS, e.g. "x=N,D w=D,M b=M"',
+        'the inputs of a function pair (or a model\'s X), each as name=LETTERS, e.g. "x=N,D w=D,M b=M"; '
+        'a pair\'s input of integers (indices) as LETTERS:int<BOUND, e.g. "x=N,T:int<V W=V,D"',
         "SPEC",
     ),
     Spec(
@@ -539,6 +560,11 @@ class Options:
                 raise UsageError(
                     f"{spec.flag} does not apply to {_STYLE_NAMES[style]}: {_advice(name, style)}"
                 )
+        if style != "pair" and self.inputs and INTEGERS in self.inputs:
+            raise UsageError(
+                f"--inputs: an input of integers (LETTERS{INTEGERS}BOUND) is a function pair's; "
+                f"{_STYLE_NAMES[style]} gets its labels drawn: declare its X's letters alone"
+            )
         if style in BLACK_BOXES and self.oracles and set(self.oracles) != {"finite-diff"}:
             raise UsageError(
                 f"--oracles: {_STYLE_NAMES[style]} is judged by differences of its own "

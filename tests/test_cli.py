@@ -187,6 +187,17 @@ def test_row_major_layers(capsys, tmp_path):
     assert code == 1 and "examples are rows" in out
 
 
+def test_a_networks_examples_are_rows_where_its_biases_are_or_where_it_is_told(capsys):
+    # hao-wang/bfalgo's port (W (n_in, n_out), b (1, n)): rows read from its biases, or declared;
+    # declared as columns, x (n_in, 1) arrives in the shape its a W + b cannot take (exit 1).
+    rows, few = ZOO + "styles/nielsen_rows.py:Network", ["--examples", "3", "--oracles", "finite-diff"]
+    code, out, _ = run(capsys, "check", rows, *few)
+    assert code == 0 and "its examples are taken as rows" in out
+    assert run(capsys, "check", rows, "--rows", *few)[0] == 0
+    code, out, _ = run(capsys, "check", rows, "--columns", *few)
+    assert code == 1 and "CRASHED" in out
+
+
 @pytest.mark.parametrize("argv, words", [
     (["check", "no_such_module_xyz:Net"], "cannot import no_such_module_xyz"),
     (["check", "tests/nowhere.py:Net"], "no file tests/nowhere.py"),

@@ -9,6 +9,9 @@
   False, so that a gradient that leaves it out is caught.
 * A pair of two outputs (an LSTM step's next_h and next_c): a dout drawn for each, so that a
   backward that drops one of them is caught.
+* Inputs of integers (cs231n's word_embedding_forward(x, W): x indices below V), declared or found
+  where a forward raises at float indices: no gradient of their own, and an index repeated in every
+  draw, so a backward that assigns where np.add.at adds is caught.
 """
 
 import pytest
@@ -20,6 +23,8 @@ FILE = f"{ROOT}/tests/candidates/domains.py"
 STRENGTHS = f"{ROOT}/tests/candidates/strengths.py"
 SEQUENCES = f"{ROOT}/tests/candidates/sequences.py"
 FAST = {"examples": 30, "oracles": ["finite-diff"]}
+EMBEDDING = f"{ROOT}/tests/zoo/styles/cs231n_rnn_layers.py:word_embedding"
+EMBEDDING_BUGGY = f"{ROOT}/tests/zoo/mutants/cs231n_rnn_layers_buggy.py:word_embedding"
 
 
 @pytest.mark.parametrize("name", ["Log", "Sqrt", "NegLogLoss", "MathLog", "log"])
@@ -86,3 +91,46 @@ def test_a_pair_of_two_outputs_is_judged_on_both():
 def test_a_backward_that_drops_one_outputs_gradient_is_caught():
     cert = gradcert.check(f"{SEQUENCES}:lstmnocarry_step", **LSTM)
     assert cert.exit_code == 1 and cert.verdict == "gradient bug", (cert.verdict, cert.failure)
+
+
+@pytest.mark.parametrize("target, code", [(EMBEDDING, 0), (EMBEDDING_BUGGY, 1)])
+def test_an_input_used_as_indices_is_found_and_drawn_as_integers(target, code):
+    # Declared as floats ("x=N,T"), x crashes W[x]; taken as integers below W's V rows, with a note.
+    # The zoo checks the declared form ("x=N,T:int<V W=V,D") on the same pair.
+    cert = gradcert.check(target, inputs="x=N,T W=V,D", **FAST)
+    assert cert.exit_code == code, (cert.verdict, cert.failure)
+    assert cert.tensors == ["dW"] and any("x of integers below W's first size" in n for n in cert.notes)
+
+
+def test_drawn_indices_repeat_and_stay_below_their_bound():
+    from gradcert.properties.candidates.blackbox import ShapeCase, drawn_indices
+
+    for seed in range(20):
+        x = drawn_indices(ShapeCase({}, seed), (2, 3), 0, 4)
+        assert x.dtype.kind == "i" and 0 <= x.min() and x.max() < 4 and len(set(x.flat)) < x.size
+
+
+def test_an_integer_input_is_declared_as_letters_below_a_bound():
+    from gradcert.properties.errors import UsageError
+
+    assert gradcert.check(EMBEDDING, inputs="x=N,T:int<V W=V,D", examples=3).certified
+    for bad in ("x=N,T:int< W=V,D", "x=N,T:int<0 W=V,D", "x=N,T:int W=V,D"):
+        with pytest.raises(UsageError, match="LETTERS:int<BOUND"):
+            gradcert.check(EMBEDDING, inputs=bad, examples=3)
+    with pytest.raises(UsageError, match="every input"):
+        gradcert.check(EMBEDDING, inputs="x=N,T:int<V W=V,D:int<3", examples=3)
+    with pytest.raises(UsageError, match="a function pair's"):  # a model's X: its labels are drawn
+        gradcert.check(f"{ROOT}/tests/zoo/styles/cs231n_models.py:TwoLayerNet", inputs="X=N,5:int<3",
+                       init={"input_dim": 5, "hidden_dim": 4, "num_classes": 3})
+
+
+def test_rows_assigned_at_repeated_indices_are_told_from_rows_added_up():
+    import numpy as np
+    from gradcert.properties.candidates.signatures import assigned_at
+
+    x, dout = np.array([[2, 0, 2]]), np.arange(1.0, 7.0).reshape(1, 3, 2)
+    added, assigned = np.zeros((3, 2)), np.zeros((3, 2))
+    np.add.at(added, x, dout)
+    assigned[x] += dout  # buffered: the last occurrence of 2 is kept
+    assert assigned_at(assigned, x, dout) and not assigned_at(added, x, dout)
+    assert not assigned_at(2 * added, x, dout) and not assigned_at(added, np.array([[2, 0, 1]]), dout)

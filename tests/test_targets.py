@@ -537,6 +537,15 @@ def test_nnfs_dvalues_beside_a_learning_rate_is_the_upstream_gradient(tmp_path, 
     assert code == 0, (record or {}).get("failure") or err
 
 
+def swapped_network(directory, monkeypatch, methods):
+    """net.py:Swapped, NETWORK's subclass with ``methods`` (source at class level), in ``directory``."""
+    source = NETWORK.format(sigmoid_from="helpers") + "\n\nBase = Network\n\n\nclass Swapped(Base):" + \
+        textwrap.indent(methods, "    ")
+    (directory / "helpers.py").write_text(HELPERS)
+    (directory / "net.py").write_text(source)
+    monkeypatch.chdir(directory)
+
+
 def test_a_pair_in_the_other_order_is_taken_only_where_the_networks_own_step_reads_it_so(
         tmp_path, capsys, monkeypatch):
     # backprop returning (nabla_w, nabla_b) beside network.py's update_mini_batch, which unpacks
@@ -557,11 +566,70 @@ def test_a_pair_in_the_other_order_is_taken_only_where_the_networks_own_step_rea
             self.weights = [w - eta / len(mini_batch) * s for w, s in zip(self.weights, sums_w)]
             self.biases = [b - eta / len(mini_batch) * s for b, s in zip(self.biases, sums_b)]
     """)
-    source = NETWORK.format(sigmoid_from="helpers") + "\n\nBase = Network\n\n\nclass Swapped(Base):" + \
-        textwrap.indent(step, "    ")
-    (tmp_path / "helpers.py").write_text(HELPERS)
-    (tmp_path / "net.py").write_text(source)
-    monkeypatch.chdir(tmp_path)
+    swapped_network(tmp_path, monkeypatch, step)
     code, record, err = check(capsys, "net.py:Swapped")
     assert code == 1 and "after update_mini_batch" in record["failure"]["message"], record["failure"]
     assert "returns (nabla_w, nabla_b)" in " ".join(record["notes"])
+
+
+@pytest.mark.parametrize("unpacked, code", [("delta_w, delta_b", 0), ("delta_b, delta_w", 1)])
+def test_a_pair_in_the_other_order_is_taken_where_the_networks_own_loop_unpacks_it_so(
+        tmp_path, capsys, monkeypatch, unpacked, code):
+    # No step gradcert can call (a training loop over whole data sets, as hao-wang/bfalgo's SGD):
+    # the order is the one the network's own code unpacks backprop's pair in.  Read as (w, b), a
+    # (nabla_w, nabla_b) is certified; read as (b, w), the same pair is the classic swap (exit 1).
+    loop = textwrap.dedent(f"""
+        def backprop(self, x, y):
+            nabla_b, nabla_w = Base.backprop(self, x, y)
+            return nabla_w, nabla_b
+
+        def train(self, X, Y, eta):
+            for x, y in zip(X, Y):
+                {unpacked} = self.backprop(x, y)
+                self.weights = [w - eta * d for w, d in zip(self.weights, delta_w)]
+                self.biases = [b - eta * d for b, d in zip(self.biases, delta_b)]
+    """)
+    swapped_network(tmp_path, monkeypatch, loop)
+    found, record, err = check(capsys, "net.py:Swapped")
+    assert found == code, record["failure"]
+    assert ("unpacks backprop(x, y) as delta_w, delta_b" in " ".join(record["notes"])) == (code == 0)
+
+
+FLAT_ROWS = textwrap.dedent("""\
+    import numpy as np
+
+
+    def sigmoid(z):
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+    class FlatRows:
+        def __init__(self, sizes):
+            self.weights = [np.random.randn(n_in, n_out) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+            self.biases = [np.zeros(n) for n in sizes[1:]]
+
+        def backprop(self, x, y):
+            acts = [x]
+            for w, b in zip(self.weights, self.biases):
+                acts.append(sigmoid(acts[-1] @ w + b))
+            delta = (acts[-1] - y) * acts[-1] * (1 - acts[-1])
+            nabla_b, nabla_w = [None] * len(self.weights), [None] * len(self.weights)
+            for i in reversed(range(len(self.weights))):
+                nabla_b[i], nabla_w[i] = delta.sum(axis=0), acts[i].T @ delta
+                delta = (delta @ self.weights[i].T) * {factor}
+            return nabla_b, nabla_w
+    """)
+
+
+@pytest.mark.parametrize("factor, code", [("acts[i] * (1 - acts[i])", 0), ("1", 1)])
+def test_a_network_of_flat_biases_that_raises_on_a_column_is_called_on_rows(
+        tmp_path, capsys, monkeypatch, factor, code):
+    # W (n_in, n_out), b (n,): a W + b takes a row alone (a column raises in its matmul); b's shape
+    # cannot tell, one backprop on a column does. Its hidden layers without sigma': exit 1.
+    (tmp_path / "net.py").write_text(FLAT_ROWS.format(factor=factor))
+    monkeypatch.chdir(tmp_path)
+    found, record, err = check(capsys, "net.py:FlatRows")
+    assert found == code, record["failure"]
+    assert any("raises on a column x" in n for n in record["notes"]), record["notes"]
+    if code:
+        assert record["verdict"] == "gradient bug", record["failure"]

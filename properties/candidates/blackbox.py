@@ -30,6 +30,7 @@ from gradcert.properties.candidates.verdicts import CandidateFailure, NonFinite,
 from gradcert.properties.certify import Disagreement
 from gradcert.properties.compare import Comparison, compare_tensor
 from gradcert.properties.errors import TargetError, UsageError
+from gradcert.properties.options import INTEGERS
 from hypothesis import strategies as st
 
 BATCH = "N"
@@ -370,9 +371,27 @@ def _real_output(value, what):
 
 
 def _declared_inputs(text):
+    """{name: letters} of --inputs ('x=N,T:int<V W=V,D' -> {'x': ('N', 'T'), 'W': ('V', 'D')})."""
     if not text:
         return None
-    return {word.split("=")[0]: parse_letters(word.split("=")[1]) for word in text.split()}
+    return {name: parse_letters(shape.partition(INTEGERS)[0])
+            for name, _, shape in (word.partition("=") for word in text.split())}
+
+
+def integer_inputs(text):
+    """{name: bound} of the inputs --inputs declares as integers ('x=N,T:int<V' -> {'x': 'V'})."""
+    return {name: shape.partition(INTEGERS)[2]
+            for name, _, shape in (word.partition("=") for word in (text or "").split()) if INTEGERS in shape}
+
+
+def drawn_indices(case, shape, stream, bound):
+    """Integers from 0 to ``bound`` - 1 (indices into a table of ``bound`` rows), with an index
+    repeated wherever there are two entries: a backward that assigns ``dW[x] = dout`` where the
+    rows of repeated indices must add up (``np.add.at``) differs from the gradient only there."""
+    a = case.rng(stream).integers(0, bound, shape)
+    if a.size >= 2:
+        a.flat[-1] = a.flat[0]
+    return a
 
 
 def checker(interface, options, name, remote):

@@ -112,9 +112,32 @@ class NetworkChecker(NetworkCases):
                 )
         self.backprop_roundoff = None
         # A port whose backprop returns (nabla_w, nabla_b), its own update step reading them so: taken
-        # in that order, but only where that step is checked too (network.py's own order otherwise:
-        # in its SGD a swapped pair is the bug).
+        # in that order, but only where that step is checked too, or where the network's own code
+        # unpacks the pair so (nb_w, nb_b = self.backprop(x, y), in a training loop gradcert cannot
+        # call); network.py's own order otherwise: in its SGD a swapped pair is the bug.
         self.swapped = False
+        if not self.variants and not step_only:
+            unpacked = _unpacked_order((probe.get("unpacks") or {}).get(self.backprop))
+            if unpacked is not None:
+                self.swapped = True
+                self.note(f"{name}'s own code unpacks {self.backprop}(x, y) as {', '.join(unpacked)}: "
+                          "its pair is taken as (nabla_w, nabla_b), in that order (network.py's is "
+                          "(nabla_b, nabla_w))")
+        # Examples as rows, x of shape (1, n_in), where the network holds its biases as rows (1, n):
+        # z = a W + b, with W (n_in, n_out), is the only product a row bias fits (a column a would
+        # broadcast W a + b to a square).  --rows / --columns says so where the layout cannot.
+        # Flat biases (n,) fit both (W a + b.reshape(-1, 1), a W + b): one backprop decides.
+        self.rows = options.layout == "rows" or (options.layout is None and self.layout.bias == "row")
+        if self.rows and options.layout is None:
+            self.note(f"{name} holds its biases as rows (1, n): its examples are taken as rows, "
+                      "x of shape (1, n_in) and y (1, n_out) (give --columns otherwise)")
+        elif options.layout is None and self.layout.bias == "flat" and not step_only:
+            crash = self._crashes_on_columns_alone()
+            if crash:
+                self.rows = True
+                self.note(f"{name}.{self.backprop} raises on a column x ({crash}) and runs on a row: its "
+                          "examples are taken as rows, x of shape (1, n_in) and y (1, n_out) (give "
+                          "--rows or --columns to say so)")
 
     # -- set-up, before any case: signatures first, then one object built to look at
     def _around_function(self, interface):
@@ -182,6 +205,29 @@ class NetworkChecker(NetworkCases):
             )
         self.remote.release(net)
         return description
+
+    def _crashes_on_columns_alone(self):
+        """What backprop raised on a column x, (2, 1), of the probe's sizes, where a row x, (1, 2), then
+        runs; None where the column runs, or the row raises too (the cases judge it)."""
+        sizes = [2, 3, 2]
+        net = self.remote.call(
+            TARGET, None, [sizes], self.options.init, keep="handle", what=f"{self.name}({sizes})"
+        )
+        x, y = np.full((sizes[0], 1), 0.5), np.full((sizes[-1], 1), 0.5)
+        what = f"{self.name}.{self.backprop}"
+        try:
+            self.remote.call(net, self.backprop, [x, y], what=what, names=("x", "y"))
+            return None
+        except CandidateFailure as failure:
+            if failure.verdict != "crashed":
+                return None
+            try:
+                self.remote.call(net, self.backprop, [x.T, y.T], what=what, names=("x", "y"))
+            except CandidateFailure:
+                return None
+            return failure.message.partition(" raised ")[2] or failure.message
+        finally:
+            self.remote.release(net)
 
     def _own_shapes(self, net, sizes):
         """{attribute: [shape per layer]} as the built network holds its weights and biases, or None
@@ -305,13 +351,15 @@ class NetworkChecker(NetworkCases):
 
     def _backprop(self, net, single, held):
         what = f"{self.name}.{self.backprop}"
-        result = self.remote.call(net, self.backprop, [single.x, single.y], what=what, names=("x", "y"))
+        args = [single.x.T, single.y.T] if self.rows else [single.x, single.y]
+        result = self.remote.call(net, self.backprop, args, what=what, names=("x", "y"))
         self._unchanged(net, held, self.backprop)
-        result = self._gradient_from_own(result)
-        if self.variants and not self.swapped and _in_weight_bias_order(result, single.arch):
+        if self.variants and not self.swapped and _in_weight_bias_order(result, single.arch,
+                                                                         self.layout.transposed):
             self._take_swapped()
         if self.swapped and isinstance(result, (tuple, list)) and len(result) == 2:
             result = (result[1], result[0])
+        result = self._gradient_from_own(result)
         nabla_b, nabla_w, dtype = gradient_arrays(result, single.arch, what)
         return (nabla_b, nabla_w), dtype
 
@@ -350,7 +398,7 @@ class NetworkChecker(NetworkCases):
 
     def _check_update(self, case, variant):
         net, judged, held = self._build(case)
-        batch = [(x, y) for x, y in judged.columns()]
+        batch = [(x.T, y.T) if self.rows else (x, y) for x, y in judged.columns()]
         sized = variant is not None and variant[0] is None  # (mini_batch, eta, n): no decay
         args = [batch, ETA] + ([] if variant is None else [variant[1]] if sized else list(variant))
         what = f"{self.name}.{self.update}" + (
@@ -434,16 +482,37 @@ class NetworkChecker(NetworkCases):
         return found
 
 
-def _in_weight_bias_order(result, arch):
-    """Whether a returned pair has nabla_w's shapes first and nabla_b's second (and they differ)."""
+def _in_weight_bias_order(result, arch, transposed=False):
+    """Whether a returned pair has nabla_w's shapes first (as the network holds its W: transposed or
+    not) and nabla_b's second (columns, flat or rows), and they differ."""
     try:
         first, second = result
         first_shapes, second_shapes = [np.shape(t) for t in first], [np.shape(t) for t in second]
     except (TypeError, ValueError):
         return False
-    weights, biases = [w for w, _ in arch.shapes], [b for _, b in arch.shapes]
-    flat = [(n,) for n, _ in biases]
-    return weights != biases and first_shapes == weights and second_shapes in (biases, flat)
+    weights, biases = [w[::-1] if transposed else w for w, _ in arch.shapes], [b for _, b in arch.shapes]
+    flat, rows = [(n,) for n, _ in biases], [(1, n) for n, _ in biases]
+    return weights != biases and first_shapes == weights and second_shapes in (biases, flat, rows)
+
+
+def _unpacked_order(unpackings):
+    """The names of the unpacking that says a pair is (nabla_w, nabla_b) -- a weights-like name, then a
+    biases-like one (nb_w, nb_b; grad_w, grad_b; dW, db) -- when every unpacking of two names that
+    tells says so; None otherwise (network.py's order is the contract)."""
+    orders = {tuple(_tensor_kind(n) for n in names): names for names in unpackings or () if len(names) == 2}
+    orders = {order: names for order, names in orders.items() if set(order) == {"w", "b"}}
+    return orders.get(("w", "b")) if len(orders) == 1 else None
+
+
+def _tensor_kind(name):
+    """Which of a pair a name means: "w" for a weights-like one (nabla_w, nb_w, dW, grad_ws,
+    weights_grad), "b" for a biases-like one, None otherwise."""
+    stem = re.sub(r"_?(grads?|gradients?)$", "", name.lower())
+    if re.search(r"(w|ws|weights?)$", stem):
+        return "w"
+    if re.search(r"(b|bs|bias|biases)$", stem):
+        return "b"
+    return None
 
 
 def _parameter_names(description):

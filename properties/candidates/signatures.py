@@ -41,6 +41,8 @@ EXPLANATIONS = {
     "differentiated (the forward's output, or the loss returned) does not change with this input (a loss "
     "never accumulated or never returned, a forward that ignores the input, every entry masked in forward "
     "and not in backward)",
+    "repeated_index_assigned": "the rows of a repeated index are assigned, not added up: dW[x] = dout (or a "
+    "buffered dW[x] += dout) keeps one occurrence's row where np.add.at(dW, x, dout) adds them all",
 }
 
 # A factor this close to a simple fraction p / q (p, q <= SIMPLE_TERMS) is named even on a tensor of
@@ -114,6 +116,17 @@ def diagnose(
         if dout.shape == c.shape and _scaled_per_slice(c, dout):
             return Diagnosis(name, "mean_terms_missing")
     return Diagnosis(name, None)
+
+
+def assigned_at(candidate, indices, dout):
+    """Whether ``candidate`` is ``dout`` assigned at ``indices`` (a table's rows, last write kept),
+    ``dW[x] = dout``, where ``np.add.at`` adds up the rows of an index that repeats."""
+    c, x, dout = np.asarray(candidate, float), np.asarray(indices), np.asarray(dout, float)
+    if dout.shape != x.shape + c.shape[1:] or x.size == np.unique(x).size or np.any(x >= len(c)):
+        return False
+    assigned = np.zeros_like(c)
+    assigned[x] = dout
+    return close(c, assigned)
 
 
 def _mask_left_out(c, o):

@@ -30,6 +30,7 @@ A backward pass is not reseeded: one that draws a mask of its own instead of for
 
 from __future__ import annotations
 
+import ast
 import copy
 import importlib
 import importlib.util
@@ -37,6 +38,7 @@ import inspect
 import os
 import random
 import sys
+import textwrap
 import traceback
 
 import numpy as np
@@ -178,6 +180,8 @@ def describe(obj):
         "methods": methods,
         "attributes": attributes,
         "doc": (inspect.getdoc(obj) or "")[:300],
+        # how its own code unpacks what its methods return: a port's ``nb_w, nb_b = self.backprop(x, y)``
+        "unpacks": _unpacks(cls) if what in ("class", "instance") else {},
         # the classes it derives from, as module.qualname (a torch.autograd.Function, a torch.nn.Module)
         "bases": [
             f"{c.__module__}.{c.__qualname__}" for c in (obj if what == "class" else type(obj)).__mro__[1:]
@@ -187,6 +191,32 @@ def describe(obj):
 
 OPERATOR_NAMES = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
                   "__rtruediv__", "__pow__", "__neg__", "__matmul__")
+
+
+def _unpacks(cls):
+    """{method: [[name, ...], ...]}: the names the class's own code (its MRO's, read from the source)
+    unpacks a call of ``self.method(...)`` into, as in ``nb_w, nb_b = self.backprop(x, y)``."""
+    found = {}
+    for klass in cls.__mro__:
+        if klass.__module__ in ("builtins", "numpy"):
+            continue
+        try:
+            source = inspect.getsource(klass)
+            if len(source) > 200_000:  # a framework's base class (torch's Module): no port's loop in it
+                continue
+            tree = ast.parse(textwrap.dedent(source))
+        except Exception:  # no source to read (a class made at run time, a C type): nothing to say
+            continue
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                    and isinstance(node.targets[0], (ast.Tuple, ast.List))):
+                continue
+            call, names = node.value, node.targets[0].elts
+            if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                    and isinstance(call.func.value, ast.Name) and call.func.value.id == "self"
+                    and all(isinstance(n, ast.Name) for n in names)):
+                found.setdefault(call.func.attr, []).append([n.id for n in names])
+    return found
 
 
 def _engines_beside(module, cls):

@@ -59,7 +59,7 @@ RTOL_FLOAT32 = 1e-4  # float32 backprop: ~100 float32 eps (6e-8) of accumulated 
 # N <= 4 of them carries ~N * 6e-8 of roundoff even where the sum itself nearly cancels to 0.
 ATOL_FLOAT32 = 1e-6
 SEED = 1234
-SIZES = {"N": 3, "D": 4, "M": 3, "C": 2, "H": 4, "W": 5, "T": 2, "F": 2}  # the letters' drawn values
+SIZES = {"N": 3, "D": 4, "M": 3, "C": 2, "H": 4, "W": 5, "T": 2, "F": 2, "V": 4}  # the letters' drawn values
 LR = 0.1
 
 # ---------------------------------------------------------------- shared pieces
@@ -186,13 +186,15 @@ def own_names(net):
 
 
 def own_layout(net, sizes):
-    """(transposed, bias shape of n) as the built network holds its parameters: W as (n_out, n_in)
-    or (n_in, n_out), b as a column or flat."""
+    """(transposed, bias shape of n, rows) as the built network holds its parameters: W as (n_out,
+    n_in) or (n_in, n_out), b as a column, flat or a row (1, n) -- a network of rows, x (1, n_in)."""
     w_name, b_name = own_names(net)
     transposed = [w.shape for w in getattr(net, w_name)] == [(k, n) for k, n in zip(sizes[:-1], sizes[1:])] \
         and sizes[:-1] != sizes[1:]
     flat = all(np.ndim(b) == 1 for b in getattr(net, b_name))
-    return transposed, (lambda n: (n,)) if flat else (lambda n: (n, 1))
+    rows = [np.shape(b) for b in getattr(net, b_name)] == [(1, n) for n in sizes[1:]] and max(sizes[1:]) > 1
+    shape = (lambda n: (n,)) if flat else (lambda n: (1, n)) if rows else (lambda n: (n, 1))
+    return transposed, shape, rows
 
 
 def in_network_order(pair, net):
@@ -215,7 +217,7 @@ def check_network(factory, options, sizes, rng):
 
     np.random.seed(SEED)
     net = factory(sizes)
-    transposed, bias_shape = own_layout(net, sizes)
+    transposed, bias_shape, rows = own_layout(net, sizes)
 
     w_name, b_name = own_names(net)
 
@@ -230,7 +232,7 @@ def check_network(factory, options, sizes, rng):
     backprop = next((getattr(net, n) for n in BACKPROPS if callable(getattr(net, n, None))), None)
     if backprop is not None:
         install(net, weights, biases)
-        nabla_b, nabla_w = in_network_order(backprop(x, y), net)
+        nabla_b, nabla_w = in_network_order(backprop(x.T, y.T) if rows else backprop(x, y), net)
         nabla_b = [np.reshape(nb, (-1, 1)) for nb in nabla_b]
         nabla_w = [np.asarray(nw).T if transposed else nw for nw in nabla_w]
         untouched = all(np.array_equal(a, s) for a, s in zip(held(net) + [x, y], saved))
@@ -247,7 +249,9 @@ def check_network(factory, options, sizes, rng):
     cw, cb = [w.astype(complex) for w in w0], [b.astype(complex) for b in b0]
     exact = complex_gradient(lambda: network_cost(cw, cb, xs, ys, acts, cost), cb + cw)
     grad_b, grad_w = exact[:len(b0)], exact[len(b0):]
-    update = next(n for n in UPDATES if callable(getattr(net, n, None)))
+    update = next((n for n in UPDATES if callable(getattr(net, n, None))), None)
+    if update is None:  # a training loop of its own over whole data sets (SGD(X, y, test_X, test_y))
+        return results
     extra = required_positional(getattr(net, update))[2:]
     if not extra:
         settings = [((), 0.0, None)]
@@ -260,7 +264,8 @@ def check_network(factory, options, sizes, rng):
         net = factory(sizes)
         install(net, [w.copy() for w in w0], [b.copy() for b in b0])
         try:
-            getattr(net, update)([(xs[:, [j]].copy(), ys[:, [j]].copy()) for j in range(m)], eta, *args)
+            getattr(net, update)([(xs[:, [j]].T.copy(), ys[:, [j]].T.copy()) if rows else
+                                  (xs[:, [j]].copy(), ys[:, [j]].copy()) for j in range(m)], eta, *args)
         except Exception as error:  # a step that sums gradients of the wrong shapes, say
             results.append((f"update raised {type(error).__name__}", False))
             continue
@@ -592,7 +597,12 @@ def check_pair(pair, options, rng):
     forward, backward = pair
     if forward is backward:  # a loss function: (loss, grad) in one
         return check_loss_function(forward, rng)
-    inputs = [(name, away_from_zero(rng, draw_shape(shape))) for name, shape in parse_inputs(options["inputs"])]
+    inputs = []
+    for name, shape in parse_inputs(options["inputs"]):
+        letters, _, bound = shape.partition(":int<")  # word indices: N * T = 6 of them below V = 4 repeat
+        inputs.append((name, rng.integers(0, draw_shape(bound)[0], draw_shape(letters)) if bound
+                       else away_from_zero(rng, draw_shape(shape))))
+    floats = [i for i, (_, a) in enumerate(inputs) if a.dtype.kind == "f"]  # integers have no gradient
     kwargs = options.get("kwargs", {})
     arrays = [a for _, a in inputs]
     saved = [a.copy() for a in arrays]
@@ -607,7 +617,7 @@ def check_pair(pair, options, rng):
     results = []
     fds = []
     box = [a.copy() for a in arrays]  # fd_gradient puts each input back when it is done with it
-    for i in range(len(arrays)):
+    for i in floats:
         fds.append(fd_gradient(lambda: float(np.sum(run(box)[0] * dout)), lambda i=i: box[i],
                                lambda v, i=i: box.__setitem__(i, v)))
     _, cache = run(arrays)
@@ -615,8 +625,8 @@ def check_pair(pair, options, rng):
     accepted = inspect.signature(backward).parameters
     grads = backward(dout.copy(), cache, **{k: v for k, v in kwargs.items() if k in accepted})
     grads = grads if isinstance(grads, tuple) else (grads,)
-    results.append(("count", len(grads) == len(arrays)))
-    for (name, _), g, fd in zip(inputs, grads, fds):
+    results.append(("count", len(grads) == len(floats)))
+    for (name, _), g, fd in zip([inputs[i] for i in floats], grads, fds):
         results.append((f"d{name}", close_fd(g, fd)))
     results.append(("untouched", all(np.array_equal(a, s) for a, s in zip(arrays, saved))))
     return results

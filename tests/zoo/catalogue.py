@@ -31,7 +31,7 @@ Each entry is a dict:
                    mutated_inputs, mutated_weights.  Layers, pairs and models:
                    elementwise_jacobian, mean_terms_missing, transposed,
                    gradient_missing, factor_m, factor_1_over_m, sign_flipped,
-                   mask_not_applied, stale_cache;
+                   mask_not_applied, stale_cache, repeated_index_assigned;
 * ``shows_via`` -- what exposes the bug: ``backprop`` (a gradient gradcert reads:
                    backprop, backward, a pair's backward, a model's grads, a
                    function's return), ``update_mini_batch`` (the SGD step of a
@@ -63,6 +63,7 @@ CS231N = "Stanford cs231n assignment 2, cs231n/layers.py conventions"
 DLAI = "deeplearning.ai's course assignments: relu(Z) -> (A, cache), relu_backward(dA, cache), columns"
 NNFS = "Neural Networks from Scratch (nnfs): forward stores self.output, backward self.dinputs"
 MLFS = "ML-From-Scratch (eriklindernoren), mlfromscratch/deep_learning/layers.py conventions"
+CS231N_RNN = "Stanford cs231n assignment 3, cs231n/rnn_layers.py conventions (word_embedding_forward(x, W))"
 CS231N_CLASSIFIERS = "Stanford cs231n assignment 1, cs231n/classifiers/linear_svm.py and softmax.py conventions"
 CS231N_MODELS = "Stanford cs231n assignment 2, cs231n/classifiers/fc_net.py conventions"
 DLFS_MODELS = "Saito, Deep Learning from Scratch, ch05/two_layer_net.py and common/multi_layer_net.py conventions"
@@ -79,6 +80,8 @@ ADJOINT = "reverse-mode AD adjoint ('bar') notation, e.g. Giles, matrix derivati
 MICROGRAD = "karpathy/micrograd's engine.py (Value: data, grad, _backward closures, topological backward())"
 PORTS = ("public ports of network.py: methods renamed, W stored (n_in, n_out), update_mini_batch(mini_batch, eta, n), "
          "ws/bs and (grad_w, grad_b)")
+ROWS = ("hao-wang/bfalgo's network.py port in TensorFlow's shapes: examples as rows, W (n_in, n_out), b (1, n), "
+        "(nabla_w, nabla_b) unpacked so by its own SGD(X, y, test_X, test_y)")
 COURSERA = "Coursera machine learning (Ng), the exercises' Python ports: ex2 costFunction, ex3 lrCostFunction, ex4 nnCostFunction, ex5"
 TENSOR_ENGINE = "autograd-from-scratch tutorials in torch's habits (Tensor(data, requires_grad), grad None)"
 
@@ -108,6 +111,7 @@ _L = _C + "layers_correct.py:"
 _CS = _S + "cs231n_layers.py:"
 _CSB = _M + "cs231n_layers_buggy.py:"
 _BN_PARAM = {"bn_param": {"mode": "train"}}
+_EMBEDDING = {"inputs": "x=N,T:int<V W=V,D"}  # x: word indices below V, no gradient of its own
 _CONV = {"inputs": "x=N,C,H,W w=F,C,3,3 b=F", "kwargs": {"conv_param": {"stride": 1, "pad": 1}}}
 _POOL = {"inputs": "x=N,C,H,W", "kwargs": {"pool_param": {"pool_height": 2, "pool_width": 2, "stride": 2}}}
 _DROPOUT = {"inputs": "x=N,D", "kwargs": {"dropout_param": {"p": 0.6, "mode": "train"}}}
@@ -131,6 +135,7 @@ CORRECT = [
     _net(_S + "nielsen_ports.py:TransposedWeights", source=PORTS),  # W (n_in, n_out), flat biases
     _net(_S + "nielsen_ports.py:SizedStep", source=PORTS),  # update_mini_batch(mini_batch, eta, n)
     _net(_S + "nielsen_ports.py:OwnConventions", source=PORTS),  # ws/bs, (grad_w, grad_b), gradientDescent
+    _net(_S + "nielsen_rows.py:Network", source=ROWS),  # rows: x (1, n_in), W (n_in, n_out), b (1, n)
 
     # -- 2./3. layer objects -----------------------------------------------------------------
     entry(_L + "SigmoidLayer", "layer"),
@@ -230,6 +235,7 @@ CORRECT = [
         "p": 0.5, "mode": "train", "seed": 123}}}, source=CS231N + ", seeded mask"),
     entry(_CS + "conv_forward_naive", "pair", _CONV, source=CS231N),
     entry(_CS + "max_pool_forward_naive", "pair", _POOL, source=CS231N),
+    entry(_S + "cs231n_rnn_layers.py:word_embedding", "pair", _EMBEDDING, source=CS231N_RNN),  # x integers
     # cs231n's loss functions, (loss, grad) in one: assignment 1's classifiers and layers.py's losses
     *(entry(_S + f"cs231n_classifiers.py:{f}", "pair", source=CS231N_CLASSIFIERS)
       for f in ("svm_loss_naive", "svm_loss_vectorized", "softmax_loss_naive", "softmax_loss_vectorized",
@@ -350,6 +356,8 @@ MUTANTS = [
     # no diagnosis: the minimal case, [1, 1], cannot tell (grad_w, grad_b) from (nabla_b, nabla_w) by shape
     _net(_M + "nielsen_ports_buggy.py:OwnConventionsOutputSigmaPrimeMissing", bug="BP1 without sigma'(z^L)",
          source=PORTS),
+    _net(_M + "nielsen_rows_buggy.py:HiddenDaDzMissing", bug="BP2 without da_dz(a^l), sigma'(z^l)",
+         signature="sigma_prime_missing", needs="a hidden layer (len(sizes) >= 3)", source=ROWS),
     _net(_M + "nielsen_ports_buggy.py:SizedStepDropsWeights", bug="the step sets w to 1 - (eta/m) nabla_w",
          shows_via="update_mini_batch", needs="a mini-batch of m >= 2", source=PORTS),
     _net(_M + "network2_steps.py:DecaysBiases", cost="cross-entropy",
@@ -475,6 +483,9 @@ MUTANTS = [
     entry(_CSB + "affine", "pair", {"inputs": "x=N,D w=D,D b=D"},
           bug="dw = dout.T @ x, the transpose, for a square w", signature="transposed",
           needs="a square w (D == M)", source=CS231N),
+    entry(_M + "cs231n_rnn_layers_buggy.py:word_embedding", "pair", _EMBEDDING,
+          bug="dW[x] += dout, buffered: a word twice in x gets one row of dout, not their sum",
+          signature="repeated_index_assigned", needs="an index repeated in x", source=CS231N_RNN),
     entry(_M + "cs231n_affine_db_mean.py:affine", "pair", {"inputs": "x=N,D w=D,M b=M"},
           bug="db = mean of dout over N, not the sum", signature="factor_1_over_m", needs="N >= 2",
           source=CS231N),
