@@ -134,3 +134,9 @@ def test_rows_assigned_at_repeated_indices_are_told_from_rows_added_up():
     assigned[x] += dout  # buffered: the last occurrence of 2 is kept
     assert assigned_at(assigned, x, dout) and not assigned_at(added, x, dout)
     assert not assigned_at(2 * added, x, dout) and not assigned_at(added, np.array([[2, 0, 1]]), dout)
+
+
+def test_a_loss_function_of_a_batchs_names_is_driven():
+    # softmax_loss(W, X_batch, y_batch, reg): before, exit 2 (its names were not recognised).
+    cert = gradcert.check(f"{STRENGTHS}:softmax_loss_batch", examples=20)
+    assert cert.certified, cert.failure

@@ -41,12 +41,12 @@ from gradcert.properties.candidates.verdicts import CandidateFailure, as_array
 from gradcert.properties.compare import unit_roundoff
 from gradcert.properties.errors import TargetError, UsageError
 
-LABELS = ("y", "labels", "targets", "Y", "y_in", "y_train")
+LABELS = ("y", "labels", "targets", "Y", "y_in", "y_train", "y_batch", "Y_batch", "y_true")
 MASKS = ("mask", "masks")  # cs231n's temporal_softmax_loss(x, y, mask): which labels count
 WEIGHTS = ("W", "w", "weights")
 # an unrolled parameter vector ("params" is often a dict, "t" Deep Learning from Scratch's labels: neither)
 VECTORS = ("theta", "nn_params", "thetas", "initial_theta", "Theta")
-DATA = ("X", "x", "scores", "inputs", "X_in", "x_in", "X_train")
+DATA = ("X", "x", "scores", "inputs", "X_in", "x_in", "X_train", "X_batch", "x_batch")
 STRENGTHS = ("reg", "lam", "lmbda", "lambda_", "l2", "reg_strength", "alpha", "Lambda", "lambd", "lamb",
              "lambda_in", "lambda_reg", "lamda")
 # The regularisation strengths passed, one per case by its seed: non-zero, so that the penalty's

@@ -25,3 +25,7 @@ def softmax_loss_fixed_reg(W, X, y, reg):  # mutant: 2 reg W written as 0.2 W (r
     dscores[np.arange(num_train), y] -= 1
     dW = X.T.dot(dscores) / num_train + 0.2 * W
     return loss, dW
+
+
+def softmax_loss_batch(W, X_batch, y_batch, reg):  # the same, under a training loop's names
+    return softmax_loss_vectorized(W, X_batch, y_batch, reg)
