@@ -281,8 +281,11 @@ class LayerChecker(BlackBox):
 
     def _init(self):
         """--init as the constructor gets it: lists of numbers under an array's name (ARRAY_NAMES,
-        running_mean, ...) as float64 arrays; every other value as JSON gives it."""
-        return {k: _as_array(k, v) if _names_array(k) else v for k, v in (self.options.init or {}).items()}
+        running_mean, an RNN's Wx, Wh, b), rows of numbers under any name, and lists of numbers
+        that are not all whole, as float64 arrays; every other value as JSON gives it (a list of
+        sizes stays a list)."""
+        return {k: _as_array(k, v) if _names_array(k) or _numbers_not_sizes(v) else v
+                for k, v in (self.options.init or {}).items()}
 
     def _given_dims(self, layout):
         """The letters --init's arrays fix, read off their shapes (W (D, M) in rows, (M, D) in
@@ -578,6 +581,8 @@ class LayerChecker(BlackBox):
             return Found(layout, letters, constructor, params, gradients, buffers, False, out.dtype)
         partners = {path: _partner(path, later, before) for path in stable + created}
         taken = {partner for partner in partners.values() if partner is not None}
+        for path in self._state(layer, x, case, [p for p in created if partners[p] is not None], after):
+            partners[path] = None  # its gradient (a recurrent layer's dh) is taken, and not judged
         params, gradients = [], {}
         for path, partner in partners.items():
             if path in taken or path[0][1] in GRAD_DICTS:
@@ -634,6 +639,25 @@ class LayerChecker(BlackBox):
         if self.loss_layer and not self.mean_loss and not params and len(letters) == 2:
             self.guard = self._find_guard(case, letters, constructor, out)
         return Found(layout, letters, constructor, params, gradients, buffers, False, out.dtype)
+
+    def _state(self, layer, x, case, paths, after):
+        """Of the arrays ``paths`` that forward made and backward put a gradient beside, those a second
+        forward at another input writes anew: state, not parameters -- a recurrent layer's last hidden
+        state h, beside the dh its backward leaves for the layer before (Deep Learning from Scratch
+        2's TimeRNN), which a forward not stateful resets, so no perturbation of it moves anything.
+        A parameter made lazily by the first forward stays as it was."""
+        if not paths:
+            return []
+        try:
+            self.call_forward(layer, self._input(case, x.shape, 7, zeros=False))
+            again = self.remote.snapshot(layer, what=f"reading {self.name}'s arrays after {self.forward}")
+        except CandidateFailure:
+            return []  # no evidence: the parameters stand
+        state = [p for p in paths if p in again and not np.array_equal(after[p], again[p])]
+        if state:
+            self.note(f"not parameters (written anew by every {self.forward}, state): "
+                      f"{', '.join(path_text(p) for p in state)}")
+        return state
 
     def _match_returned(self, params, gradients, extras, after):
         """Match the arrays backward returns beside dx to the parameters whose gradient is not found
@@ -1023,9 +1047,25 @@ def _array_letters(name, layout):
 
 
 def _names_array(key):
-    """Whether an --init value under ``key`` is an array when it is a list of numbers (a parameter
-    or a running statistic); any other list (of sizes, of activation names) stays a list."""
-    return key.lower() in _ARRAY_ROWS or bool(_STATISTICS.match(key.lower()))
+    """Whether an --init value under ``key`` is an array when it is a list of numbers (a parameter,
+    W1, an RNN's Wx and Wh, or a running statistic); any other list (of sizes, of activation
+    names) stays a list."""
+    lowered = key.lower()
+    return lowered in _ARRAY_ROWS or bool(_STATISTICS.match(lowered)) or bool(_WEIGHT_LIKE.match(lowered))
+
+
+_WEIGHT_LIKE = re.compile(r"^[wb][a-z]?\d*$")  # Wx, Wh, W1, bx, b2
+
+
+def _numbers_not_sizes(value):
+    """A list that no list of sizes is: rows of numbers (a matrix), or numbers not all whole."""
+    if not isinstance(value, list) or not value:
+        return False
+    flat, rows = value, False
+    if all(isinstance(v, list) for v in value):
+        flat, rows = [x for v in value for x in v], True
+    numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in flat)
+    return numbers and bool(flat) and (rows or any(isinstance(x, float) and not x.is_integer() for x in flat))
 
 
 def _as_array(key, value):
