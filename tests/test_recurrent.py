@@ -24,3 +24,12 @@ def test_a_recurrent_layer_with_a_wrong_parameter_gradient_is_still_caught():
     cert = gradcert.check(f"{FILE}:TimeRNNLastStepWh", init=INIT, **RNN)
     assert cert.exit_code == 1 and cert.verdict == "gradient bug", (cert.verdict, cert.failure)
     assert cert.failure.first_disagreement["tensor"] == "grads[1]", cert.failure
+
+
+def test_a_sequence_loss_layer_gets_labels_under_its_plural_name():
+    # forward(xs, ts): before, exit 2 ("cannot tell what to pass as ts").
+    cert = gradcert.check(f"{FILE}:TimeSoftmaxWithLoss", shape="N,T,D", examples=15, oracles=["finite-diff"])
+    assert cert.certified, cert.failure
+    cert = gradcert.check(f"{FILE}:TimeSoftmaxWithLossNotMean", shape="N,T,D", examples=15,
+                          oracles=["finite-diff"])
+    assert cert.exit_code == 1 and cert.verdict == "gradient bug", (cert.verdict, cert.failure)

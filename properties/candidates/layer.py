@@ -1105,7 +1105,7 @@ DX_ATTRS = (
 )  # where a backward that returns nothing keeps dx
 TRAINING_NAMES = ("training", "train", "is_training", "train_mode", "train_flg")
 # A loss layer's labels, forward(x, t): integer classes drawn below the input's last dimension.
-LABEL_NAMES = ("t", "y", "label", "labels", "target", "targets", "y_true")
+LABEL_NAMES = ("t", "y", "label", "labels", "target", "targets", "y_true", "ts", "ys")
 # Constructor arguments that are parameter arrays (Deep Learning from Scratch's Affine(W, b),
 # BatchNormalization(gamma, beta)), drawn with these shapes for batches as rows (x W + b): a weight
 # (D, M), a bias (M,), a scale or shift (D,).  For columns (W x + b) a weight is (M, D) and the

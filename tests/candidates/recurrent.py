@@ -1,9 +1,11 @@
-"""A recurrent layer as Deep Learning from Scratch 2 writes it (afresh): ``params`` and ``grads`` lists,
+"""Recurrent layers as Deep Learning from Scratch 2 writes them (afresh): ``params`` and ``grads`` lists,
 and beside them the last hidden state ``h``, which every forward resets (not stateful), with the
 ``dh`` its backward leaves for the layer before.
 
 * ``TimeRNN(Wx, Wh, b)``: x (N, T, D), Wx (D, H), Wh (H, H), b (H,);
-* ``TimeRNNLastStepWh`` (mutant): dWh keeps the last time step's term alone.
+* ``TimeRNNLastStepWh`` (mutant): dWh keeps the last time step's term alone;
+* ``TimeSoftmaxWithLoss``: forward(xs, ts), its labels under a plural name; ``TimeSoftmaxWithLossNotMean``
+  (mutant): its backward without the mean's 1 / (N T).
 """
 
 import numpy as np
@@ -53,3 +55,33 @@ class TimeRNN:
 
 class TimeRNNLastStepWh(TimeRNN):
     accumulate = False
+
+
+class TimeSoftmaxWithLoss:
+    """The loss over a sequence of scores: forward(xs, ts), xs (N, T, V), ts (N, T) labels."""
+
+    divide = True
+
+    def __init__(self):
+        self.params, self.grads = [], []
+
+    def forward(self, xs, ts):
+        n, t, v = xs.shape
+        flat, labels = xs.reshape(n * t, v), ts.reshape(n * t)
+        e = np.exp(flat - flat.max(axis=1, keepdims=True))
+        ys = e / e.sum(axis=1, keepdims=True)
+        self.cache = (labels, ys, (n, t, v))
+        return -np.sum(np.log(ys[np.arange(n * t), labels])) / (n * t)
+
+    def backward(self, dout=1):
+        labels, ys, (n, t, v) = self.cache
+        dx = ys.copy()
+        dx[np.arange(n * t), labels] -= 1
+        dx *= dout
+        if self.divide:
+            dx /= n * t
+        return dx.reshape(n, t, v)
+
+
+class TimeSoftmaxWithLossNotMean(TimeSoftmaxWithLoss):  # mutant: the mean's 1 / (N T) left out
+    divide = False
