@@ -140,3 +140,16 @@ def test_a_loss_function_of_a_batchs_names_is_driven():
     # softmax_loss(W, X_batch, y_batch, reg): before, exit 2 (its names were not recognised).
     cert = gradcert.check(f"{STRENGTHS}:softmax_loss_batch", examples=20)
     assert cert.certified, cert.failure
+
+
+BINARY = f"{ROOT}/tests/candidates/binary_loss.py"
+
+
+def test_a_binary_loss_of_one_score_per_example_gets_labels_0_or_1():
+    # Before: exit 1, CRASHED (rows of scores (N, D) broke its backward; with --shape N, labels >= 2
+    # broke its forward).  Its 1e-7 guard is found on these scores too.
+    cert = gradcert.check(f"{BINARY}:SigmoidWithLoss", **FAST)
+    assert cert.certified, cert.failure
+    assert any("one score per example (N,) with labels 0 or 1" in n for n in cert.notes), cert.notes
+    cert = gradcert.check(f"{BINARY}:SigmoidWithLossSummed", **FAST)
+    assert cert.exit_code == 1 and cert.verdict == "gradient bug", (cert.verdict, cert.failure)

@@ -136,6 +136,7 @@ class LayerChecker(BlackBox):
         self.label = self._label_argument()  # a loss layer's forward(x, t): the name of its labels
         self._t = None  # the labels gradcert drew for the case at hand (None: none, or --kwargs gives them)
         self.one_hot = False  # the drawn labels as one-hot rows: the layer crashed on class indices
+        self.binary = False  # a loss of one score per example, labels 0 or 1 (``_probe``)
         self.loss_layer = False  # forward(x, t) returns the loss: backward is called with dout = 1
         self.guard, self.guard_seen = None, False  # -log(y + delta) in a loss layer (oracles.guards)
         drawn_labels = self.label is not None and self.label not in self.kwargs
@@ -226,6 +227,8 @@ class LayerChecker(BlackBox):
         """Labels gradcert draws for ``x``: an integer class below x's last dimension per example."""
         if self.label is None or self.label in self.kwargs:
             return None
+        if x.ndim == 1:  # one score per example: a binary loss's labels, 0 or 1
+            return case.rng(1).integers(0, 2, size=x.shape)
         indices = case.rng(1).integers(0, x.shape[-1], size=x.shape[:-1])
         return np.eye(x.shape[-1])[indices] if self.one_hot else indices
 
@@ -277,6 +280,8 @@ class LayerChecker(BlackBox):
     def _input_letters(self, layout):
         if self.options.shape:
             return parse_letters(self.options.shape)
+        if self.binary:
+            return ("N",)
         return ("N", "D") if layout == "rows" else ("D", "N")
 
     def _init(self):
@@ -518,6 +523,30 @@ class LayerChecker(BlackBox):
                 raise
 
     def _probe(self):
+        """The probe (``_probe_at``); for a loss layer that crashes on rows of scores (N, D) without a
+        declared --shape, once more on one score per example (N,) with labels 0 or 1, a binary
+        loss's (Deep Learning from Scratch 2's SigmoidWithLoss), kept with a note where that runs."""
+        saved = (self.positive, self.one_hot, list(self.notes))
+        try:
+            return self._probe_at()
+        except CandidateFailure as failure:
+            if self.label is None or self.options.shape or self.label in self.kwargs or (
+                    failure.verdict != "crashed"):
+                raise
+            first = failure
+        self.binary = True
+        self.positive, self.one_hot, self.notes[:] = saved[0], saved[1], saved[2]
+        try:
+            found = self._probe_at()
+        except CandidateFailure:
+            self.binary = False
+            self.positive, self.one_hot, self.notes[:] = saved[0], saved[1], saved[2]
+            raise first from None
+        self.note(f"{self.name} crashed on rows of scores (N, D) ({first.message}) and runs on one score "
+                  "per example (N,) with labels 0 or 1, a binary loss: it is drawn so (--shape fixes it)")
+        return found
+
+    def _probe_at(self):
         """One probe case (N one more than the widths, so rows and columns cannot be confused)."""
         dims = {"N": 4, "D": 3, "M": 2}
         layouts = [self.options.layout] if self.options.layout else ["rows", "columns"]
@@ -636,7 +665,7 @@ class LayerChecker(BlackBox):
             self.note(
                 f"not parameters (changed by {self.forward}): {', '.join(path_text(p) for p in buffers)}"
             )
-        if self.loss_layer and not self.mean_loss and not params and len(letters) == 2:
+        if self.loss_layer and not self.mean_loss and not params and (len(letters) == 2 or self.binary):
             self.guard = self._find_guard(case, letters, constructor, out)
         return Found(layout, letters, constructor, params, gradients, buffers, False, out.dtype)
 
@@ -754,8 +783,13 @@ class LayerChecker(BlackBox):
                 return None  # the probe's forward ran: the loss is then judged as it is
             finally:
                 self.remote.release(layer)
-            batches.append((loss, x, labels))
+            batches.append((loss, self._scores(x), labels))
         return guards.find(batches, unit_roundoff(out.dtype), 0)
+
+    def _scores(self, x):
+        """x as the softmax's scores the guard is read against: a binary loss's one score per example
+        is the pair (0, x), whose softmax is (1 - sigmoid(x), sigmoid(x))."""
+        return np.stack([np.zeros_like(x), x], axis=-1) if self.binary else x
 
     def _explicit(self, mapping, after, later, extras):
         params, gradients = [], {}
@@ -934,7 +968,8 @@ class LayerChecker(BlackBox):
             labels, losses = self._label_indices(), function
 
             def function(points):
-                return guards.unguarded(losses(points).reshape(len(points)), points, labels, guard)
+                scores = [self._scores(p) for p in points]
+                return guards.unguarded(losses(points).reshape(len(points)), scores, labels, guard)
 
         return estimate_entries("vjp", function, x, dout, dtype=precision(out.dtype), rng=sample)
 
