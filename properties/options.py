@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -182,12 +183,15 @@ def _json_object(value, what):
     return obj
 
 
+_MULTIPLE = re.compile(r"^\d+[A-Za-z_]\w*$")  # 4H: a whole multiple of a drawn size
+
+
 def _letters(text, what):
     """'N,C,H,W' -> ('N', 'C', 'H', 'W'); letters stand for drawn sizes (a number fixes one)."""
     if not isinstance(text, str):
         text = ",".join(map(str, text))
     parts = tuple(p.strip() for p in text.split(",") if p.strip())
-    if not parts or not all(p.isidentifier() or p.isdigit() for p in parts):
+    if not parts or not all(p.isidentifier() or p.isdigit() or _MULTIPLE.match(p) for p in parts):
         raise UsageError(
             f"{what}: {text!r}: give sizes as letters or numbers separated by commas, e.g. N,C,H,W or N,3,8,8"
         )

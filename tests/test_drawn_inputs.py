@@ -78,7 +78,8 @@ def test_a_sequence_loss_whose_gradient_leaves_the_mask_out_is_caught():
     assert cert.exit_code == 1 and cert.failure.signature == "mask_not_applied", cert.failure
 
 
-LSTM = {"inputs": "x=N,D prev_h=N,H prev_c=N,H Wx=D,G Wh=H,G b=G", "dims": {"H": 2, "G": 8}, "examples": 20,
+# Wx (D, 4H): a size a whole multiple of a drawn one (the four gates side by side)
+LSTM = {"inputs": "x=N,D prev_h=N,H prev_c=N,H Wx=D,4H Wh=H,4H b=4H", "examples": 20,
         "oracles": ["finite-diff"]}
 
 
@@ -153,3 +154,13 @@ def test_a_binary_loss_of_one_score_per_example_gets_labels_0_or_1():
     assert any("one score per example (N,) with labels 0 or 1" in n for n in cert.notes), cert.notes
     cert = gradcert.check(f"{BINARY}:SigmoidWithLossSummed", **FAST)
     assert cert.exit_code == 1 and cert.verdict == "gradient bug", (cert.verdict, cert.failure)
+
+
+def test_a_size_a_multiple_of_a_drawn_one_is_drawn_so():
+    from gradcert.properties.candidates.blackbox import base_letter, shape_of
+    from gradcert.properties.errors import UsageError
+
+    assert shape_of(("N", "4H", "3"), {"N": 2, "H": 5}) == (2, 20, 3)
+    assert [base_letter(c) for c in ("4H", "H", "12", "H4")] == ["H", "H", "12", "H4"]
+    with pytest.raises(UsageError, match="give sizes as letters or numbers"):
+        gradcert.check(f"{SEQUENCES}:lstm_step", inputs="x=N,D prev_h=N,H prev_c=N,H Wx=D,4*H Wh=H,4H b=4H")

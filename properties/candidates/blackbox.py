@@ -19,6 +19,7 @@ Randomness is held fixed (``worker``): dropout draws the same mask at every forw
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,8 +77,25 @@ def parse_letters(text):
     return tuple(p.strip() for p in text.split(",") if p.strip())
 
 
+# A size that is a whole multiple of a letter's, 4H: an LSTM's four gates side by side, Wx (D, 4H).
+MULTIPLE = re.compile(r"^(\d+)([A-Za-z_]\w*)$")
+
+
+def base_letter(part):
+    """The drawn letter a size stands on: H of 4H, the letter itself, or a number as it is."""
+    found = MULTIPLE.match(part)
+    return found.group(2) if found else part
+
+
 def shape_of(letters, dims):
-    return tuple(int(p) if p.isdigit() else dims[p] for p in letters)
+    shape = []
+    for p in letters:
+        found = MULTIPLE.match(p)
+        if p.isdigit():
+            shape.append(int(p))
+        else:
+            shape.append(int(found.group(1)) * dims[found.group(2)] if found else dims[p])
+    return tuple(shape)
 
 
 # One case in WIDE_EVERY draws its Gaussian arrays WIDE_SCALE times wider: N(0, 1) leaves |x| > 3 to
@@ -225,7 +243,7 @@ class BlackBox(Checker):
         fixed = self.options.dims or {}
         low, high = LETTER_RANGE_2D if rank <= 2 else LETTER_RANGE_ND
         ranges = {}
-        for letter in dict.fromkeys(letters):
+        for letter in dict.fromkeys(base_letter(c) for c in letters):
             if letter.isdigit():
                 continue
             if letter in fixed:
@@ -246,12 +264,11 @@ class BlackBox(Checker):
 
     def pinned(self, seed):
         dims = dict(self.options.dims or {})
-        missing = [
-            letter for letter in dict.fromkeys(self.letters) if not letter.isdigit() and letter not in dims
-        ]
+        letters = dict.fromkeys(base_letter(c) for c in self.letters)
+        missing = [letter for letter in letters if not letter.isdigit() and letter not in dims]
         if missing:
             raise UsageError(f"--case-seed pins one case: give --dims for {', '.join(missing)}")
-        return ShapeCase({k: dims[k] for k in dict.fromkeys(self.letters) if not k.isdigit()}, seed)
+        return ShapeCase({k: dims[k] for k in letters if not k.isdigit()}, seed)
 
     def reproduce(self, case):
         return {"dims": dict(case.dims), "case_seed": case.seed, "examples": None, "seed": None}

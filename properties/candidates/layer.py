@@ -34,6 +34,7 @@ from gradcert.properties.candidates.blackbox import (
     BlackBox,
     ShapeCase,
     _real_output,
+    base_letter,
     diagonal_of,
     drawn,
     estimate_entries,
@@ -349,7 +350,7 @@ class LayerChecker(BlackBox):
         learning rate then reads the step backward takes."""
         methods = self.interface.description.get("methods") or {}
         if len(_required(methods.get("set_input_shape"))) == 1 and letters and letters[0] == "N":
-            shape = tuple(int(c) if c.isdigit() else dims[c] for c in letters[1:])
+            shape = shape_of(letters[1:], dims)
             self.remote.call(layer, "set_input_shape", [shape], what=f"{self.name}.set_input_shape({shape})")
         needed = _required(methods.get("initialize"))
         if len(needed) == 1 and "optim" in needed[0].lower():
@@ -554,7 +555,7 @@ class LayerChecker(BlackBox):
             layouts = ["rows"]  # a loss layer's scores: one row per example, the classes along it
         if self.options.shape:
             layouts = [None]
-            for letter in parse_letters(self.options.shape):
+            for letter in map(base_letter, parse_letters(self.options.shape)):
                 if not letter.isdigit():
                     dims.setdefault(letter, (self.options.dims or {}).get(letter, 2 if letter != "N" else 3))
         if self.label is not None:

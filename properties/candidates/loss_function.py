@@ -29,6 +29,7 @@ from gradcert.properties.candidates.blackbox import (
     BlackBox,
     ShapeCase,
     _declared_inputs,
+    base_letter,
     drawn,
     estimate_entries,
     precision,
@@ -143,7 +144,8 @@ class LossFunctionChecker(BlackBox):
         # (temporal_softmax_loss's x (N, T, V) has labels (N, T))
         scores = self.inputs[0][1] if not (weights or vector) else None
         self.label_shape = tuple(scores[:-1]) if scores is not None and len(scores) > 2 else (self.batch,)
-        letters = [c for _, shape in self.inputs for c in shape if c != UNROLLED] + list(self.sizes.values())
+        letters = [base_letter(c) for _, shape in self.inputs for c in shape if c != UNROLLED] + list(
+            self.sizes.values())
         self.letters = tuple(dict.fromkeys(letters))
         self.checked(f"d{self.inputs[self.judged][0]}")
         self.constancy = Constancy()

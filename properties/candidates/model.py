@@ -31,6 +31,7 @@ from gradcert.properties.candidates.blackbox import (
     BlackBox,
     ShapeCase,
     _declared_inputs,
+    base_letter,
     drawn,
     estimate_entries,
     parse_letters,
@@ -163,7 +164,7 @@ class ModelChecker(BlackBox):
         if self.gradient is None or parameters(methods.get("predict")) is None:
             return None
         model = self._build(PROBE_DIMS)
-        dims = {c: PROBE_DIMS.get(c, 3) for c in self.letters if not c.isdigit()}
+        dims = {c: PROBE_DIMS.get(c, 3) for c in map(base_letter, self.letters) if not c.isdigit()}
         classes = dims["C"] if self.classes is None else self.classes
         batches, roundoff = [], 0.0
         try:
@@ -267,7 +268,7 @@ class ModelChecker(BlackBox):
 
     def _classes(self, model, held):
         """The number of classes: from loss(X)'s scores when y is optional, else the last bias's size."""
-        dims = {letter: PROBE_DIMS.get(letter, 2) for letter in self.x_letters if not letter.isdigit()}
+        dims = {c: PROBE_DIMS.get(c, 2) for c in map(base_letter, self.x_letters) if not c.isdigit()}
         X = drawn(ShapeCase(dims, 0), shape_of(self.x_letters, dims), 0)
         loss = parameters((self.interface.description.get("methods") or {}).get("loss")) or []
         if len(loss) >= 2 and loss[1].has_default:

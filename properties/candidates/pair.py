@@ -23,6 +23,7 @@ from gradcert.properties.candidates.blackbox import (
     ShapeCase,
     _declared_inputs,
     _real_output,
+    base_letter,
     diagonal_of,
     drawn,
     drawn_indices,
@@ -98,7 +99,7 @@ class PairChecker(BlackBox):
         if not self.differentiable:
             raise UsageError(f"--inputs declares every input of {self.forward_name} as integers: "
                              "there is no gradient to check")
-        self.letters = tuple(letter for _, shape in self.inputs for letter in shape) + tuple(
+        self.letters = tuple(base_letter(letter) for _, shape in self.inputs for letter in shape) + tuple(
             b for b in self.integers.values() if not b.isdigit())
         self.constancy = Constancy()
         self.probed = False  # the forward's domain, probed before the first case (``_probe_domain``)
