@@ -138,6 +138,7 @@ class LayerChecker(BlackBox):
         self._t = None  # the labels gradcert drew for the case at hand (None: none, or --kwargs gives them)
         self.one_hot = False  # the drawn labels as one-hot rows: the layer crashed on class indices
         self.binary = False  # a loss of one score per example, labels 0 or 1 (``_probe``)
+        self.optimizer_slot = None  # an optimizer attribute gradcert fills (``_optimizer_slot``); unread
         self.loss_layer = False  # forward(x, t) returns the loss: backward is called with dout = 1
         self.guard, self.guard_seen = None, False  # -log(y + delta) in a loss layer (oracles.guards)
         drawn_labels = self.label is not None and self.label not in self.kwargs
@@ -361,6 +362,26 @@ class LayerChecker(BlackBox):
             self.note(
                 f"{self.name}.initialize is given a plain SGD step (w - {self.lr:g} grad) as its optimizer"
             )
+        elif self._optimizer_slot(layer):
+            self.lr = self.options.lr if self.options.lr is not None else STEP_LR
+            self.remote.set(layer, [("a", "optimizer")], PlainStep(self.lr),
+                            what=f"setting {self.name}.optimizer")
+
+    def _optimizer_slot(self, layer):
+        """Whether the layer holds an ``optimizer`` that is None until a network sets one (the FAU
+        exercises' layers: backward then steps with ``optimizer.calculate_update(w, grad)``), read once:
+        it is given gradcert's plain SGD step, and its step is judged with its dx."""
+        if self.optimizer_slot is None:
+            try:
+                held = self.remote.get(layer, [("a", "optimizer")], what=f"reading {self.name}.optimizer")
+            except CandidateFailure:
+                held = False
+            self.optimizer_slot = held is None
+            if self.optimizer_slot:
+                lr = self.options.lr if self.options.lr is not None else STEP_LR
+                self.note(f"{self.name}.optimizer is set to a plain SGD step (w - {lr:g} grad), as a network "
+                          "sets it: its backward's step is judged with its dx")
+        return self.optimizer_slot
 
     def _input(self, case, shape, stream, dtype=np.float64, zeros=True):
         """The layer's input for ``case``: drawn (``blackbox.drawn``), or for a loss of predictions
@@ -632,6 +653,8 @@ class LayerChecker(BlackBox):
         self._refuse_unrecognised(layer, params)
         if any(p in later and not np.array_equal(after[p], later[p]) for p in params):
             return Found(layout, letters, constructor, params, {}, buffers, True, out.dtype)
+        for path in self._unread(layer, x, out, [p for p in params if p not in gradients], after):
+            params.remove(path)
         missing = [p for p in params if p not in gradients]
         # A gradients dict that holds some parameters' gradients and not another's: that one was
         # not computed -- a bug to judge (its gradient taken as 0), not an interface to refuse.
@@ -669,6 +692,24 @@ class LayerChecker(BlackBox):
         if self.loss_layer and not self.mean_loss and not params and (len(letters) == 2 or self.binary):
             self.guard = self._find_guard(case, letters, constructor, out)
         return Found(layout, letters, constructor, params, gradients, buffers, False, out.dtype)
+
+    def _unread(self, layer, x, out, paths, after):
+        """Of the arrays ``paths`` with no gradient beside them, those forward never reads: every entry
+        moved (by half its size and a half) leaves its output exactly as it was -- a bias the
+        weights' extra row stands in for (the FAU exercises' FullyConnected keeps both).  No
+        parameter of the layer, so none of its gradient is asked for; said in a note."""
+        unread = []
+        for path in paths:
+            try:
+                moved = self._outputs(layer, x)(("param", path))(np.array([after[path] * 1.5 + 0.5]))
+            except CandidateFailure:
+                continue  # no evidence: it stays a parameter, and its gradient is asked for
+            if moved.shape[1:] == out.shape and np.array_equal(moved[0], out):
+                unread.append(path)
+        if unread:
+            self.note(f"not parameters (held, but never read by {self.forward}): "
+                      f"{', '.join(path_text(p) for p in unread)}")
+        return unread
 
     def _state(self, layer, x, case, paths, after):
         """Of the arrays ``paths`` that forward made and backward put a gradient beside, those a second
@@ -1199,6 +1240,9 @@ def _partner_names(key):
         f"{prefix}d{bare.lower()}",
         f"{prefix}grad_{bare.lower()}",
         f"{prefix}d{bare.upper()}",
+        f"{prefix}gradient_{bare}",  # the FAU exercises' gradient_weights (a property over _gradient_weights)
+        f"_gradient_{bare}",
+        f"{prefix}{bare}_gradient",
     ]
 
 

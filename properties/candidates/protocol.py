@@ -52,8 +52,9 @@ class Opaque:
 
 class PlainStep:
     """gradcert's optimizer, for layers that are handed one (ML-From-Scratch's
-    ``initialize(optimizer)``, whose backward then steps with ``optimizer.update(w, grad)``): one
-    plain SGD step, w - lr grad, so that (before - after) / lr is the gradient."""
+    ``initialize(optimizer)``, whose backward then steps with ``optimizer.update(w, grad)``; the FAU
+    exercises' ``layer.optimizer = ...``, stepping with ``calculate_update(w, grad)``): one plain SGD
+    step, w - lr grad, so that (before - after) / lr is the gradient."""
 
     __slots__ = ("learning_rate",)
 
@@ -62,6 +63,9 @@ class PlainStep:
 
     def update(self, w, grad_wrt_w):
         return w - self.learning_rate * grad_wrt_w
+
+    def calculate_update(self, weight_tensor, gradient_tensor):  # the FAU exercises' optimizers' name
+        return weight_tensor - self.learning_rate * gradient_tensor
 
     def __reduce__(self):
         return PlainStep, (self.learning_rate,)
