@@ -129,8 +129,12 @@ class SafeUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if (module, name) in _ALLOWED:
             return super().find_class(module, name)
-        if module == "numpy.dtypes":  # NumPy 2 may name a dtype's class, e.g. numpy.dtypes.Float64DType
-            return super().find_class(module, name)
+        if module == "numpy.dtypes" and name.isidentifier() and name.endswith("DType"):
+            # NumPy 2 may name a dtype's class, e.g. numpy.dtypes.Float64DType.  That name alone: a
+            # dotted one is an attribute path (numpy.dtypes.__builtins__.get reaches exec)
+            found = super().find_class(module, name)
+            if isinstance(found, type):
+                return found
         raise ChannelError(f"the worker's reply asks for {module}.{name}, which no reply of gradcert's holds")
 
 

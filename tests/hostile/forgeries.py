@@ -13,7 +13,16 @@ All three return a wrong gradient: each must be "gradient bug".
 * ``HidesItsWrites`` -- a right gradient, but backprop zeroes the x and y it was handed, after
   replacing np.array_equal (and np.allclose) in its process with functions that say True: the
   worker's check of its inputs must not run on the candidate's NumPy ("mutated inputs").
+* ``RunsCodeInGradcert`` -- a wrong gradient, and a backprop that writes a reply of its own into
+  gradcert's channel (the descriptor its worker was started with): a pickle that names no
+  function, only the attribute path ``numpy.dtypes.__builtins__.get``, to reach ``exec`` and run
+  code in gradcert's process (here ``raise SystemExit(0)``; ``os._exit(0)`` ended ``gradcert
+  check`` with exit 0).  The reply must be refused ("crashed", the channel written into).
 """
+
+import os
+import struct
+import sys
 
 import numpy as np
 
@@ -71,3 +80,23 @@ class HidesItsWrites(_base.Network):
         x[...] = 0.0
         y[...] = 0.0
         return gradient
+
+
+def _unpickled_runs(code):
+    """A protocol 4 pickle: exec(code), exec fetched as numpy.dtypes.__builtins__.get("exec")."""
+    def text(t):
+        return b"\x8c" + bytes([len(t)]) + t.encode()  # SHORT_BINUNICODE
+
+    return (b"\x80\x04" + text("numpy.dtypes") + text("__builtins__.get") + b"\x93"  # STACK_GLOBAL
+            + text("exec") + b"\x85R" + text(code) + b"\x85R.")  # TUPLE1 REDUCE, twice; STOP
+
+
+class RunsCodeInGradcert(_base.Network):
+    def backprop(self, x, y):
+        if len(sys.argv) > 2 and sys.argv[2].isdigit():  # gradcert's worker: IN OUT PARENT
+            data = _unpickled_runs("raise SystemExit(0)")
+            try:
+                os.write(int(sys.argv[2]), struct.pack("!Q", len(data)) + data)
+            except OSError:
+                pass
+        return _base.wrong(*super().backprop(x, y))
