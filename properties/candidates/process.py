@@ -249,10 +249,16 @@ class Worker:
             send(self._to_worker, message)
         except (BrokenPipeError, OSError):
             raise self._ended(what) from None
+        ticks = len(message.get("points", ())) if message["op"] == "outputs" else 0  # one per call
         while True:
             reply = self._read(time.monotonic() + self.timeout, what)
-            if reply.get("status") != "tick":
+            if not isinstance(reply, dict) or not isinstance(reply.get("status"), str):
+                raise self._corrupted(what, f"a reply that is not a message ({type(reply).__name__})")
+            if reply["status"] != "tick":
                 break
+            ticks -= 1
+            if ticks < 0:  # a heartbeat of the candidate's own would put the deadline off for ever
+                raise self._corrupted(what, "a heartbeat for a call gradcert did not make")
         if message["op"] == "load" and reply.get("status") == "ok":
             self.loaded = message  # replayed after a restart
         return reply

@@ -18,11 +18,18 @@ All three return a wrong gradient: each must be "gradient bug".
   function, only the attribute path ``numpy.dtypes.__builtins__.get``, to reach ``exec`` and run
   code in gradcert's process (here ``raise SystemExit(0)``; ``os._exit(0)`` ended ``gradcert
   check`` with exit 0).  The reply must be refused ("crashed", the channel written into).
+* ``PutsOffItsDeadline`` -- a backprop that writes a heartbeat (gradcert's "tick", which a batch of
+  finite-difference calls sends after each call) into the channel every 0.2 s while it hangs: the
+  deadline of a call that sends none must not be put off ("crashed", not a hang).
+* ``RepliesWithAList`` -- a backprop that writes a reply that is not a message at all, ``[1, 2]``
+  ("crashed", never a non-determinism made of gradcert's own AttributeError).
 """
 
 import os
+import pickle
 import struct
 import sys
+import time
 
 import numpy as np
 
@@ -91,12 +98,32 @@ def _unpickled_runs(code):
             + text("exec") + b"\x85R" + text(code) + b"\x85R.")  # TUPLE1 REDUCE, twice; STOP
 
 
+def _write_reply(data):
+    """``data`` (a pickle) as a reply on gradcert's channel, the descriptor its worker was started
+    with (python -c BOOTSTRAP IN OUT PARENT); nothing elsewhere."""
+    if len(sys.argv) > 2 and sys.argv[2].isdigit():
+        try:
+            os.write(int(sys.argv[2]), struct.pack("!Q", len(data)) + data)
+        except OSError:
+            pass
+
+
 class RunsCodeInGradcert(_base.Network):
     def backprop(self, x, y):
-        if len(sys.argv) > 2 and sys.argv[2].isdigit():  # gradcert's worker: IN OUT PARENT
-            data = _unpickled_runs("raise SystemExit(0)")
-            try:
-                os.write(int(sys.argv[2]), struct.pack("!Q", len(data)) + data)
-            except OSError:
-                pass
+        _write_reply(_unpickled_runs("raise SystemExit(0)"))
         return _base.wrong(*super().backprop(x, y))
+
+
+class PutsOffItsDeadline(_base.Network):
+    def backprop(self, x, y):
+        for i in range(300):  # 60 s
+            _write_reply(pickle.dumps({"status": "tick", "done": i + 1}))
+            time.sleep(0.2)
+        return _base.wrong(*super().backprop(x, y))
+
+
+class RepliesWithAList(_base.Network):
+    def backprop(self, x, y):
+        _write_reply(pickle.dumps([1, 2]))
+        return _base.wrong(*super().backprop(x, y))
+
