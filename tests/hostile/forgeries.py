@@ -23,6 +23,8 @@ All three return a wrong gradient: each must be "gradient bug".
   deadline of a call that sends none must not be put off ("crashed", not a hang).
 * ``RepliesWithAList`` -- a backprop that writes a reply that is not a message at all, ``[1, 2]``
   ("crashed", never a non-determinism made of gradcert's own AttributeError).
+* ``BombsItsReply`` -- a layer's backward that writes a reply of a few hundred bytes holding a list
+  of 2**40 numbers (each level the same list twice): gradcert must not walk it ("crashed").
 """
 
 import os
@@ -127,3 +129,11 @@ class RepliesWithAList(_base.Network):
         _write_reply(pickle.dumps([1, 2]))
         return _base.wrong(*super().backprop(x, y))
 
+
+class BombsItsReply(_base.TanhLayer):
+    def backward(self, dout):
+        nested = [1.0, 1.0]
+        for _ in range(40):
+            nested = [nested, nested]
+        _write_reply(pickle.dumps({"status": "ok", "value": nested, "mutated": []}))
+        return 2.0 * super().backward(dout)
