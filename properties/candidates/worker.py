@@ -30,6 +30,7 @@ A backward pass is not reseeded: one that draws a mask of its own instead of for
 
 from __future__ import annotations
 
+import builtins
 import copy
 import importlib
 import importlib.util
@@ -41,6 +42,11 @@ import traceback
 
 import numpy as np
 from gradcert.properties.candidates.protocol import Opaque, Ref, receive, send
+
+# This module's own builtins, as they are now, before any candidate is imported: every function
+# below is made with them.  A candidate that rebinds builtins.enumerate or zip (or isinstance, list)
+# in its process would otherwise blind the check that it left its arguments alone.
+__builtins__ = dict(vars(builtins))
 
 SEED = 20240601  # the global generators' seed before every call, when randomness is held fixed
 MAX_ITEMS = 100_000  # a returned container larger than this is not a gradient: Opaque

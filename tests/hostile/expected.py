@@ -118,6 +118,7 @@ HOSTILE = [
     _h("forgeries.py:PatchesCompare", "gradient bug"),
     _h("forgeries.py:forges_arch", "gradient bug", style="function", options=FUNCTION),
     _h("forgeries.py:HidesItsWrites", "mutated inputs", ["backprop", "x"]),
+    _h("forgeries.py:HidesItsWritesWithBuiltins", "mutated inputs", ["backprop", "x"]),
     _h("forgeries.py:RunsCodeInGradcert", "crashed", ["backprop", "channel"]),
     _h("forgeries.py:PutsOffItsDeadline", "crashed", ["backprop", "heartbeat"]),
     _h("forgeries.py:RepliesWithAList", "crashed", ["backprop", "channel"]),

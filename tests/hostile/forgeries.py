@@ -13,6 +13,8 @@ All three return a wrong gradient: each must be "gradient bug".
 * ``HidesItsWrites`` -- a right gradient, but backprop zeroes the x and y it was handed, after
   replacing np.array_equal (and np.allclose) in its process with functions that say True: the
   worker's check of its inputs must not run on the candidate's NumPy ("mutated inputs").
+* ``HidesItsWritesWithBuiltins`` -- the same writes behind ``builtins.enumerate`` (and ``zip``)
+  rebound to give nothing: the worker's check must not run on the candidate's builtins either.
 * ``RunsCodeInGradcert`` -- a wrong gradient, and a backprop that writes a reply of its own into
   gradcert's channel (the descriptor its worker was started with): a pickle that names no
   function, only the attribute path ``numpy.dtypes.__builtins__.get``, to reach ``exec`` and run
@@ -27,6 +29,7 @@ All three return a wrong gradient: each must be "gradient bug".
   of 2**40 numbers (each level the same list twice): gradcert must not walk it ("crashed").
 """
 
+import builtins
 import os
 import pickle
 import struct
@@ -88,6 +91,15 @@ class HidesItsWrites(_base.Network):
         np.allclose = lambda *args, **kwargs: True
         x[...] = 0.0
         y[...] = 0.0
+        return gradient
+
+
+class HidesItsWritesWithBuiltins(_base.Network):
+    def backprop(self, x, y):
+        gradient = super().backprop(x, y)
+        x[...] = 0.0
+        y[...] = 0.0
+        builtins.enumerate = builtins.zip = lambda *args, **kwargs: iter(())
         return gradient
 
 
