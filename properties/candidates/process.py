@@ -245,8 +245,11 @@ class Worker:
         if self.mode == "in_process":
             return self._request_in_process(message)
         self.ensure_running()
+        # A token the worker's loop puts on each of its replies to this request: what the candidate
+        # writes into the channel itself (it knows the descriptor from argv) carries none
+        token = os.urandom(8).hex()
         try:
-            send(self._to_worker, message)
+            send(self._to_worker, {**message, "token": token})
         except (BrokenPipeError, OSError):
             raise self._ended(what) from None
         ticks = len(message.get("points", ())) if message["op"] == "outputs" else 0  # one per call
@@ -254,6 +257,9 @@ class Worker:
             reply = self._read(time.monotonic() + self.timeout, what)
             if not isinstance(reply, dict) or not isinstance(reply.get("status"), str):
                 raise self._corrupted(what, f"a reply that is not a message ({type(reply).__name__})")
+            if reply.get("token") != token:
+                kind = "heartbeat" if reply["status"] == "tick" else "reply"
+                raise self._corrupted(what, f"a {kind} without this request's token, not the worker's")
             if reply["status"] != "tick":
                 break
             ticks -= 1

@@ -6,7 +6,9 @@ The parent trusts what it sends and nothing it receives.  A reply is read
 with ``SafeUnpickler``, which rebuilds plain data only (numbers, strings,
 containers, NumPy arrays and dtypes, and this module's ``Opaque`` and
 ``Ref``): a candidate that wrote its own pickle into the pipe could otherwise
-run code in the parent and forge the verdict.
+run code in the parent and forge the verdict.  Each request carries a random
+token that the worker's loop (not the candidate's code) puts on its replies:
+a message the candidate writes into the channel itself has none.
 """
 
 from __future__ import annotations

@@ -296,6 +296,7 @@ class Server:
         self.next_id = max(self.objects, default=-1) + 1
         self.pid = os.getpid()
         self.generators = []  # (generator, its first state): put back before every forward call
+        self.token = None  # the request's token (process.Worker.request)
 
     # -- randomness
     def _collect_generators(self, *holders):
@@ -350,6 +351,7 @@ class Server:
             message = receive(self.fd_in)
             if message is None or message.get("op") == "quit":
                 os._exit(0)  # at once: a non-daemon thread of the candidate must not keep us alive
+            self.token = message.get("token")  # on every reply to this request, its heartbeats too
             try:
                 reply = self.handle(message)
             except BaseException as error:  # noqa: BLE001 - SystemExit, KeyboardInterrupt, pytest's Skipped
@@ -357,9 +359,10 @@ class Server:
             if os.getpid() != self.pid:
                 os._exit(0)  # a fork of the candidate's came back here: only the worker answers
             try:
-                send(self.fd_out, reply)
+                send(self.fd_out, {**reply, "token": self.token})
             except (TypeError, AttributeError, RecursionError, ValueError) as error:  # unpicklable
-                send(self.fd_out, {"status": "invalid", "message": f"the reply could not be sent: {error}"})
+                why = f"the reply could not be sent: {error}"
+                send(self.fd_out, {"status": "invalid", "message": why, "token": self.token})
 
     def _raised(self, error):
         text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
@@ -544,7 +547,7 @@ class Server:
                 elif select is not None:
                     result = result[select]
                 results.append(plain(result))
-                send(self.fd_out, {"status": "tick", "done": i + 1})
+                send(self.fd_out, {"status": "tick", "done": i + 1, "token": self.token})
         finally:
             if kind == "param":
                 _assign(target, where, original)

@@ -122,6 +122,7 @@ HOSTILE = [
     _h("forgeries.py:RunsCodeInGradcert", "crashed", ["backprop", "channel"]),
     _h("forgeries.py:PutsOffItsDeadline", "crashed", ["backprop", "heartbeat"]),
     _h("forgeries.py:RepliesWithAList", "crashed", ["backprop", "channel"]),
+    _h("forged_import.py:Network", "crashed", ["import", "channel"]),
     _h("forgeries.py:BombsItsReply", "crashed", ["backward", "channel"], style="layer"),
     # -- correct code that misbehaves around its gradient: certified, and the run ends on time -------
     _h("threads.py:NonDaemonThread", "certified", seconds=20),
