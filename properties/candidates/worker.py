@@ -346,8 +346,13 @@ class Server:
 
     # -- the loop
     def serve(self):
+        # gradcert's modules and NumPy's as they are now, put back into sys.modules before each
+        # message is read and each reply sent: a candidate that drops them from sys.modules would
+        # have the unpickler make the protocol module anew, whose Ref is not the one handles are
+        own = {n: m for n, m in sys.modules.items() if n.split(".")[0] in ("gradcert", "numpy")}
         send(self.fd_out, {"status": "ready", "pid": self.pid})
         while True:
+            sys.modules.update(own)
             message = receive(self.fd_in)
             if message is None or message.get("op") == "quit":
                 os._exit(0)  # at once: a non-daemon thread of the candidate must not keep us alive
@@ -358,6 +363,7 @@ class Server:
                 reply = self._raised(error)
             if os.getpid() != self.pid:
                 os._exit(0)  # a fork of the candidate's came back here: only the worker answers
+            sys.modules.update(own)
             try:
                 send(self.fd_out, {**reply, "token": self.token})
             except (TypeError, AttributeError, RecursionError, ValueError) as error:  # unpicklable

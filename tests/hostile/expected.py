@@ -131,6 +131,7 @@ HOSTILE = [
     _h("cwd.py:DeletesItsCwd", "certified", seconds=20),
     _h("cwd.py:ChdirElsewhere", "certified", seconds=20),
     _h("syspath.py:ClearsSysPath", "certified", seconds=20),
+    _h("syspath.py:ForgetsGradcertsModules", "certified", seconds=20),
     _h("prints.py:PrintsALot", "certified", seconds=30, json=True),
     _h("forks.py:ForksInBackprop", "certified", seconds=20),
     # -- correct low-precision code: judged at the precision it computes in --------------------------
