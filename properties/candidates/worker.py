@@ -737,11 +737,25 @@ def die_with_parent(parent):
     threading.Thread(target=watch, name="gradcert-watchdog", daemon=True).start()
 
 
+def adopt_orphans():
+    """Make this process the one its orphaned descendants are re-parented to (Linux:
+    PR_SET_CHILD_SUBREAPER), so that every process the candidate starts stays below the worker, where
+    ``process.Worker.kill`` finds it: a child that starts a session of its own, or a grandchild whose
+    parent exited, is out of reach of a kill of the process group."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     fd_in, fd_out = int(argv[0]), int(argv[1])
     if len(argv) > 2:
         die_with_parent(int(argv[2]))
+    adopt_orphans()
     for fd in (fd_in, fd_out):
         os.set_inheritable(fd, False)  # the candidate's own children get no part of the channel
     sys.dont_write_bytecode = True  # importing the user's modules leaves no __pycache__ behind
