@@ -381,7 +381,8 @@ class Server:
             "ordinary": isinstance(error, Exception),  # not SystemExit, KeyboardInterrupt, pytest's Skipped
         }
         if isinstance(error, SystemExit):
-            reply["exit_code"] = error.code if isinstance(error.code, (int, type(None))) else str(error.code)
+            code = error.code  # an object's repr may raise: _short says its type then
+            reply["exit_code"] = code if type(code) in (int, bool, str, type(None)) else _short(code)
         if isinstance(error, SyntaxError):
             reply["python2"] = _looks_like_python2(error)
             reply["where"] = f"{error.filename}:{error.lineno}"

@@ -69,6 +69,7 @@ HOSTILE = [
     _h("exits.py:SysExitInLayerBackward", "exited", ["backward"], style="layer"),
     _h("exits.py:system_exit_in_grad", "exited", ["grad"], style="function", options=FUNCTION),
     _h("exits.py:ClosesItsPipes", "exited", ["backprop"]),
+    _h("exits.py:SysExitUnprintable", "exited", ["backprop", "sys.exit"]),
     _h("exit_at_import.py:Network", "exited", ["import"]),
     _h("thread_exit.py:ThreadExitsWrongGradient", "exited", ["backprop"]),
     # -- BaseExceptions raised by the candidate ----------------------------------------------------
