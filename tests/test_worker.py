@@ -116,6 +116,11 @@ def test_the_safe_unpickler_rebuilds_data_and_refuses_the_rest():
         loads_safely(pickle.dumps(os.system))
     with pytest.raises(ChannelError):
         loads_safely(b"\x80\x05garbage")
+    assert loads_safely(pickle.dumps(np.dtypes.Float64DType)) is np.dtypes.Float64DType
+    # an attribute path from an allowed module: numpy.dtypes.__builtins__.get("exec")
+    reach = b"\x80\x04\x8c\x0cnumpy.dtypes\x8c\x10__builtins__.get\x93\x8c\x04exec\x85R."
+    with pytest.raises(ChannelError, match="__builtins__"):
+        loads_safely(reach)
 
 
 def test_in_process_mode_answers_the_same_requests():

@@ -147,6 +147,9 @@ class Worker:
             return pid
         try:  # the child: a worker holding the caller's objects
             os.setsid()
+            from gradcert.properties.candidates.worker import adopt_orphans
+
+            adopt_orphans()
             os.close(parent_write)
             os.close(parent_read)
             output = self._output.fileno()
@@ -186,6 +189,7 @@ class Worker:
         if self.pid is None:
             return
         if self.returncode is None:
+            self._kill_descendants()
             with contextlib.suppress(OSError):
                 send(self._to_worker, {"op": "quit"})
             deadline = time.monotonic() + QUIT_GRACE
@@ -196,6 +200,7 @@ class Worker:
     def kill(self):
         if self.pid is None:
             return
+        self._kill_descendants()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pgid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -206,6 +211,22 @@ class Worker:
                 os.close(fd)
         self._to_worker = self._from_worker = None
         self.pid = None
+
+    def _kill_descendants(self):
+        """SIGKILL every process below a running worker, those that left its process group too."""
+        if self.returncode is not None or self._exited():
+            return  # its orphans went to init: out of reach
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(self.pid, signal.SIGSTOP)  # forks no more while its descendants are found
+        for _ in range(5):  # a descendant's children are re-parented to the worker as it dies
+            below = _descendants(self.pid)
+            for pid in below:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            if not below:
+                break
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(self.pid, signal.SIGCONT)
 
     def __enter__(self):
         return self
@@ -245,14 +266,26 @@ class Worker:
         if self.mode == "in_process":
             return self._request_in_process(message)
         self.ensure_running()
+        # A token the worker's loop puts on each of its replies to this request: what the candidate
+        # writes into the channel itself (it knows the descriptor from argv) carries none
+        token = os.urandom(8).hex()
         try:
-            send(self._to_worker, message)
+            send(self._to_worker, {**message, "token": token})
         except (BrokenPipeError, OSError):
             raise self._ended(what) from None
+        ticks = len(message.get("points", ())) if message["op"] == "outputs" else 0  # one per call
         while True:
             reply = self._read(time.monotonic() + self.timeout, what)
-            if reply.get("status") != "tick":
+            if not isinstance(reply, dict) or not isinstance(reply.get("status"), str):
+                raise self._corrupted(what, f"a reply that is not a message ({type(reply).__name__})")
+            if reply.get("token") != token:
+                kind = "heartbeat" if reply["status"] == "tick" else "reply"
+                raise self._corrupted(what, f"a {kind} without this request's token, not the worker's")
+            if reply["status"] != "tick":
                 break
+            ticks -= 1
+            if ticks < 0:  # a heartbeat of the candidate's own would put the deadline off for ever
+                raise self._corrupted(what, "a heartbeat for a call gradcert did not make")
         if message["op"] == "load" and reply.get("status") == "ok":
             self.loaded = message  # replayed after a restart
         return reply
@@ -338,6 +371,31 @@ class Worker:
             return ""
         tail = "\n".join(text.splitlines()[-lines:])
         return tail[-chars:]
+
+
+def _descendants(root):
+    """The processes below ``root`` that are still running, by the parent links of Linux's /proc
+    (the worker adopts its orphans: ``worker.adopt_orphans``); none where there is no /proc.  A
+    process of the candidate's may have left the worker's process group (setsid)."""
+    children = {}
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                state, parent = stat.read().rpartition(b")")[2].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if state != b"Z":
+            children.setdefault(int(parent), []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
 
 
 def _signal_name(number):

@@ -6,7 +6,9 @@ The parent trusts what it sends and nothing it receives.  A reply is read
 with ``SafeUnpickler``, which rebuilds plain data only (numbers, strings,
 containers, NumPy arrays and dtypes, and this module's ``Opaque`` and
 ``Ref``): a candidate that wrote its own pickle into the pipe could otherwise
-run code in the parent and forge the verdict.
+run code in the parent and forge the verdict.  Each request carries a random
+token that the worker's loop (not the candidate's code) puts on its replies:
+a message the candidate writes into the channel itself has none.
 """
 
 from __future__ import annotations
@@ -133,17 +135,50 @@ class SafeUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if (module, name) in _ALLOWED:
             return super().find_class(module, name)
-        if module == "numpy.dtypes":  # NumPy 2 may name a dtype's class, e.g. numpy.dtypes.Float64DType
-            return super().find_class(module, name)
+        if module == "numpy.dtypes" and name.isidentifier() and name.endswith("DType"):
+            # NumPy 2 may name a dtype's class, e.g. numpy.dtypes.Float64DType.  That name alone: a
+            # dotted one is an attribute path (numpy.dtypes.__builtins__.get reaches exec)
+            found = super().find_class(module, name)
+            if isinstance(found, type):
+                return found
         raise ChannelError(f"the worker's reply asks for {module}.{name}, which no reply of gradcert's holds")
 
 
 def loads_safely(data):
     try:
-        return SafeUnpickler(io.BytesIO(data)).load()
+        message = SafeUnpickler(io.BytesIO(data)).load()
     except ChannelError:
         raise
     except Exception as error:  # truncated or garbled bytes
         raise ChannelError(
             f"the worker's reply could not be read ({type(error).__name__}: {error})"
         ) from None
+    if not _a_tree_within(message, PARTS_PER_BYTE * len(data) + 1000):
+        raise ChannelError(
+            f"the worker's reply of {len(data)} bytes holds far more values than that: "
+            "its parts are shared (a pickle bomb)"
+        )
+    return message
+
+
+PARTS_PER_BYTE = 4  # a reply the worker builds is a tree: each of its values costs a byte or more
+
+
+def _a_tree_within(value, budget):
+    """Whether ``value`` read as a tree (a container reached twice counted twice, as whoever walks it
+    walks it) has at most ``budget`` parts.  A pickle may hold one list twice at every level: a few
+    hundred bytes that are 2**40 numbers to ``np.asarray``."""
+    stack = [value]
+    while stack:
+        budget -= 1
+        if budget < 0:
+            return False
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(item)
+        elif getattr(item, "dtype", None) is not None and getattr(item.dtype, "hasobject", False):
+            stack.extend(item.ravel().tolist() if item.dtype.names is None else [])
+    return True

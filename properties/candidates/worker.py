@@ -31,6 +31,7 @@ A backward pass is not reseeded: one that draws a mask of its own instead of for
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import importlib
 import importlib.util
@@ -43,6 +44,11 @@ import traceback
 
 import numpy as np
 from gradcert.properties.candidates.protocol import Opaque, Ref, receive, send
+
+# This module's own builtins, as they are now, before any candidate is imported: every function
+# below is made with them.  A candidate that rebinds builtins.enumerate or zip (or isinstance, list)
+# in its process would otherwise blind the check that it left its arguments alone.
+__builtins__ = dict(vars(builtins))
 
 SEED = 20240601  # the global generators' seed before every call, when randomness is held fixed
 MAX_ITEMS = 100_000  # a returned container larger than this is not a gradient: Opaque
@@ -346,6 +352,7 @@ class Server:
         self.next_id = max(self.objects, default=-1) + 1
         self.pid = os.getpid()
         self.generators = []  # (generator, its first state): put back before every forward call
+        self.token = None  # the request's token (process.Worker.request)
 
     # -- randomness
     def _collect_generators(self, *holders):
@@ -395,21 +402,29 @@ class Server:
 
     # -- the loop
     def serve(self):
+        # gradcert's modules and NumPy's as they are now, put back into sys.modules before each
+        # message is read and each reply sent: a candidate that drops them from sys.modules would
+        # have the unpickler make the protocol module anew, whose Ref is not the one handles are
+        own = {n: m for n, m in sys.modules.items() if n.split(".")[0] in ("gradcert", "numpy")}
         send(self.fd_out, {"status": "ready", "pid": self.pid})
         while True:
+            sys.modules.update(own)
             message = receive(self.fd_in)
             if message is None or message.get("op") == "quit":
                 os._exit(0)  # at once: a non-daemon thread of the candidate must not keep us alive
+            self.token = message.get("token")  # on every reply to this request, its heartbeats too
             try:
                 reply = self.handle(message)
             except BaseException as error:  # noqa: BLE001 - SystemExit, KeyboardInterrupt, pytest's Skipped
                 reply = self._raised(error)
             if os.getpid() != self.pid:
                 os._exit(0)  # a fork of the candidate's came back here: only the worker answers
+            sys.modules.update(own)
             try:
-                send(self.fd_out, reply)
+                send(self.fd_out, {**reply, "token": self.token})
             except (TypeError, AttributeError, RecursionError, ValueError) as error:  # unpicklable
-                send(self.fd_out, {"status": "invalid", "message": f"the reply could not be sent: {error}"})
+                why = f"the reply could not be sent: {error}"
+                send(self.fd_out, {"status": "invalid", "message": why, "token": self.token})
 
     def _raised(self, error):
         text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
@@ -422,7 +437,8 @@ class Server:
             "ordinary": isinstance(error, Exception),  # not SystemExit, KeyboardInterrupt, pytest's Skipped
         }
         if isinstance(error, SystemExit):
-            reply["exit_code"] = error.code if isinstance(error.code, (int, type(None))) else str(error.code)
+            code = error.code  # an object's repr may raise: _short says its type then
+            reply["exit_code"] = code if type(code) in (int, bool, str, type(None)) else _short(code)
         if isinstance(error, SyntaxError):
             reply["python2"] = _looks_like_python2(error)
             reply["where"] = f"{error.filename}:{error.lineno}"
@@ -599,7 +615,7 @@ class Server:
                 elif select is not None:
                     result = result[select]
                 results.append(plain(result))
-                send(self.fd_out, {"status": "tick", "done": i + 1})
+                send(self.fd_out, {"status": "tick", "done": i + 1, "token": self.token})
         finally:
             if kind == "param":
                 _assign(target, where, original)
@@ -783,11 +799,25 @@ def die_with_parent(parent):
     threading.Thread(target=watch, name="gradcert-watchdog", daemon=True).start()
 
 
+def adopt_orphans():
+    """Make this process the one its orphaned descendants are re-parented to (Linux:
+    PR_SET_CHILD_SUBREAPER), so that every process the candidate starts stays below the worker, where
+    ``process.Worker.kill`` finds it: a child that starts a session of its own, or a grandchild whose
+    parent exited, is out of reach of a kill of the process group."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     fd_in, fd_out = int(argv[0]), int(argv[1])
     if len(argv) > 2:
         die_with_parent(int(argv[2]))
+    adopt_orphans()
     for fd in (fd_in, fd_out):
         os.set_inheritable(fd, False)  # the candidate's own children get no part of the channel
     sys.dont_write_bytecode = True  # importing the user's modules leaves no __pycache__ behind

@@ -47,3 +47,17 @@ class ClosesItsPipes(_base.Network):
         result = super().backprop(x, y)
         os.closerange(0, 1024)
         return result
+
+
+class _Unprintable:
+    def __str__(self):
+        raise RuntimeError("no text")
+
+    __repr__ = __str__
+
+
+class SysExitUnprintable(_base.Network):
+    """``sys.exit`` of an object whose str() and repr() raise: the worker must still say so."""
+
+    def backprop(self, x, y):
+        sys.exit(_Unprintable())

@@ -69,6 +69,7 @@ HOSTILE = [
     _h("exits.py:SysExitInLayerBackward", "exited", ["backward"], style="layer"),
     _h("exits.py:system_exit_in_grad", "exited", ["grad"], style="function", options=FUNCTION),
     _h("exits.py:ClosesItsPipes", "exited", ["backprop"]),
+    _h("exits.py:SysExitUnprintable", "exited", ["backprop", "sys.exit"]),
     _h("exit_at_import.py:Network", "exited", ["import"]),
     _h("thread_exit.py:ThreadExitsWrongGradient", "exited", ["backprop"]),
     # -- BaseExceptions raised by the candidate ----------------------------------------------------
@@ -118,6 +119,12 @@ HOSTILE = [
     _h("forgeries.py:PatchesCompare", "gradient bug"),
     _h("forgeries.py:forges_arch", "gradient bug", style="function", options=FUNCTION),
     _h("forgeries.py:HidesItsWrites", "mutated inputs", ["backprop", "x"]),
+    _h("forgeries.py:HidesItsWritesWithBuiltins", "mutated inputs", ["backprop", "x"]),
+    _h("forgeries.py:RunsCodeInGradcert", "crashed", ["backprop", "channel"]),
+    _h("forgeries.py:PutsOffItsDeadline", "crashed", ["backprop", "heartbeat"]),
+    _h("forgeries.py:RepliesWithAList", "crashed", ["backprop", "channel"]),
+    _h("forged_import.py:Network", "crashed", ["import", "channel"]),
+    _h("forgeries.py:BombsItsReply", "crashed", ["backward", "channel"], style="layer"),
     # -- correct code that misbehaves around its gradient: certified, and the run ends on time -------
     _h("threads.py:NonDaemonThread", "certified", seconds=20),
     # imports torch (seconds on a busy machine, under the same deadline as any call): a torch user's timeout
@@ -125,8 +132,10 @@ HOSTILE = [
     _h("cwd.py:DeletesItsCwd", "certified", seconds=20),
     _h("cwd.py:ChdirElsewhere", "certified", seconds=20),
     _h("syspath.py:ClearsSysPath", "certified", seconds=20),
+    _h("syspath.py:ForgetsGradcertsModules", "certified", seconds=20),
     _h("prints.py:PrintsALot", "certified", seconds=30, json=True),
     _h("forks.py:ForksInBackprop", "certified", seconds=20),
+    _h("forks.py:ForkLeavesTheSession", "certified", seconds=20),
     # -- correct low-precision code: judged at the precision it computes in --------------------------
     _h("precision.py:Float32WeightsSetter", "certified", seconds=20),
     _h("precision.py:Float32Backprop", "certified", seconds=20),
