@@ -388,8 +388,9 @@ SPECS = (
         "inputs",
         _inputs,
         ("pair", "model"),
-        'the inputs of a function pair (or a model\'s X), each as name=LETTERS, e.g. "x=N,D w=D,M b=M"; '
-        'a pair\'s input of integers (indices) as LETTERS:int<BOUND, e.g. "x=N,T:int<V W=V,D"',
+        'the inputs of a function pair (or a model\'s X), each as name=LETTERS, e.g. "x=N,D w=D,M b=M" '
+        '(a whole multiple of a size as 4H, an LSTM\'s Wx=D,4H); a pair\'s input of integers (indices) as '
+        'LETTERS:int<BOUND, e.g. "x=N,T:int<V W=V,D"',
         "SPEC",
     ),
     Spec(
