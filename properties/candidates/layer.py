@@ -156,7 +156,7 @@ class LayerChecker(BlackBox):
         if any(isinstance(entry, tuple) for entry in self.found.constructor):
             arrays = [e for e in self.found.constructor if isinstance(e, tuple)]
             shown = ", ".join(
-                f"{name} ({', '.join(letters)}) ~ N(0, {'1/D' if len(letters) >= 2 else '1/4'})"
+                f"{name} ({', '.join(letters)}) ~ N(0, {'1/fan-in' if len(letters) >= 2 else '1/4'})"
                 for name, letters in arrays
             )
             self.note(f"{self.name} is built with {shown}, drawn for each case; --init gives them")
@@ -257,9 +257,10 @@ class LayerChecker(BlackBox):
         params = parameters(self.interface.description.get("call"))
         given = set(self.options.init or {})
         needed = [p for p in (params or []) if p.required and p.name not in given]
-        arrays = [p.name for p in needed if _array_letters(p.name, layout) is not None]
+        inputs = self._input_letters(layout)
+        arrays = [p.name for p in needed if _array_letters(p.name, layout, inputs) is not None]
         sizes = [p.name.lower() for p in needed if p.name not in arrays]
-        drawn_arrays = tuple((n, _array_letters(n, layout)) for n in arrays)
+        drawn_arrays = tuple((n, _array_letters(n, layout, inputs)) for n in arrays)
         if not sizes:
             return drawn_arrays
         if len(sizes) == 1 and _sizelike(sizes[0]):
@@ -276,8 +277,15 @@ class LayerChecker(BlackBox):
             )
         order = iter(letters)
         return tuple(
-            (p.name, _array_letters(p.name, layout)) if p.name in arrays else next(order) for p in needed
+            (p.name, _array_letters(p.name, layout, inputs)) if p.name in arrays else next(order)
+            for p in needed
         )
+
+    def _filters(self):
+        """Whether the constructor's weight array is drawn as a convolution's filters (its input of rank
+        4), whose kernel needs every spatial size at least CONV_KERNEL."""
+        kernel = (str(CONV_KERNEL),) * 2
+        return any(isinstance(c, tuple) and c[1][-2:] == kernel for c in self.found.constructor)
 
     def _input_letters(self, layout):
         if self.options.shape:
@@ -319,14 +327,17 @@ class LayerChecker(BlackBox):
 
     def _drawn_arrays(self, dims, constructor, case):
         """The parameter arrays the constructor takes, drawn for ``case``: a weight (2-D and up)
-        N(0, 1/fan-in), fan-in its input width D, the rest N(0, 1/4), as the model style draws them."""
+        N(0, 1/fan-in), fan-in its input width D (a filter's C FH FW), the rest N(0, 1/4), as the model
+        style draws them."""
         rng = case.rng(PARAMS_STREAM)
         arrays = {}
         for entry in constructor:
             if isinstance(entry, tuple):
                 name, letters = entry
                 shape = shape_of(letters, dims)
-                scale = 1.0 / np.sqrt(dims["D"]) if len(shape) >= 2 and dims.get("D") else 0.5
+                # fan-in: D, or a convolution's filter, its channels times its height and width
+                fan_in = int(np.prod(shape[1:])) if len(shape) == 4 else dims.get("D")
+                scale = 1.0 / np.sqrt(fan_in) if len(shape) >= 2 and fan_in else 0.5
                 arrays[name] = scale * rng.standard_normal(shape)
         return arrays
 
@@ -570,15 +581,17 @@ class LayerChecker(BlackBox):
 
     def _probe_at(self):
         """One probe case (N one more than the widths, so rows and columns cannot be confused)."""
-        dims = {"N": 4, "D": 3, "M": 2}
+        dims = {"N": 4, "D": 3, "M": 2, "F": 2}  # F: a convolution's filters
         layouts = [self.options.layout] if self.options.layout else ["rows", "columns"]
         if self.label is not None and not self.options.layout:
             layouts = ["rows"]  # a loss layer's scores: one row per example, the classes along it
         if self.options.shape:
             layouts = [None]
-            for letter in map(base_letter, parse_letters(self.options.shape)):
-                if not letter.isdigit():
-                    dims.setdefault(letter, (self.options.dims or {}).get(letter, 2 if letter != "N" else 3))
+            shape = parse_letters(self.options.shape)
+            for i, letter in enumerate(map(base_letter, shape)):
+                if not letter.isdigit():  # an image's height and width room for a drawn 3 x 3 filter
+                    size = 3 if letter == "N" else CONV_KERNEL + 1 if len(shape) == 4 and i >= 2 else 2
+                    dims.setdefault(letter, (self.options.dims or {}).get(letter, size))
         if self.label is not None:
             fewest = self._fewest_classes()
             dims["D"] = max(dims["D"], fewest)
@@ -866,8 +879,10 @@ class LayerChecker(BlackBox):
     def strategy(self):
         # a loss layer's classes: at least two (one class is no softmax, and one-hot then
         # cannot be told from integer labels)
-        classes = {self.found.letters[-1]: self._fewest_classes()} if self.loss_layer else None
-        return self.letter_strategy(self.letters, len(self.found.letters), classes)
+        minimums = {self.found.letters[-1]: self._fewest_classes()} if self.loss_layer else {}
+        if self._filters():  # a 3 x 3 filter needs an image of 3 x 3 at least (no padding by default)
+            minimums.update(dict.fromkeys(map(base_letter, self.found.letters[2:]), CONV_KERNEL))
+        return self.letter_strategy(self.letters, len(self.found.letters), minimums or None)
 
     def check(self, case):
         layer = self.build(case.dims, self.found.constructor, self.found.letters, case)
@@ -1115,9 +1130,14 @@ def _sizelike(name):
     )
 
 
-def _array_letters(name, layout):
-    """The letters of a parameter array named ``name`` for batches in ``layout``, or None."""
+def _array_letters(name, layout, inputs=None):
+    """The letters of a parameter array named ``name`` for batches in ``layout``, or None.  Beside an
+    input of rank 4, (N, C, H, W), a weight is a convolution's filters, (F, C, 3, 3) (Deep Learning from
+    Scratch's Convolution(W, b)), and a bias one per filter, (F,)."""
     letters = _ARRAY_ROWS.get(name.lower())
+    if inputs is not None and len(inputs) == 4 and name.lower() in _WEIGHT_NAMES + _BIAS_NAMES:
+        kernel = str(CONV_KERNEL)
+        return ("F", inputs[1], kernel, kernel) if name.lower() in _WEIGHT_NAMES else ("F",)
     if letters is None or layout != "columns":
         return letters
     return letters[::-1] if len(letters) == 2 else letters + ("1",)
@@ -1188,9 +1208,11 @@ LABEL_NAMES = ("t", "y", "label", "labels", "target", "targets", "y_true", "ts",
 # (D, M), a bias (M,), a scale or shift (D,).  For columns (W x + b) a weight is (M, D) and the
 # others are columns.
 ARRAY_NAMES = ("W", "b", "gamma", "beta", "w", "weight", "weights", "kernel", "bias", "biases")
+CONV_KERNEL = 3  # the drawn filters' height and width
+_WEIGHT_NAMES, _BIAS_NAMES = ("w", "weight", "weights", "kernel"), ("b", "bias", "biases")
 _ARRAY_ROWS = {
-    **dict.fromkeys(("w", "weight", "weights", "kernel"), ("D", "M")),
-    **dict.fromkeys(("b", "bias", "biases"), ("M",)),
+    **dict.fromkeys(_WEIGHT_NAMES, ("D", "M")),
+    **dict.fromkeys(_BIAS_NAMES, ("M",)),
     **dict.fromkeys(("gamma", "beta"), ("D",)),
 }
 # Other --init values that are arrays when given as lists of numbers: a layer's running statistics.
