@@ -64,3 +64,10 @@ def test_a_loss_never_accumulated_is_told_so():
     cert = gradcert.check(f"{FILE}:softmax_loss_never_accumulated", examples=30)
     assert cert.exit_code == 1
     assert "does not change with this input" in (cert.failure.diagnosis or ""), cert.failure.diagnosis
+
+
+def test_garbage_is_no_mask_left_out():
+    # np.empty's leftovers (1e288) beside a true gradient of order one: every true entry is small
+    # next to them, and a scale taken from both would call it a mask not applied.
+    garbage = np.where(TRUE > 0, 1e288, TRUE)
+    assert diagnose("dx", garbage, TRUE * (TRUE > 0) + 0.0, dout=DOUT).signature != "mask_not_applied"

@@ -8,12 +8,13 @@ network style drives a class: it is called inside a small network gradcert build
 role (``roles``), so that the network style's cases, layouts, checks of what the candidate writes
 into and verdicts all apply unchanged.
 
-* The roles: the weights and the biases (lists, one array per layer; a name ending in T, as
-  ``weightsT``, holds each W transposed), x and y (one column each, as network.py's), the number
-  of layers (``len(sizes)``, network.py's ``num_layers``), the sizes, and a network object
-  (``net``: the built network itself, with network.py's ``weights``, ``biases``, ``num_layers``,
-  ``sizes`` and ``cost_derivative(output, y) = output - y``).  A parameter with a default is
-  left to it.  A function with any other required parameter is not this style.
+* The roles: the weights and the biases (lists, one array per layer, in network.py's shapes: a
+  course's ``weightsT`` holds each W as (n_out, n_in) too), x and y (one column each, as
+  network.py's), the number of layers (``len(sizes)``, network.py's ``num_layers``), the sizes,
+  and a network object (``net``: the built network itself, with network.py's ``weights``,
+  ``biases``, ``num_layers``, ``sizes`` and ``cost_derivative(output, y) = output - y``).  A
+  parameter with a default is left to it.  A function with any other required parameter is not
+  this style.
 * The pair's order: network.py's ``(nabla_b, nabla_w)`` is the contract, unless the function's own
   return statements name the pair the other way round, ``return nablaW, nablaB`` (``pair_order``),
   which is read so and said in a note.  ``backprop(net, x, y)`` returning ``(net, nabla_b,
@@ -42,7 +43,6 @@ _ROLES = {
     "sizes": ("sizes", "layer_sizes", "layer_dims", "topology"),
     "net": ("net", "network", "nn", "self"),
 }
-_TRANSPOSED = ("weightst", "weights_t", "wt", "w_t")  # with a capital T: weightsT, W_T
 _ROLE_OF = {name: role for role, names in _ROLES.items() for name in names}
 _NEEDED = ({"weights", "biases", "x", "y"}, {"net", "x", "y"})
 
@@ -50,7 +50,7 @@ _NEEDED = ({"weights", "biases", "x", "y"}, {"net", "x", "y"})
 def roles(params):
     """The role of each required positional parameter (``interface.Parameter``s), in order, if the
     function is a free backprop -- weights, biases, x and y, or a network and x and y, each named
-    once, and nothing gradcert cannot give; else None.  A weights name ending in T is "weightsT"."""
+    once, and nothing gradcert cannot give; else None."""
     if params is None or any(p.kind == "KEYWORD_ONLY" and not p.has_default for p in params):
         return None
     found = []
@@ -60,10 +60,8 @@ def roles(params):
         role = _ROLE_OF.get(p.name.lower())
         if role is None:
             return None
-        transposed = role == "weights" and p.name[-1] == "T" and p.name.lower() in _TRANSPOSED
-        found.append("weightsT" if transposed else role)
-    plain = {"weights" if r == "weightsT" else r for r in found}
-    if len(plain) != len(found) or not any(needed <= plain for needed in _NEEDED):
+        found.append(role)
+    if len(set(found)) != len(found) or not any(needed <= set(found) for needed in _NEEDED):
         return None
     return tuple(found)
 
@@ -98,21 +96,18 @@ def pair_order(function):
 def network_around(function, function_roles, order):
     """A network.py-style class, built as ``Name(sizes)``, whose ``backprop(x, y)`` calls ``function``
     with the arguments of ``function_roles`` and returns its pair as (nabla_b, nabla_w)."""
-    transposed = "weightsT" in function_roles
-
     class FunctionNetwork:
         def __init__(self, sizes):
             self.sizes = list(sizes)
             self.num_layers = len(self.sizes)
             self.biases = [np.zeros((n, 1)) for n in self.sizes[1:]]
-            self.weights = [np.zeros((n_in, n) if transposed else (n, n_in))
-                            for n_in, n in zip(self.sizes[:-1], self.sizes[1:])]
+            self.weights = [np.zeros((n, n_in)) for n_in, n in zip(self.sizes[:-1], self.sizes[1:])]
 
         def cost_derivative(self, output_activations, y):  # network.py's, for backprop(net, x, y)
             return output_activations - y
 
         def backprop(self, x, y):
-            given = {"weights": self.weights, "weightsT": self.weights, "biases": self.biases, "x": x, "y": y,
+            given = {"weights": self.weights, "biases": self.biases, "x": x, "y": y,
                      "layers": self.num_layers, "sizes": list(self.sizes), "net": self}
             result = function(*[given[role] for role in function_roles])
             if isinstance(result, tuple) and len(result) == 3 and result[0] is self:

@@ -42,6 +42,9 @@ from gradcert.properties.certify import Disagreement
 from gradcert.properties.compare import compare, unit_roundoff
 from gradcert.properties.errors import TargetError
 
+# The forms of a mini-batch a step is tried with, network.py's first (``NetworkChecker._step``)
+BATCH_FORMS = {"pairs": "network.py's list of (x, y) pairs", "lists": "a pair of lists (xs, ys)",
+               "matrices": "a pair of matrices (X, Y), an example per column"}
 LAMBDAS = ("lmbda", "lmbd", "lam", "lamda", "lambda_", "lambd", "l2", "reg", "weight_decay", "decay")
 TRAINING_SIZES = ("n", "n_train", "num_examples", "n_examples", "training_size", "n_samples", "N")
 DECAY = (0.5, 5)  # (lmbda, n) of the decayed step: l2 = lmbda / n = 0.1, a decay the step shows clearly
@@ -56,7 +59,7 @@ COST_NAMES = (
 
 
 # Where ports keep network.py's weights and biases (lists of arrays), when not under those names
-WEIGHT_NAMES = ("ws", "Ws", "W", "weight")
+WEIGHT_NAMES = ("ws", "Ws", "W", "weight", "weightsT", "weights_T", "wT", "WT")
 BIAS_NAMES = ("bs", "Bs", "b", "bias")
 
 # constructor arguments that are training data, not sizes
@@ -116,6 +119,7 @@ class NetworkChecker(NetworkCases):
         # unpacks the pair so (nb_w, nb_b = self.backprop(x, y), in a training loop gradcert cannot
         # call); network.py's own order otherwise: in its SGD a swapped pair is the bug.
         self.swapped = False
+        self.batch_form = None  # the mini-batch's form its step takes (``_step``), read on the first step
         if not self.variants and not step_only:
             unpacked = _unpacked_order((probe.get("unpacks") or {}).get(self.backprop))
             if unpacked is not None:
@@ -396,16 +400,52 @@ class NetworkChecker(NetworkCases):
                     output=self.remote.worker.output_tail(),
                 )
 
+    def _mini_batch(self, judged, form):
+        """The case's examples as a mini-batch of ``form`` (``BATCH_FORMS``): network.py's list of (x, y)
+        pairs, a pair of lists (xs, ys) that a step unzips itself, or a pair of matrices (X, Y), one
+        example per column (per row for a network of rows)."""
+        pairs = [(x.T, y.T) if self.rows else (x, y) for x, y in judged.columns()]
+        if form == "pairs":
+            return pairs
+        if form == "lists":
+            return ([x for x, _ in pairs], [y for _, y in pairs])
+        stack = np.vstack if self.rows else np.hstack
+        return (stack([x for x, _ in pairs]), stack([y for _, y in pairs]))
+
+    def _step(self, case, args_of, what):
+        """The network built for ``case`` after one call of its step, and the case as it holds it.  The
+        mini-batch's form is network.py's unless that crashes the step and another runs it (a course's
+        zip(*mini_batch) takes a pair of lists); read once, on the first step, with a note."""
+        forms = [self.batch_form] if self.batch_form else list(BATCH_FORMS)
+        first = None
+        for form in forms:
+            net, judged, held = self._build(case)
+            batch = self._mini_batch(judged, form)
+            try:
+                self.remote.call(net, self.update, args_of(batch), what=what,
+                                 names=["mini-batch"] * (2 * case.m))
+            except CandidateFailure as failure:
+                self.remote.release(net)
+                if self.batch_form or failure.verdict != "crashed":
+                    raise
+                first = first or failure
+                continue
+            if self.batch_form is None and form != "pairs":
+                raised = first.message.partition(" raised ")[2]
+                self.note(f"{self.name}.{self.update} raised on network.py's mini-batch, a list of (x, y) "
+                          f"pairs ({raised}), and runs on {BATCH_FORMS[form]}: its step is given that")
+            self.batch_form = form
+            return net, judged, held
+        raise first
+
     def _check_update(self, case, variant):
-        net, judged, held = self._build(case)
-        batch = [(x.T, y.T) if self.rows else (x, y) for x, y in judged.columns()]
         sized = variant is not None and variant[0] is None  # (mini_batch, eta, n): no decay
-        args = [batch, ETA] + ([] if variant is None else [variant[1]] if sized else list(variant))
         what = f"{self.name}.{self.update}" + (
             "" if variant is None else f"(..., n={variant[1]})" if sized
             else f"(..., lmbda={variant[0]}, n={variant[1]})"
         )
-        self.remote.call(net, self.update, args, what=what, names=["mini-batch"] * (2 * len(batch)))
+        extra = [] if variant is None else [variant[1]] if sized else list(variant)
+        net, judged, held = self._step(case, lambda batch: [batch, ETA, *extra], what)
         after = {
             a: self._from_own(a, _held(
                 self.remote.get(net, [("a", self.names[a])],
@@ -521,13 +561,13 @@ def _parameter_names(description):
     which its instance's __dict__ does not show, keeps network.py's)."""
     attributes = description.get("attributes") or {}
     names = {"weights": "weights", "biases": "biases"}
-    if "weights" in attributes or "biases" in attributes:
-        return names
-    lists = [k for k, kind in attributes.items() if kind in ("list", "tuple")]
-    weights = next((n for n in WEIGHT_NAMES if n in lists), None)
-    biases = next((n for n in BIAS_NAMES if n in lists), None)
-    if weights and biases:
-        names.update(weights=weights, biases=biases)
+    # each list by its own name: a course's network2.py keeps biases as network.py does and its
+    # weights as weightsT (in network.py's shape): before, its drawn weights went into a new
+    # attribute the network never read, and its own random ones were judged
+    lists = [k for k, kind in attributes.items() if kind in ("list", "tuple", "ndarray")]
+    for role, others in (("weights", WEIGHT_NAMES), ("biases", BIAS_NAMES)):
+        if role not in attributes:
+            names[role] = next((n for n in others if n in lists), role)
     return names
 
 

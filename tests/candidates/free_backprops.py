@@ -4,7 +4,8 @@
 * ``backprop(x, y, biases, weights, num_layers)``: network.py's order, (nabla_b, nabla_w);
 * ``backprop_net(net, x, y)``: reads ``net.weights``, ``net.cost_derivative``; returns ``(net, nabla_b,
   nabla_w)``;
-* ``backprop_transposed(weightsT, biases, x, y)``: each W held as (n_in, n_out);
+* ``backprop_course(x, y, biases, weightsT, num_layers)``: a course's name for the weights, held in
+  network.py's shape;
 * ``backprop_weights_first``: returns ``nabla_w, nabla_b``, named so: read in that order;
 * the mutants: ``backpropagate_no_sigma_prime`` (BP2 without sigma'(z)), ``backprop_net_bp4_off``
   (BP4 takes the layer's own output), ``backprop_swapped`` (returns the pair the other way round with
@@ -112,15 +113,6 @@ def backprop_net_bp4_off(net, x, y):
     return (net, nabla_b, nabla_w)
 
 
-def backprop_transposed(weightsT, biases, x, y):
-    nabla_b = [np.zeros(b.shape) for b in biases]
-    nabla_w = [np.zeros(w.shape) for w in weightsT]
-    activations, zs = _forward(weightsT, biases, x, transposed=True)
-    delta = (activations[-1] - y) * sigmoid_prime(zs[-1])
-    nabla_b[-1] = delta
-    nabla_w[-1] = np.dot(activations[-2], delta.T)
-    for k in range(2, len(biases) + 1):
-        delta = np.dot(weightsT[-k + 1], delta) * sigmoid_prime(zs[-k])
-        nabla_b[-k] = delta
-        nabla_w[-k] = np.dot(activations[-k - 1], delta.T)
-    return nabla_b, nabla_w
+def backprop_course(x, y, biases, weightsT, num_layers):
+    """A course's name for the weights, in network.py's shape (n_out, n_in)."""
+    return backprop(x, y, biases, weightsT, num_layers)
