@@ -76,3 +76,13 @@ def test_a_network_of_weightsT_is_given_its_weights_and_its_own_mini_batch():
 def test_a_step_over_the_wrong_count_is_caught_in_its_own_mini_batch_form():
     cert = gradcert.check(f"{COURSE}:NetworkStepOverTwo", **FAST)
     assert cert.exit_code == 1 and cert.failure.part == "update_mini_batch", cert.failure
+
+
+def test_a_network_of_rows_with_column_biases_is_called_on_rows():
+    # Before: exit 1, CRASHED (a column x into a W^T product), unless --rows was given; and its
+    # backward_prop and update_weights were not recognised.
+    cert = gradcert.check(f"{COURSE}:RowsColumnBiases", **FAST)
+    assert cert.certified, cert.failure
+    assert any("raises on a column x" in note for note in cert.notes), cert.notes
+    cert = gradcert.check(f"{COURSE}:RowsColumnBiasesNoSigmaPrime", **FAST)
+    assert cert.exit_code == 1 and cert.verdict == "gradient bug", (cert.verdict, cert.failure)

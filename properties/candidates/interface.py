@@ -62,9 +62,10 @@ UPSTREAM_NAMES = (
 )
 GRAD_FUNCTION = ("arch", "weights", "biases", "x", "y")
 # network.py's backprop(x, y) and update_mini_batch(mini_batch, eta) under the names its ports give them
-BACKPROPS = ("backprop", "backpropagation", "back_propagation", "backward_propagation", "back_prop")
+BACKPROPS = ("backprop", "backpropagation", "back_propagation", "backward_propagation", "back_prop",
+             "backward_prop")
 UPDATES = ("update_mini_batch", "update_minibatch", "update_batch", "update_network", "gradientDescent",
-           "gradient_descent")
+           "gradient_descent", "update_weights")
 
 
 def named(methods, names):

@@ -130,12 +130,13 @@ class NetworkChecker(NetworkCases):
         # Examples as rows, x of shape (1, n_in), where the network holds its biases as rows (1, n):
         # z = a W + b, with W (n_in, n_out), is the only product a row bias fits (a column a would
         # broadcast W a + b to a square).  --rows / --columns says so where the layout cannot.
-        # Flat biases (n,) fit both (W a + b.reshape(-1, 1), a W + b): one backprop decides.
+        # Flat biases (n,) fit both (W a + b.reshape(-1, 1), a W + b), and column biases a network that
+        # takes rows and turns them (a W^T + b^T): one backprop decides.
         self.rows = options.layout == "rows" or (options.layout is None and self.layout.bias == "row")
         if self.rows and options.layout is None:
             self.note(f"{name} holds its biases as rows (1, n): its examples are taken as rows, "
                       "x of shape (1, n_in) and y (1, n_out) (give --columns otherwise)")
-        elif options.layout is None and self.layout.bias == "flat" and not step_only:
+        elif options.layout is None and self.layout.bias in ("flat", "column") and not step_only:
             crash = self._crashes_on_columns_alone()
             if crash:
                 self.rows = True

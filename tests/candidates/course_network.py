@@ -3,7 +3,8 @@ network.py's shape (n_out, n_in) despite the name, and a step that takes its min
 lists, ``for x, y in zip(*mini_batch)``.
 
 * ``Network``: the step divides by the number of examples, ``len(mini_batch[0])``;
-* ``NetworkStepOverTwo`` (mutant): it divides by ``len(mini_batch)``, always 2 for a pair of lists.
+* ``NetworkStepOverTwo`` (mutant): it divides by ``len(mini_batch)``, always 2 for a pair of lists;
+* ``RowsColumnBiases``: examples as rows beside biases kept as columns; ``...NoSigmaPrime`` (mutant).
 """
 
 import numpy as np
@@ -48,3 +49,37 @@ class Network:
 class NetworkStepOverTwo(Network):
     def _examples(self, mini_batch):
         return len(mini_batch)
+
+
+class RowsColumnBiases:
+    """Examples as rows, x (1, n_in), and the biases kept as network.py's columns, turned where used:
+    z = a W^T + b^T, W (n_out, n_in); its methods under other names, backward_prop and update_weights."""
+
+    sigma_prime = True
+
+    def __init__(self, sizes):
+        self.biases = [np.random.randn(y, 1) for y in sizes[1:]]
+        self.weights = [np.random.randn(y, x) for x, y in zip(sizes[:-1], sizes[1:])]
+
+    def update_weights(self, mini_batch, eta):
+        grads = [self.backward_prop(x, y) for x, y in mini_batch]
+        for k in range(len(self.weights)):
+            self.biases[k] = self.biases[k] - eta / len(mini_batch) * sum(g[0][k] for g in grads)
+            self.weights[k] = self.weights[k] - eta / len(mini_batch) * sum(g[1][k] for g in grads)
+
+    def backward_prop(self, x, y):
+        activations = [x]
+        for b, w in zip(self.biases, self.weights):
+            activations.append(sigmoid(activations[-1] @ w.T + b.T))
+        delta = activations[-1] - y
+        nabla_b, nabla_w = [None] * len(self.biases), [None] * len(self.weights)
+        for k in range(len(self.weights) - 1, -1, -1):
+            a = activations[k + 1]
+            delta = delta * (a * (1 - a) if self.sigma_prime or k == len(self.weights) - 1 else 1.0)
+            nabla_b[k], nabla_w[k] = delta.T, delta.T @ activations[k]
+            delta = delta @ self.weights[k]
+        return nabla_b, nabla_w
+
+
+class RowsColumnBiasesNoSigmaPrime(RowsColumnBiases):  # mutant: BP2 without sigma'(z) in hidden layers
+    sigma_prime = False
