@@ -86,3 +86,12 @@ def test_a_network_of_rows_with_column_biases_is_called_on_rows():
     assert any("raises on a column x" in note for note in cert.notes), cert.notes
     cert = gradcert.check(f"{COURSE}:RowsColumnBiasesNoSigmaPrime", **FAST)
     assert cert.exit_code == 1 and cert.verdict == "gradient bug", (cert.verdict, cert.failure)
+
+
+def test_a_network_of_flat_vectors_is_called_on_flat_vectors():
+    # Before: exit 1, CRASHED on columns, on rows and with --rows or --columns alike.
+    cert = gradcert.check(f"{COURSE}:FlatVectors", **FAST)
+    assert cert.certified, cert.failure
+    assert any("runs on a flat vector" in note for note in cert.notes), cert.notes
+    cert = gradcert.check(f"{COURSE}:FlatVectorsBiasSign", **FAST)
+    assert cert.exit_code == 1 and cert.verdict == "gradient bug", (cert.verdict, cert.failure)

@@ -136,13 +136,18 @@ class NetworkChecker(NetworkCases):
         if self.rows and options.layout is None:
             self.note(f"{name} holds its biases as rows (1, n): its examples are taken as rows, "
                       "x of shape (1, n_in) and y (1, n_out) (give --columns otherwise)")
-        elif options.layout is None and self.layout.bias in ("flat", "column") and not step_only:
-            crash = self._crashes_on_columns_alone()
-            if crash:
+        self.flat = False  # examples as flat vectors, x (n_in,) and y (n_out,), np.outer's habit
+        if options.layout is None and self.layout.bias in ("flat", "column") and not (self.rows or step_only):
+            kind, crash = self._crashes_on_columns_alone()
+            if kind == "rows":
                 self.rows = True
                 self.note(f"{name}.{self.backprop} raises on a column x ({crash}) and runs on a row: its "
                           "examples are taken as rows, x of shape (1, n_in) and y (1, n_out) (give "
                           "--rows or --columns to say so)")
+            elif kind == "flat":
+                self.flat = True
+                self.note(f"{name}.{self.backprop} raises on a column x ({crash}) and on a row, and runs on "
+                          "a flat vector: its examples are taken so, x of shape (n_in,) and y (n_out,)")
 
     # -- set-up, before any case: signatures first, then one object built to look at
     def _around_function(self, interface):
@@ -212,8 +217,9 @@ class NetworkChecker(NetworkCases):
         return description
 
     def _crashes_on_columns_alone(self):
-        """What backprop raised on a column x, (2, 1), of the probe's sizes, where a row x, (1, 2), then
-        runs; None where the column runs, or the row raises too (the cases judge it)."""
+        """("rows" or "flat", what backprop raised on a column x, (2, 1), of the probe's sizes) where a
+        row x, (1, 2), or else a flat one, (2,), then runs; (None, None) where the column runs, or
+        every form raises (the cases judge it)."""
         sizes = [2, 3, 2]
         net = self.remote.call(
             TARGET, None, [sizes], self.options.init, keep="handle", what=f"{self.name}({sizes})"
@@ -222,15 +228,18 @@ class NetworkChecker(NetworkCases):
         what = f"{self.name}.{self.backprop}"
         try:
             self.remote.call(net, self.backprop, [x, y], what=what, names=("x", "y"))
-            return None
+            return None, None
         except CandidateFailure as failure:
             if failure.verdict != "crashed":
-                return None
-            try:
-                self.remote.call(net, self.backprop, [x.T, y.T], what=what, names=("x", "y"))
-            except CandidateFailure:
-                return None
-            return failure.message.partition(" raised ")[2] or failure.message
+                return None, None
+            message = failure.message.partition(" raised ")[2] or failure.message
+            for kind, args in (("rows", [x.T, y.T]), ("flat", [x.reshape(-1), y.reshape(-1)])):
+                try:
+                    self.remote.call(net, self.backprop, args, what=what, names=("x", "y"))
+                except CandidateFailure:
+                    continue
+                return kind, message
+            return None, None
         finally:
             self.remote.release(net)
 
@@ -356,7 +365,7 @@ class NetworkChecker(NetworkCases):
 
     def _backprop(self, net, single, held):
         what = f"{self.name}.{self.backprop}"
-        args = [single.x.T, single.y.T] if self.rows else [single.x, single.y]
+        args = [self._example(single.x), self._example(single.y)]
         result = self.remote.call(net, self.backprop, args, what=what, names=("x", "y"))
         self._unchanged(net, held, self.backprop)
         if self.variants and not self.swapped and _in_weight_bias_order(result, single.arch,
@@ -401,16 +410,20 @@ class NetworkChecker(NetworkCases):
                     output=self.remote.worker.output_tail(),
                 )
 
+    def _example(self, column):
+        """One example (a column (n, 1)) as the network takes it: a column, a row or a flat vector."""
+        return column.T if self.rows else column.reshape(-1) if self.flat else column
+
     def _mini_batch(self, judged, form):
         """The case's examples as a mini-batch of ``form`` (``BATCH_FORMS``): network.py's list of (x, y)
         pairs, a pair of lists (xs, ys) that a step unzips itself, or a pair of matrices (X, Y), one
         example per column (per row for a network of rows)."""
-        pairs = [(x.T, y.T) if self.rows else (x, y) for x, y in judged.columns()]
+        pairs = [(self._example(x), self._example(y)) for x, y in judged.columns()]
         if form == "pairs":
             return pairs
         if form == "lists":
             return ([x for x, _ in pairs], [y for _, y in pairs])
-        stack = np.vstack if self.rows else np.hstack
+        stack = np.vstack if self.rows or self.flat else np.hstack
         return (stack([x for x, _ in pairs]), stack([y for _, y in pairs]))
 
     def _step(self, case, args_of, what):

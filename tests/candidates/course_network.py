@@ -4,7 +4,8 @@ lists, ``for x, y in zip(*mini_batch)``.
 
 * ``Network``: the step divides by the number of examples, ``len(mini_batch[0])``;
 * ``NetworkStepOverTwo`` (mutant): it divides by ``len(mini_batch)``, always 2 for a pair of lists;
-* ``RowsColumnBiases``: examples as rows beside biases kept as columns; ``...NoSigmaPrime`` (mutant).
+* ``RowsColumnBiases``: examples as rows beside biases kept as columns; ``...NoSigmaPrime`` (mutant);
+* ``FlatVectors``: examples and biases as flat vectors, ``np.outer``; ``FlatVectorsBiasSign`` (mutant).
 """
 
 import numpy as np
@@ -83,3 +84,28 @@ class RowsColumnBiases:
 
 class RowsColumnBiasesNoSigmaPrime(RowsColumnBiases):  # mutant: BP2 without sigma'(z) in hidden layers
     sigma_prime = False
+
+
+class FlatVectors:
+    """Examples, biases and deltas as flat vectors, x (n_in,): z = W a + b, nabla_w = np.outer(delta, a)."""
+
+    sign = 1.0
+
+    def __init__(self, sizes):
+        self.biases = [np.random.randn(y) for y in sizes[1:]]
+        self.weights = [np.random.randn(y, x) for x, y in zip(sizes[:-1], sizes[1:])]
+
+    def backprop(self, x, y):
+        activations = [x]
+        for b, w in zip(self.biases, self.weights):
+            activations.append(sigmoid(w @ activations[-1] + b))
+        delta = (activations[-1] - y) * activations[-1] * (1 - activations[-1])
+        nabla_b, nabla_w = [None] * len(self.biases), [None] * len(self.weights)
+        for k in range(len(self.weights) - 1, -1, -1):
+            nabla_b[k], nabla_w[k] = self.sign * delta, np.outer(delta, activations[k])
+            delta = (self.weights[k].T @ delta) * activations[k] * (1 - activations[k])
+        return nabla_b, nabla_w
+
+
+class FlatVectorsBiasSign(FlatVectors):  # mutant: every bias gradient's sign flipped
+    sign = -1.0
