@@ -10,6 +10,9 @@
 * the mutants: ``backpropagate_no_sigma_prime`` (BP2 without sigma'(z)), ``backprop_net_bp4_off``
   (BP4 takes the layer's own output), ``backprop_swapped`` (returns the pair the other way round with
   no names to say so: network.py's order is the contract, and the swap its classic bug).
+
+Each returns its pair by name, as its authors do (the names are what gradcert reads the order from),
+so a mutant is a whole function beside its correct twin, not a call of it.
 """
 
 import numpy as np

@@ -17,18 +17,14 @@ def _softmax_rows(x_flat):
 
 
 def temporal_softmax_loss(x, y, mask, verbose=False):
-    n, t, v = x.shape
-    x_flat, y_flat, mask_flat = x.reshape(n * t, v), y.reshape(n * t), mask.reshape(n * t)
-    probs = _softmax_rows(x_flat)
-    loss = -np.sum(mask_flat * np.log(probs[np.arange(n * t), y_flat])) / n
-    dx_flat = probs.copy()
-    dx_flat[np.arange(n * t), y_flat] -= 1
-    dx_flat /= n
-    dx_flat *= mask_flat[:, None]
-    return loss, dx_flat.reshape(n, t, v)
+    return _temporal_softmax_loss(x, y, mask, masked_gradient=True)
 
 
 def temporal_softmax_loss_unmasked_grad(x, y, mask, verbose=False):
+    return _temporal_softmax_loss(x, y, mask, masked_gradient=False)
+
+
+def _temporal_softmax_loss(x, y, mask, masked_gradient):
     n, t, v = x.shape
     x_flat, y_flat, mask_flat = x.reshape(n * t, v), y.reshape(n * t), mask.reshape(n * t)
     probs = _softmax_rows(x_flat)
@@ -36,6 +32,8 @@ def temporal_softmax_loss_unmasked_grad(x, y, mask, verbose=False):
     dx_flat = probs.copy()
     dx_flat[np.arange(n * t), y_flat] -= 1
     dx_flat /= n
+    if masked_gradient:
+        dx_flat *= mask_flat[:, None]
     return loss, dx_flat.reshape(n, t, v)
 
 
