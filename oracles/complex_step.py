@@ -208,6 +208,8 @@ def unit_slopes(arch, weights, biases, x, y, layer, signs_w, signs_b, *, bound=N
         both = np.concatenate([hi, lo]) @ signs_w.T  # hi and lo in one product
         tangent = (both[:hi.shape[0]] + both[hi.shape[0]:]).T + signs_b[:, None]
         lost = 2 * U * np.abs(tangent) + gamma(n_in + 1) * scale_w * np.abs(lo).sum(axis=1)[None, :]
+    if layer > 0:  # the input is the forward pass's value, off by E(a): it moves each unit's tangent by
+        lost = lost + scale_w * bound.layers[layer - 1].error_a.sum(axis=0)[None, :]  # |v_i| . E(a_k)
     costs, kinked = trace.shifted_costs(layer, np.arange(n_out), 1j * STEP * tangent, y_rows, kinks=True)
     found = costs.imag / STEP
     w = weights[layer]

@@ -238,6 +238,10 @@ class Landscape:
         position = {k: p for p, k in enumerate(ks)}
         out = error = None
         real = a.real if np.iscomplexobj(a) else a  # the O(eps^2) part left out (module docstring)
+        # The layer's input is the forward pass's own value, off by up to E(a) (the running bound's)
+        # after the first layer: that moves the injection by |D| E(a), a first-order error of the
+        # tangent beside the product's rounding (the data, the first layer's input, is exact).
+        moved_input = self.bound.layers[layer - 1].error_a.T if track and layer > 0 else None
         # the layer's matrix (its source's, if tied: an idle slot's entries move nothing), its biases
         for i in (2 * self.arch.weight_of(layer) + 1, 2 * layer):
             for group in directions.groups[i]:
@@ -258,6 +262,10 @@ class Landscape:
                     term, lost = (products, errors) if every_row else (products[rows], errors[rows])
                 else:
                     term, lost = group.times_each(rows, real[places], exact and track, track)
+                if moved_input is not None and i % 2 == 1:
+                    carried = group.abs_times(moved_input)
+                    carried = carried if every_row else carried[rows]
+                    lost = lost + (carried if a.ndim == 2 else carried[:, None])
                 if len(places) == len(ks) and places == list(range(len(ks))):
                     out += term
                     if track:
@@ -391,8 +399,9 @@ class _Tracker:
 
     The local errors, in units of the tangent (Im / eps): the injection D a + d_b, exact but
     for one rounding and the split's remainder (``oracles.tangents``) for +-s directions,
-    gamma_{n+1} |D| |a| otherwise; the product W a' of the layers after, gamma_{n_in + 1}
-    |W| |a'| and one rounding of the sum (a tied layer's W its source's, whose direction
+    gamma_{n+1} |D| |a| otherwise, and after the first layer |D| E(a), the forward pass's own
+    error in the input a it is formed from (``_tangent_of``); the product W a' of the layers after,
+    gamma_{n_in + 1} |W| |a'| and one rounding of the sum (a tied layer's W its source's, whose direction
     enters both uses' injections); maxout's max, none (at a tie the pieces' adjoint is the
     unit's whole |dC/du|, ``rounding._maxout_back``'s magnitude, whichever piece the
     evaluation copies); batch or layer normalisation, BATCH_NORM_OPS roundings of its terms

@@ -157,6 +157,16 @@ class Group:
         lost = gamma(n_in + 1) * np.abs(lo).sum(axis=-1, keepdims=True)
         return product, UNIT_ROUNDOFF * np.abs(product) + self.tops[rows][:, None, None, None] * lost
 
+    def abs_times(self, e):
+        """|D| e^T for every row's D and a non-negative e (m, n_in): (rows, m, n_out), what an error e in
+        the input moves the product a D^T by (for the sign directions, |D| is the row's top everywhere)."""
+        if self.rank_one:
+            return (e @ np.abs(self.vs).T).T[:, :, None] * np.abs(self.us)[:, None, :]
+        if self.dense is None:  # along g: every |d_i| is the top
+            n_out = self.gradient.shape[0]
+            return np.broadcast_to(self.tops[0] * e.sum(axis=-1)[None, :, None], (1, e.shape[0], n_out))
+        return self._dense_times(e, np.abs(self.dense))
+
     def abs_decay(self, abs_w):
         """Per row, sum |D| |W|: the magnitude of the terms of <W, D>."""
         if self.rank_one:

@@ -277,10 +277,14 @@ def test_every_unit_direction_is_resolved_at_its_tolerance():
             hoeffding = lam * s_w * np.sqrt(np.sum(error_a**2, axis=0))
             share += delta @ np.minimum(s_w * error_a.sum(axis=0), hoeffding)
         # The oracle's stated error (complex_step.unit_slopes): COMPLEX_ROUNDINGS E(delta) |z'|,
-        # the tangent's own rounding carried by |delta| (at least u |z'|), the mean over examples.
+        # the tangent's own rounding carried by |delta| (at least u |z'|), the mean over examples,
+        # and after the first layer the forward pass's error in the input, |v_i| . E(a_k) = s_w sum_j
+        # E(a_jk), carried by |delta| too.
         magnitude = np.abs(slopes.injected)
+        moved = s_w * bound.layers[layer - 1].error_a.sum(axis=0)[None, :] if layer else 0.0
         floor = np.sum(complex_step.COMPLEX_ROUNDINGS * error_delta * magnitude
-                       + precision.gamma(case.m + 1) * delta * magnitude + 2 * U * delta * magnitude, axis=1)
+                       + precision.gamma(case.m + 1) * delta * magnitude + 2 * U * delta * magnitude
+                       + delta * moved, axis=1)
         assert np.all(floor <= slopes.errors) and np.all(slopes.errors <= 1.01 * floor)
         tolerance = share + slopes.errors + dot_errors
         squares = s_w**2 * case.arch.sizes[layer] + s_b**2
@@ -324,3 +328,32 @@ def test_every_mode_catches_one_entry_off_by_a_relative_1e_9(sizes, activations,
     assert any(c.status == "bug" for c in exhaustive), "exhaustive"
     assert directional_check(case, (nabla_b, wrong)).verdict == "bug", "directional"
     assert directional_check(case, (nabla_b, nabla_w)).verdict == "pass"  # and the right one passes
+
+
+def test_the_forward_mode_bound_carries_the_inputs_own_forward_error_after_the_first_layer():
+    # The tangent a direction on W_l injects, D a + d_b, is formed from the forward pass's a, off by up to
+    # E(a) after the first layer: the bound adds |D| E(a) carried by |dC/dz| (times FIRST_ORDER_MARGIN),
+    # and nothing else of it reads E(a) here -- so zeroing E(a) takes exactly that term away.
+    from gradcert.oracles.landscape import FIRST_ORDER_MARGIN, Landscape
+    from gradcert.properties.directional.directions import Directions, Parameters
+
+    case = case_from_seed(Architecture.build([200, 3, 2], ["sigmoid", "sigmoid"]), 3, 8)
+    nabla_b, nabla_w = case.network().backprop(case.x, case.y)
+    theta = Parameters([np.asarray(b, float) for b in case.biases],
+                       [np.asarray(w, float) for w in case.weights])
+    drawn = Directions(theta, 1, 0, "rademacher", True, Parameters(list(nabla_b), list(nabla_w)), False)
+    k = drawn.labels.index("nabla_w[1]")
+
+    def tracked(zero_input_error):
+        bound = rounding_bound(case.arch, theta.weights, theta.biases, case.x, case.y)
+        if zero_input_error:
+            bound.layers[0].error_a[...] = 0.0
+        landscape = Landscape(case.arch, theta, case.x, case.y, bound)
+        return float(landscape.along(drawn, [k], [1j * 2.0**-64], track=True)[2][0]), bound
+
+    with_error, bound = tracked(False)
+    without, _ = tracked(True)
+    group = next(gr for gr in drawn.groups[3] if k in gr.owners)
+    d = np.abs(group.stack()[list(group.owners).index(k)])
+    term = float(np.sum(np.abs(bound.layers[1].adjoint["z_magnitude"]) * (d @ bound.layers[0].error_a)))
+    assert term > 0 and with_error - without == pytest.approx(FIRST_ORDER_MARGIN * term, rel=1e-9, abs=0)
