@@ -30,7 +30,7 @@ import textwrap
 
 import numpy as np
 
-__all__ = ["network_around", "pair_order", "roles"]
+__all__ = ["network_around", "pair_order", "roles", "tensor_kind"]
 
 _ROLES = {
     "weights": ("weights", "weight", "w", "ws", "wts", "weightst", "weights_t", "wt", "w_t"),
@@ -66,14 +66,22 @@ def roles(params):
     return tuple(found)
 
 
-_WEIGHTISH = re.compile(r"(^|[_a-z]|nabla)w(eights?|s)?$", re.IGNORECASE)
-_BIASISH = re.compile(r"(^|[_a-z]|nabla)b(ias(es)?|s)?$", re.IGNORECASE)
+def tensor_kind(name):
+    """Which of a pair a name means: "w" for a weights-like one (nabla_w, nablaW, nb_w, dW, grad_ws,
+    weights_grad), "b" for a biases-like one, None otherwise: how a port's own names tell its pair's
+    order (here, its return statements; ``network._unpacked_order``, its training loop's unpacking)."""
+    stem = re.sub(r"_?(grads?|gradients?)$", "", name.lower())
+    if re.search(r"(w|ws|weights?)$", stem):
+        return "w"
+    if re.search(r"(b|bs|bias|biases)$", stem):
+        return "b"
+    return None
 
 
 def pair_order(function):
-    """"wb" if every return statement of ``function`` that returns two names returns a weight-like name
-    and then a bias-like one (``return nablaW, nablaB``), "bw" if the other way, None if it cannot be
-    told (no source, no such return, or returns that disagree)."""
+    """"wb" if every return statement of ``function`` that returns names returns a weight-like name
+    and then a bias-like one last (``return nablaW, nablaB``), "bw" if the other way, None if it cannot
+    be told (no source, no such return, or returns that disagree)."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     except (OSError, TypeError, SyntaxError, IndentationError):
@@ -85,11 +93,9 @@ def pair_order(function):
         names = [e.id for e in node.value.elts if isinstance(e, ast.Name)]
         if len(names) != len(node.value.elts) or len(names) < 2:
             continue
-        first, second = names[-2:]  # (net, nabla_b, nabla_w): the last two
-        if _WEIGHTISH.search(first) and _BIASISH.search(second) and not _BIASISH.search(first):
-            orders.add("wb")
-        elif _BIASISH.search(first) and _WEIGHTISH.search(second) and not _WEIGHTISH.search(first):
-            orders.add("bw")
+        kinds = "".join(tensor_kind(n) or "?" for n in names[-2:])  # (net, nabla_b, nabla_w): the last two
+        if kinds in ("wb", "bw"):
+            orders.add(kinds)
     return orders.pop() if len(orders) == 1 else None
 
 

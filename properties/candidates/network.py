@@ -29,6 +29,7 @@ import re
 import numpy as np
 from gradcert.oracles.base import OracleGradient
 from gradcert.oracles.rounding import rounding_bound
+from gradcert.properties.candidates.backprop_function import tensor_kind
 from gradcert.properties.candidates.base import (
     ETA,
     NetworkCases,
@@ -553,26 +554,15 @@ def _unpacked_order(unpackings):
     """The names of the unpacking that says a pair is (nabla_w, nabla_b) -- a weights-like name, then a
     biases-like one (nb_w, nb_b; grad_w, grad_b; dW, db) -- when every unpacking of two names that
     tells says so; None otherwise (network.py's order is the contract)."""
-    orders = {tuple(_tensor_kind(n) for n in names): names for names in unpackings or () if len(names) == 2}
+    orders = {tuple(tensor_kind(n) for n in names): names for names in unpackings or () if len(names) == 2}
     orders = {order: names for order, names in orders.items() if set(order) == {"w", "b"}}
     return orders.get(("w", "b")) if len(orders) == 1 else None
 
 
-def _tensor_kind(name):
-    """Which of a pair a name means: "w" for a weights-like one (nabla_w, nb_w, dW, grad_ws,
-    weights_grad), "b" for a biases-like one, None otherwise."""
-    stem = re.sub(r"_?(grads?|gradients?)$", "", name.lower())
-    if re.search(r"(w|ws|weights?)$", stem):
-        return "w"
-    if re.search(r"(b|bs|bias|biases)$", stem):
-        return "b"
-    return None
-
-
 def _parameter_names(description):
-    """{"weights": name, "biases": name}: network.py's names, or a port's (ws and bs, W and b) where the
-    built network holds lists under those and nothing under network.py's (a property named weights,
-    which its instance's __dict__ does not show, keeps network.py's)."""
+    """{"weights": name, "biases": name}: each list by its own name, network.py's where the built network
+    holds it, else a port's (ws, W, a course's weightsT; bs, b) where it holds a list there (a property
+    named weights, which its instance's __dict__ does not show, keeps network.py's)."""
     attributes = description.get("attributes") or {}
     names = {"weights": "weights", "biases": "biases"}
     # each list by its own name: a course's network2.py keeps biases as network.py does and its
